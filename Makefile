@@ -1,0 +1,28 @@
+# keyward — the two commands a newcomer needs:
+#   make run    install what is missing, build, and play the tour
+#   make test   install what is missing, build, and run the whole test suite
+# plus: make test-asan (the suite under ASan+UBSan), make bench, make clean.
+
+PRESET ?= release
+BUILD_DIR = build/$(PRESET)
+
+.PHONY: deps build run test test-asan bench clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET)
+
+run: build
+	@scripts/tour $(BUILD_DIR)/keyward
+
+test: build
+	@ctest --preset $(PRESET)
+
+test-asan:
+	@$(MAKE) --no-print-directory test PRESET=asan
+
+clean:
+	rm -rf build

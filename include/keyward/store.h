@@ -1,0 +1,128 @@
+// store.h: keyward's data model and the Store interface that persists it.
+//
+// One interface, several backends: SQLite (embedded default, one file, WAL)
+// now; PostgreSQL behind the same interface later. No backend type or SQL
+// dialect appears here. All timestamps are UnixMillis (UTC).
+//
+// Implementations are thread-safe. Errors: kNotFound for a missing id,
+// kAlreadyExists for a taken unique field, kInvalidArgument for a value the
+// schema refuses, kUnavailable when storage is busy or unreachable (retrying
+// may help), kFailedPrecondition for a database this build cannot use.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "keyward/clock.h"
+#include "keyward/key_format.h"
+#include "keyward/status.h"
+
+namespace keyward {
+
+// What a user may consume. Charged to the user, never to a key.
+struct Plan {
+  // Requests per second (token bucket, per user, live and test separately).
+  // nullopt = unlimited.
+  std::optional<double> rate_limit;
+  // Live credits per calendar month (UTC). nullopt = unlimited. Test usage is
+  // recorded but never charged.
+  std::optional<std::int64_t> monthly_credits;
+  // Scopes this user's keys may hold; "*" allows any scope.
+  std::vector<std::string> allowed_scopes = {"*"};
+};
+
+struct User {
+  std::string id;                          // "usr_…"
+  std::optional<std::string> external_id;  // unique when set
+  std::string name;
+  std::optional<std::string> email;
+  bool disabled = false;
+  UnixMillis created_at = 0;
+  Plan plan;
+};
+
+// An API key's record. The plaintext is never part of it.
+struct ApiKey {
+  std::string id;       // "key_…"
+  std::string user_id;  // owner; deleting the user deletes the key
+  std::string name;
+  Environment environment = Environment::kLive;
+  std::vector<std::string> scopes;
+  std::string display;  // non-secret start of the key, e.g. "kw_live_AbCd…"
+  KeyHash hash{};       // SHA-256 of the full key
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> expires_at;
+  std::optional<UnixMillis> revoked_at;
+  std::optional<UnixMillis> last_used_at;  // coarse; may lag
+  std::optional<std::string> rotated_from;  // id of the key this one replaced
+};
+
+// A key together with its owner, as verification needs them.
+struct KeyWithUser {
+  ApiKey key;
+  User user;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- users ---------------------------------------------------------------
+  // Inserts `user` and, if `first_key` is not null, that key, atomically.
+  // kAlreadyExists if user.id or user.external_id is taken.
+  virtual Status CreateUser(const User& user, const ApiKey* first_key) = 0;
+  // kNotFound if there is no such user.
+  virtual StatusOr<User> GetUser(const std::string& id) = 0;
+  virtual StatusOr<User> FindUserByExternalId(const std::string& external_id) = 0;
+  // All users, oldest first.
+  virtual StatusOr<std::vector<User>> ListUsers() = 0;
+  // Replaces name, email, disabled and plan of user.id. kNotFound, kAlreadyExists.
+  virtual Status UpdateUser(const User& user) = 0;
+  // Deletes the user and, by cascade, its keys, jobs and usage. kNotFound.
+  virtual Status DeleteUser(const std::string& id) = 0;
+
+  // --- keys ----------------------------------------------------------------
+  // kNotFound if key.user_id does not exist; kAlreadyExists on an id/hash clash.
+  virtual Status InsertKey(const ApiKey& key) = 0;
+  virtual StatusOr<ApiKey> GetKey(const std::string& id) = 0;
+  // The key with this hash and its owner; kNotFound if none.
+  virtual StatusOr<KeyWithUser> LookupKey(const KeyHash& hash) = 0;
+  // A user's keys, oldest first. kNotFound if the user does not exist.
+  virtual StatusOr<std::vector<ApiKey>> ListKeys(const std::string& user_id) = 0;
+  // Sets revoked_at = now unless already revoked (a revocation is final and
+  // keeps its first time). Returns the key as stored afterwards. kNotFound.
+  virtual StatusOr<ApiKey> RevokeKey(const std::string& id, UnixMillis now) = 0;
+  // Revokes every unrevoked key of the user in one statement; returns how
+  // many were revoked. kNotFound if the user does not exist.
+  virtual StatusOr<std::int64_t> RevokeAllKeys(const std::string& user_id, UnixMillis now) = 0;
+  // Atomically inserts `new_key` (whose rotated_from names the old key) and
+  // sets the old key's expires_at to `old_expires_at`. kNotFound if the old
+  // key is gone.
+  virtual Status RotateKey(const ApiKey& new_key, UnixMillis old_expires_at) = 0;
+  // kNotFound.
+  virtual Status DeleteKey(const std::string& id) = 0;
+  // Records last use times in one transaction (ids that no longer exist are
+  // skipped). A later time never goes backwards.
+  virtual Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) = 0;
+};
+
+using StorePtr = std::unique_ptr<Store>;
+
+struct SqliteOptions {
+  // Path of the database file; created if missing (with its folder's umask).
+  std::string path;
+  // How long a write waits for another process's lock before kUnavailable.
+  int busy_timeout_ms = 5000;
+};
+
+// Opens (creating if needed) a SQLite database and applies pending schema
+// migrations. kFailedPrecondition, with nothing modified, if the file was
+// written by a newer keyward; kUnavailable if the file cannot be opened, is
+// not a database, or stays locked.
+StatusOr<StorePtr> OpenSqliteStore(const SqliteOptions& options);
+
+}  // namespace keyward

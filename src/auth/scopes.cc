@@ -1,0 +1,53 @@
+// scopes.cc: scope validation and grant checks.
+#include "auth/scopes.h"
+
+#include <algorithm>
+
+namespace keyward::auth {
+namespace {
+
+bool Contains(const std::vector<std::string>& set, std::string_view s) {
+  return std::find(set.begin(), set.end(), s) != set.end();
+}
+
+bool Covers(const std::vector<std::string>& set, std::string_view s) {
+  return Contains(set, kAnyScope) || Contains(set, s);
+}
+
+}  // namespace
+
+bool IsValidScope(std::string_view scope) {
+  if (scope == kAnyScope) return true;
+  if (scope.empty() || scope.size() > 64) return false;
+  return std::all_of(scope.begin(), scope.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+Status CheckScopesAllowed(const std::vector<std::string>& scopes,
+                          const std::vector<std::string>& allowed) {
+  for (const auto& s : scopes) {
+    if (!IsValidScope(s)) {
+      return InvalidArgumentError("invalid scope '" + s +
+                                  "': use 1-64 characters of a-z 0-9 : . _ - (or *)");
+    }
+    if (s == kAnyScope ? !Contains(allowed, kAnyScope) : !Covers(allowed, s)) {
+      return InvalidArgumentError("scope '" + s + "' is not allowed by the user's plan");
+    }
+  }
+  return OkStatus();
+}
+
+bool Grants(const std::vector<std::string>& key_scopes, const std::vector<std::string>& allowed,
+            std::string_view required) {
+  return Covers(key_scopes, required) && Covers(allowed, required);
+}
+
+std::vector<std::string> NormalizeScopes(std::vector<std::string> scopes) {
+  std::sort(scopes.begin(), scopes.end());
+  scopes.erase(std::unique(scopes.begin(), scopes.end()), scopes.end());
+  return scopes;
+}
+
+}  // namespace keyward::auth

@@ -1,0 +1,31 @@
+// scopes.h: scope names and the rules that relate key scopes to a user's plan.
+// A scope is 1–64 characters of [a-z0-9:._-]; "*" in a user's allowed scopes
+// (or a key's scopes) stands for every scope.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keyward/status.h"
+
+namespace keyward::auth {
+
+inline constexpr std::string_view kAnyScope = "*";
+
+bool IsValidScope(std::string_view scope);
+
+// OK if every scope is valid and allowed by `allowed`; kInvalidArgument
+// naming the first offender otherwise.
+Status CheckScopesAllowed(const std::vector<std::string>& scopes,
+                          const std::vector<std::string>& allowed);
+
+// True if a key holding `key_scopes`, owned by a user allowed `allowed`, may
+// act with `required`: the key holds it (or "*") and the plan still allows it.
+bool Grants(const std::vector<std::string>& key_scopes, const std::vector<std::string>& allowed,
+            std::string_view required);
+
+// Sorted, de-duplicated copy.
+std::vector<std::string> NormalizeScopes(std::vector<std::string> scopes);
+
+}  // namespace keyward::auth

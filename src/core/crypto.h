@@ -1,0 +1,29 @@
+// crypto.h: the few OpenSSL primitives keyward uses, behind plain types.
+// All functions are thread-safe.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "keyward/status.h"
+
+namespace keyward::core {
+
+using Sha256Digest = std::array<unsigned char, 32>;
+
+// SHA-256 of `data`, with a reused per-thread EVP context (cheaper than
+// one-shot SHA256() on the hot path).
+Sha256Digest Sha256(std::string_view data);
+
+// Fills `out` with `n` bytes from OpenSSL's CSPRNG. kInternal if it fails.
+Status RandomBytes(unsigned char* out, std::size_t n);
+
+// Constant-time equality of two equal-length buffers (CRYPTO_memcmp).
+bool ConstantTimeEqual(const void* a, const void* b, std::size_t n);
+
+// Lower-case hex of `data`.
+std::string HexEncode(const unsigned char* data, std::size_t n);
+
+}  // namespace keyward::core

@@ -1,0 +1,77 @@
+// key_format.cc: generate, parse and hash keys of the form kw_<env>_<body><check>.
+#include "keyward/key_format.h"
+
+#include <zlib.h>
+
+#include "core/base62.h"
+#include "core/crypto.h"
+
+namespace keyward {
+namespace {
+
+constexpr std::string_view kLivePrefix = "kw_live_";
+constexpr std::string_view kTestPrefix = "kw_test_";
+constexpr std::size_t kPrefixLength = 8;
+
+}  // namespace
+
+std::string_view EnvironmentName(Environment env) {
+  return env == Environment::kLive ? "live" : "test";
+}
+
+std::optional<Environment> ParseEnvironment(std::string_view name) {
+  if (name == "live") return Environment::kLive;
+  if (name == "test") return Environment::kTest;
+  return std::nullopt;
+}
+
+std::string KeyChecksum(std::string_view prefix_and_body) {
+  uLong crc = crc32_z(0L, reinterpret_cast<const Bytef*>(prefix_and_body.data()),
+                      prefix_and_body.size());
+  return core::EncodeBase62Fixed(static_cast<std::uint64_t>(crc), kKeyCheckLength);
+}
+
+StatusOr<std::string> GenerateKey(Environment env) {
+  KW_ASSIGN_OR_RETURN(std::string body, core::RandomBase62(kKeyBodyLength));
+  std::string key(env == Environment::kLive ? kLivePrefix : kTestPrefix);
+  key += body;
+  key += KeyChecksum(key);
+  return key;
+}
+
+std::optional<Environment> ParseKey(std::string_view key) {
+  if (key.size() != kKeyLength) return std::nullopt;
+  std::optional<Environment> env;
+  std::string_view prefix = key.substr(0, kPrefixLength);
+  if (prefix == kLivePrefix) {
+    env = Environment::kLive;
+  } else if (prefix == kTestPrefix) {
+    env = Environment::kTest;
+  } else {
+    return std::nullopt;
+  }
+  for (std::size_t i = kPrefixLength; i < key.size(); ++i) {
+    if (!core::IsBase62(key[i])) return std::nullopt;
+  }
+  std::size_t check_at = kKeyLength - kKeyCheckLength;
+  std::string expected = KeyChecksum(key.substr(0, check_at));
+  // The checksum is not secret, but compare without early exit anyway.
+  if (!core::ConstantTimeEqual(expected.data(), key.data() + check_at, kKeyCheckLength)) {
+    return std::nullopt;
+  }
+  return env;
+}
+
+std::string KeyDisplay(std::string_view key) {
+  std::string out(key.substr(0, std::min(key.size(), kPrefixLength + kKeyDisplayBodyChars)));
+  out += "\u2026";
+  return out;
+}
+
+KeyHash HashKey(std::string_view key) { return core::Sha256(key); }
+
+bool KeyHashEqual(const KeyHash& a, const KeyHash& b) {
+  return core::ConstantTimeEqual(a.data(), b.data(), a.size());
+}
+
+}  // namespace keyward

@@ -1,0 +1,372 @@
+// sqlite_store.cc: Store on SQLite — schema migrations at open, users, keys.
+#include "store/sqlite/sqlite_store.h"
+
+#include <mutex>
+#include <sstream>
+
+#include "store/migrations.h"
+#include "store/sqlite/sqlite_db.h"
+
+namespace keyward::store::sqlite {
+namespace {
+
+std::string JoinScopes(const std::vector<std::string>& scopes) {
+  std::string out;
+  for (const auto& s : scopes) {
+    if (!out.empty()) out += ' ';
+    out += s;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitScopes(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+std::string_view EnvText(Environment e) { return EnvironmentName(e); }
+
+User ReadUser(const Stmt& s, int c) {
+  User u;
+  u.id = s.Text(c + 0);
+  u.external_id = s.OptText(c + 1);
+  u.name = s.Text(c + 2);
+  u.email = s.OptText(c + 3);
+  u.disabled = s.Int(c + 4) != 0;
+  u.created_at = s.Int(c + 5);
+  u.plan.rate_limit = s.OptDouble(c + 6);
+  u.plan.monthly_credits = s.OptInt(c + 7);
+  u.plan.allowed_scopes = SplitScopes(s.Text(c + 8));
+  return u;
+}
+
+ApiKey ReadKey(const Stmt& s, int c) {
+  ApiKey k;
+  k.id = s.Text(c + 0);
+  k.user_id = s.Text(c + 1);
+  k.name = s.Text(c + 2);
+  k.environment = ParseEnvironment(s.Text(c + 3)).value_or(Environment::kLive);
+  k.scopes = SplitScopes(s.Text(c + 4));
+  k.display = s.Text(c + 5);
+  std::string hash = s.Blob(c + 6);
+  if (hash.size() == k.hash.size()) std::copy(hash.begin(), hash.end(), k.hash.begin());
+  k.created_at = s.Int(c + 7);
+  k.expires_at = s.OptInt(c + 8);
+  k.revoked_at = s.OptInt(c + 9);
+  k.last_used_at = s.OptInt(c + 10);
+  k.rotated_from = s.OptText(c + 11);
+  return k;
+}
+
+#define KW_SQL_USER_SELECT "SELECT u.id, u.external_id, u.name, u.email, u.disabled, u.created_at, u.rate_limit, u.monthly_credits, u.allowed_scopes FROM users u "
+#define KW_SQL_KEY_SELECT "SELECT k.id, k.user_id, k.name, k.environment, k.scopes, k.display, k.hash, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from FROM api_keys k "
+
+class SqliteStore final : public Store {
+ public:
+  Status Open(const SqliteOptions& options) {
+    path_ = options.path;
+    KW_RETURN_IF_ERROR(db_.Open(options.path, options.busy_timeout_ms));
+    KW_RETURN_IF_ERROR(db_.Exec("PRAGMA foreign_keys = ON"));
+    KW_RETURN_IF_ERROR(RefuseNewerSchema());
+    KW_RETURN_IF_ERROR(Annotate(db_.Exec("PRAGMA journal_mode = WAL"), "enable WAL"));
+    KW_RETURN_IF_ERROR(db_.Exec("PRAGMA synchronous = NORMAL"));
+    return Migrate();
+  }
+
+  Status CreateUser(const User& user, const ApiKey* first_key) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    KW_RETURN_IF_ERROR(tx.Begin());
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "INSERT INTO users (id, external_id, name, email, disabled, created_at, rate_limit, "
+        "monthly_credits, allowed_scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    BindUser(s, user);
+    s.Bind(1, user.id).Bind(6, user.created_at);
+    Status st = s.Run();
+    if (st.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExistsError(user.external_id
+                                    ? "a user with external_id '" + *user.external_id + "' already exists"
+                                    : "user id clash");
+    }
+    KW_RETURN_IF_ERROR(st);
+    if (first_key) KW_RETURN_IF_ERROR(InsertKeyLocked(*first_key));
+    return tx.Commit();
+  }
+
+  StatusOr<User> GetUser(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(KW_SQL_USER_SELECT "WHERE u.id = ?"));
+    s.Bind(1, id);
+    return OneUser(s, "user " + id + " does not exist");
+  }
+
+  StatusOr<User> FindUserByExternalId(const std::string& external_id) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(KW_SQL_USER_SELECT "WHERE u.external_id = ?"));
+    s.Bind(1, external_id);
+    return OneUser(s, "no user has external_id '" + external_id + "'");
+  }
+
+  StatusOr<std::vector<User>> ListUsers() override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(KW_SQL_USER_SELECT "ORDER BY u.created_at, u.id"));
+    std::vector<User> out;
+    Status st;
+    while (s.Step(&st)) out.push_back(ReadUser(s, 0));
+    KW_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Status UpdateUser(const User& user) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "UPDATE users SET external_id = ?2, name = ?3, email = ?4, disabled = ?5, "
+        "rate_limit = ?7, monthly_credits = ?8, allowed_scopes = ?9 WHERE id = ?1"));
+    BindUser(s, user);
+    Status st = s.Run();
+    if (st.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExistsError("another user already has that external_id");
+    }
+    KW_RETURN_IF_ERROR(st);
+    if (db_.Changes() == 0) return NotFoundError("user " + user.id + " does not exist");
+    return OkStatus();
+  }
+
+  Status DeleteUser(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("DELETE FROM users WHERE id = ?"));
+    s.Bind(1, id);
+    KW_RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return NotFoundError("user " + id + " does not exist");
+    return OkStatus();
+  }
+
+  Status InsertKey(const ApiKey& key) override {
+    std::lock_guard lock(mu_);
+    return InsertKeyLocked(key);
+  }
+
+  StatusOr<ApiKey> GetKey(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    return GetKeyLocked(id);
+  }
+
+  StatusOr<KeyWithUser> LookupKey(const KeyHash& hash) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "SELECT k.id, k.user_id, k.name, k.environment, k.scopes, k.display, k.hash, "
+        "k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from, "
+        "u.id, u.external_id, u.name, u.email, u.disabled, u.created_at, u.rate_limit, "
+        "u.monthly_credits, u.allowed_scopes "
+        "FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = ?"));
+    s.BindBlob(1, hash.data(), hash.size());
+    Status st;
+    if (!s.Step(&st)) {
+      KW_RETURN_IF_ERROR(st);
+      return NotFoundError("no such key");
+    }
+    return KeyWithUser{ReadKey(s, 0), ReadUser(s, 12)};
+  }
+
+  StatusOr<std::vector<ApiKey>> ListKeys(const std::string& user_id) override {
+    std::lock_guard lock(mu_);
+    KW_RETURN_IF_ERROR(UserExistsLocked(user_id));
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        KW_SQL_KEY_SELECT "WHERE k.user_id = ? ORDER BY k.created_at, k.id"));
+    s.Bind(1, user_id);
+    std::vector<ApiKey> out;
+    Status st;
+    while (s.Step(&st)) out.push_back(ReadKey(s, 0));
+    KW_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  StatusOr<ApiKey> RevokeKey(const std::string& id, UnixMillis now) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"));
+    s.Bind(1, now).Bind(2, id);
+    KW_RETURN_IF_ERROR(s.Run());
+    return GetKeyLocked(id);
+  }
+
+  StatusOr<std::int64_t> RevokeAllKeys(const std::string& user_id, UnixMillis now) override {
+    std::lock_guard lock(mu_);
+    KW_RETURN_IF_ERROR(UserExistsLocked(user_id));
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"));
+    s.Bind(1, now).Bind(2, user_id);
+    KW_RETURN_IF_ERROR(s.Run());
+    return db_.Changes();
+  }
+
+  Status RotateKey(const ApiKey& new_key, UnixMillis old_expires_at) override {
+    if (!new_key.rotated_from) return InvalidArgumentError("new key does not name the key it replaces");
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    KW_RETURN_IF_ERROR(tx.Begin());
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?"));
+    s.Bind(1, old_expires_at).Bind(2, *new_key.rotated_from);
+    KW_RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return NotFoundError("key " + *new_key.rotated_from + " does not exist");
+    KW_RETURN_IF_ERROR(InsertKeyLocked(new_key));
+    return tx.Commit();
+  }
+
+  Status DeleteKey(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("DELETE FROM api_keys WHERE id = ?"));
+    s.Bind(1, id);
+    KW_RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return NotFoundError("key " + id + " does not exist");
+    return OkStatus();
+  }
+
+  Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) override {
+    if (uses.empty()) return OkStatus();
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    KW_RETURN_IF_ERROR(tx.Begin());
+    for (const auto& [id, at] : uses) {
+      KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+          "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 "
+          "AND (last_used_at IS NULL OR last_used_at < ?1)"));
+      s.Bind(1, at).Bind(2, id);
+      KW_RETURN_IF_ERROR(s.Run());
+    }
+    return tx.Commit();
+  }
+
+ private:
+  static Status Annotate(Status st, std::string_view what) {
+    if (st.ok()) return st;
+    return Status(st.code(), std::string(what) + ": " + st.message());
+  }
+
+  // Reads the schema version without writing anything, so a database from a
+  // newer keyward is left exactly as it was.
+  Status RefuseNewerSchema() {
+    KW_ASSIGN_OR_RETURN(int version, CurrentVersion());
+    if (version > LatestSchemaVersion()) {
+      return FailedPreconditionError(
+          "database " + path_ + " has schema version " + std::to_string(version) +
+          ", newer than this keyward supports (" + std::to_string(LatestSchemaVersion()) +
+          "); upgrade keyward — the file was not modified");
+    }
+    return OkStatus();
+  }
+
+  StatusOr<int> CurrentVersion() {
+    KW_ASSIGN_OR_RETURN(Stmt t, db_.Prepare(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"));
+    Status st;
+    if (!t.Step(&st)) return Annotate(st.ok() ? InternalError("no row") : st, "read schema");
+    if (t.Int(0) == 0) return 0;
+    KW_ASSIGN_OR_RETURN(Stmt v, db_.Prepare("SELECT coalesce(max(version), 0) FROM schema_version"));
+    if (!v.Step(&st)) return Annotate(st.ok() ? InternalError("no row") : st, "read schema");
+    return static_cast<int>(v.Int(0));
+  }
+
+  Status Migrate() {
+    KW_ASSIGN_OR_RETURN(int current, CurrentVersion());
+    if (current >= LatestSchemaVersion()) return OkStatus();
+    for (const Migration& m : Migrations()) {
+      Transaction tx(db_);
+      KW_RETURN_IF_ERROR(Annotate(tx.Begin(), "migrate"));
+      // Re-read inside the write lock: another process may have migrated.
+      KW_ASSIGN_OR_RETURN(int version, CurrentVersion());
+      if (version >= m.version) continue;
+      KW_RETURN_IF_ERROR(db_.Exec(
+          "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+          "name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
+      KW_RETURN_IF_ERROR(Annotate(db_.Exec(m.sql), "migration " + std::string(m.name)));
+      KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+          "INSERT INTO schema_version (version, name, applied_at) "
+          "VALUES (?, ?, ?)"));
+      s.Bind(1, static_cast<std::int64_t>(m.version)).Bind(2, m.name);
+      s.Bind(3, SystemClock().Now());
+      KW_RETURN_IF_ERROR(s.Run());
+      KW_RETURN_IF_ERROR(tx.Commit());
+    }
+    return OkStatus();
+  }
+
+  // Binds ?1..?9 in users column order (created_at, ?6, bound by the caller).
+  static void BindUser(Stmt& s, const User& u) {
+    s.Bind(1, u.id).Bind(2, u.external_id).Bind(3, u.name).Bind(4, u.email);
+    s.Bind(5, static_cast<std::int64_t>(u.disabled ? 1 : 0));
+    s.Bind(7, u.plan.rate_limit).Bind(8, u.plan.monthly_credits);
+    s.Bind(9, JoinScopes(u.plan.allowed_scopes));
+  }
+
+  StatusOr<User> OneUser(Stmt& s, std::string not_found) {
+    Status st;
+    if (!s.Step(&st)) {
+      KW_RETURN_IF_ERROR(st);
+      return NotFoundError(std::move(not_found));
+    }
+    return ReadUser(s, 0);
+  }
+
+  Status UserExistsLocked(const std::string& user_id) {
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT 1 FROM users WHERE id = ?"));
+    s.Bind(1, user_id);
+    Status st;
+    if (!s.Step(&st)) {
+      KW_RETURN_IF_ERROR(st);
+      return NotFoundError("user " + user_id + " does not exist");
+    }
+    return OkStatus();
+  }
+
+  StatusOr<ApiKey> GetKeyLocked(const std::string& id) {
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(KW_SQL_KEY_SELECT "WHERE k.id = ?"));
+    s.Bind(1, id);
+    Status st;
+    if (!s.Step(&st)) {
+      KW_RETURN_IF_ERROR(st);
+      return NotFoundError("key " + id + " does not exist");
+    }
+    return ReadKey(s, 0);
+  }
+
+  Status InsertKeyLocked(const ApiKey& k) {
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "INSERT INTO api_keys (id, user_id, name, environment, scopes, display, hash, "
+        "created_at, expires_at, revoked_at, last_used_at, rotated_from) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    s.Bind(1, k.id).Bind(2, k.user_id).Bind(3, k.name).Bind(4, EnvText(k.environment));
+    s.Bind(5, JoinScopes(k.scopes)).Bind(6, k.display).BindBlob(7, k.hash.data(), k.hash.size());
+    s.Bind(8, k.created_at).Bind(9, k.expires_at).Bind(10, k.revoked_at);
+    s.Bind(11, k.last_used_at).Bind(12, k.rotated_from);
+    Status st = s.Run();
+    if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + k.user_id + " does not exist");
+    if (st.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("key id or hash clash");
+    return st;
+  }
+
+  std::mutex mu_;
+  Db db_;  // guarded by mu_
+  std::string path_;
+};
+
+}  // namespace
+
+int LatestSchemaVersion() {
+  const auto& all = Migrations();
+  return all.empty() ? 0 : all.back().version;
+}
+
+}  // namespace keyward::store::sqlite
+
+namespace keyward {
+
+StatusOr<StorePtr> OpenSqliteStore(const SqliteOptions& options) {
+  auto store = std::make_unique<store::sqlite::SqliteStore>();
+  KW_RETURN_IF_ERROR(store->Open(options));
+  return StorePtr(std::move(store));
+}
+
+}  // namespace keyward

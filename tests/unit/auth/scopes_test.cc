@@ -1,0 +1,40 @@
+// Tests for scope rules (src/auth/scopes.h).
+#include "auth/scopes.h"
+
+#include <gtest/gtest.h>
+
+namespace keyward::auth {
+namespace {
+
+TEST(Scopes, ValidNames) {
+  EXPECT_TRUE(IsValidScope("jobs:write"));
+  EXPECT_TRUE(IsValidScope("a.b_c-d:9"));
+  EXPECT_TRUE(IsValidScope("*"));
+  EXPECT_FALSE(IsValidScope(""));
+  EXPECT_FALSE(IsValidScope("Jobs"));
+  EXPECT_FALSE(IsValidScope("jobs write"));
+  EXPECT_FALSE(IsValidScope("a*"));
+  EXPECT_FALSE(IsValidScope(std::string(65, 'a')));
+}
+
+TEST(Scopes, GrantNeedsBothTheKeyAndThePlan) {
+  std::vector<std::string> any = {"*"};
+  std::vector<std::string> jobs = {"jobs:read", "jobs:write"};
+  EXPECT_TRUE(Grants(any, any, "x"));
+  EXPECT_TRUE(Grants(jobs, any, "jobs:read"));
+  EXPECT_FALSE(Grants(jobs, any, "admin"));
+  EXPECT_TRUE(Grants(any, jobs, "jobs:write"));
+  EXPECT_FALSE(Grants(any, jobs, "admin"));
+  EXPECT_FALSE(Grants({}, any, "jobs:read"));
+}
+
+TEST(Scopes, AllowedCheckNamesTheOffender) {
+  Status s = CheckScopesAllowed({"jobs:read", "billing"}, {"jobs:read"});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("billing"), std::string::npos);
+  EXPECT_TRUE(CheckScopesAllowed({"*"}, {"*"}).ok());
+  EXPECT_FALSE(CheckScopesAllowed({"*"}, {"jobs:read"}).ok());
+}
+
+}  // namespace
+}  // namespace keyward::auth
