@@ -67,6 +67,42 @@ struct KeyWithUser {
   User user;
 };
 
+// A compute job, owned by one user in one environment.
+struct Job {
+  std::string id;       // "job_…"
+  std::string user_id;
+  Environment environment = Environment::kLive;
+  std::string job_id;   // caller's idempotency key, unique per user+environment
+  std::string key_id;   // the key that submitted it
+  std::string task;
+  std::string payload;  // JSON text
+  std::string status;   // queued | running | succeeded | failed
+  std::optional<std::string> result;  // JSON text
+  std::optional<std::string> error;
+  std::int64_t cost = 0;  // credits charged (live) or recorded (test)
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> started_at;
+  std::optional<UnixMillis> finished_at;
+};
+
+// One line of the append-only usage ledger.
+struct UsageEntry {
+  std::string user_id;
+  std::string key_id;
+  Environment environment = Environment::kLive;
+  std::int64_t units = 0;
+  std::string reason;  // "job:<task>", "verify", ...
+  UnixMillis at = 0;
+};
+
+// Usage of one key in one environment over a period.
+struct UsageByKey {
+  std::string key_id;
+  Environment environment = Environment::kLive;
+  std::int64_t units = 0;
+  std::int64_t entries = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -108,6 +144,33 @@ class Store {
   // Records last use times in one transaction (ids that no longer exist are
   // skipped). A later time never goes backwards.
   virtual Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) = 0;
+
+  // --- jobs ----------------------------------------------------------------
+  // Inserts the job and, if `charge` is not null, its usage entry, atomically.
+  // kAlreadyExists if (user_id, environment, job_id) is taken: nothing written.
+  virtual Status InsertJob(const Job& job, const UsageEntry* charge) = 0;
+  // The job with internal id `id` (or, failing that, caller job_id `id`) owned
+  // by user_id in `env`. kNotFound otherwise, also for another user's job.
+  virtual StatusOr<Job> GetJob(const std::string& user_id, Environment env,
+                               const std::string& id) = 0;
+  // Newest first, at most `limit`.
+  virtual StatusOr<std::vector<Job>> ListJobs(const std::string& user_id, Environment env,
+                                              int limit) = 0;
+  // Writes status, result, error, started_at and finished_at of job.id.
+  virtual Status UpdateJob(const Job& job) = 0;
+
+  // --- usage ledger ----------------------------------------------------------
+  // Appends entries in one transaction (all or none).
+  virtual Status AppendUsage(const std::vector<UsageEntry>& entries) = 0;
+  // Sum of units for user+env with from <= at < to.
+  virtual StatusOr<std::int64_t> SumUsage(const std::string& user_id, Environment env,
+                                          UnixMillis from, UnixMillis to) = 0;
+  // Per key and environment, from <= at < to.
+  virtual StatusOr<std::vector<UsageByKey>> UsageReport(const std::string& user_id,
+                                                        UnixMillis from, UnixMillis to) = 0;
+
+  // OK if the store can serve requests (for readiness probes).
+  virtual Status Ping() = 0;
 };
 
 using StorePtr = std::unique_ptr<Store>;

@@ -5,6 +5,7 @@
 // fail-closed for that case explicitly.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,17 +45,47 @@ struct VerifyRequest {
   std::optional<Environment> required_environment;
 };
 
+struct KeyWithUser;
+
 struct Verification {
   VerifyOutcome outcome = VerifyOutcome::kMissing;
   // Set only when outcome == kValid.
   std::optional<Principal> principal;
+  // The stored key and owner behind the decision, when the key was found
+  // (the owner's plan drives rate limits and quota). Null otherwise.
+  std::shared_ptr<const KeyWithUser> record;
   bool valid() const { return outcome == VerifyOutcome::kValid; }
 };
+
+struct VerifierOptions {
+  // Cache key records in memory (positive and negative). Off: every call
+  // reads the store.
+  bool cache = false;
+  std::size_t cache_capacity = 100'000;
+  // How long a cached record is trusted without re-reading the store; bounds
+  // the staleness of changes made by other processes. Changes made through a
+  // KeyService wired to InvalidateUser() apply at once.
+  std::int64_t cache_ttl_ms = 5'000;
+  std::size_t negative_cache_capacity = 100'000;
+  std::int64_t negative_cache_ttl_ms = 60'000;
+  // Remember each key's last use for FlushLastUsed().
+  bool track_last_used = false;
+};
+
+struct VerifierStats {
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_misses = 0;
+  std::uint64_t negative_hits = 0;
+};
+
+namespace auth {
+class KeyCache;
+}
 
 // Thread-safe. Borrows `store` and `clock`, which must outlive it.
 class Verifier {
  public:
-  Verifier(Store& store, const Clock& clock);
+  Verifier(Store& store, const Clock& clock, VerifierOptions options = {});
   ~Verifier();
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
@@ -64,9 +95,24 @@ class Verifier {
   // made. Never logs or returns the presented key.
   StatusOr<Verification> Verify(const VerifyRequest& request);
 
+  // Forgets cached records of `user_id` (call after any change to the user
+  // or their keys).
+  void InvalidateUser(const std::string& user_id);
+
+  // Writes the remembered last-use times to the store (one transaction) and
+  // forgets them. Called periodically and at shutdown; last_used_at lags by
+  // at most that period.
+  Status FlushLastUsed();
+
+  VerifierStats stats() const;
+
  private:
+  struct Counters;
   Store& store_;
   const Clock& clock_;
+  const VerifierOptions options_;
+  std::unique_ptr<auth::KeyCache> cache_;
+  std::unique_ptr<Counters> counters_;
 };
 
 }  // namespace keyward

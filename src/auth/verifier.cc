@@ -1,6 +1,12 @@
-// verifier.cc: shape/checksum, hash, store lookup, then the record check.
+// verifier.cc: the verification hot path — shape/checksum, SHA-256, cache,
+// negative cache, store lookup, then the pure record check.
 #include "keyward/verifier.h"
 
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+#include "auth/key_cache.h"
 #include "auth/key_check.h"
 #include "keyward/store.h"
 
@@ -23,8 +29,21 @@ std::string_view VerifyOutcomeName(VerifyOutcome outcome) {
   return "UNKNOWN";
 }
 
+struct Verifier::Counters {
+  std::atomic<std::uint64_t> hits{0}, misses{0}, negative_hits{0};
+  std::mutex last_used_mu;
+  std::unordered_map<std::string, UnixMillis> last_used;  // guarded by last_used_mu
+};
 
-Verifier::Verifier(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+Verifier::Verifier(Store& store, const Clock& clock, VerifierOptions options)
+    : store_(store), clock_(clock), options_(options), counters_(std::make_unique<Counters>()) {
+  if (options_.cache) {
+    cache_ = std::make_unique<auth::KeyCache>(auth::KeyCacheOptions{
+        options_.cache_capacity, options_.cache_ttl_ms, options_.negative_cache_capacity,
+        options_.negative_cache_ttl_ms});
+  }
+}
+
 Verifier::~Verifier() = default;
 
 StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
@@ -37,20 +56,63 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
     v.outcome = VerifyOutcome::kMalformed;
     return v;
   }
-  KeyHash hash = HashKey(request.key);
-  StatusOr<KeyWithUser> record = store_.LookupKey(hash);
-  if (!record.ok()) {
-    if (record.status().code() != StatusCode::kNotFound) return record.status();
+  const KeyHash hash = HashKey(request.key);
+  const UnixMillis now = clock_.Now();
+  if (cache_) {
+    v.record = cache_->Find(hash, now);
+    if (v.record) {
+      counters_->hits.fetch_add(1, std::memory_order_relaxed);
+    } else if (cache_->KnownMissing(hash, now)) {
+      counters_->negative_hits.fetch_add(1, std::memory_order_relaxed);
+      v.outcome = VerifyOutcome::kNotFound;
+      return v;
+    }
+  }
+  if (!v.record) {
+    counters_->misses.fetch_add(1, std::memory_order_relaxed);
+    StatusOr<KeyWithUser> found = store_.LookupKey(hash);
+    if (!found.ok()) {
+      if (found.status().code() != StatusCode::kNotFound) return found.status();
+      if (cache_) cache_->PutMissing(hash, now);
+      v.outcome = VerifyOutcome::kNotFound;
+      return v;
+    }
+    v.record = std::make_shared<const KeyWithUser>(std::move(found).value());
+    if (cache_) cache_->Put(hash, v.record, now);
+  }
+  if (!KeyHashEqual(v.record->key.hash, hash)) {
+    v.record.reset();
     v.outcome = VerifyOutcome::kNotFound;
     return v;
   }
-  if (!KeyHashEqual(record->key.hash, hash)) {
-    v.outcome = VerifyOutcome::kNotFound;
-    return v;
+  v.outcome = auth::CheckKeyRecord(*v.record, request, now);
+  if (v.valid()) {
+    v.principal = auth::MakePrincipal(*v.record);
+    if (options_.track_last_used) {
+      std::lock_guard lock(counters_->last_used_mu);
+      counters_->last_used[v.record->key.id] = now;
+    }
   }
-  v.outcome = auth::CheckKeyRecord(*record, request, clock_.Now());
-  if (v.valid()) v.principal = auth::MakePrincipal(*record);
   return v;
+}
+
+void Verifier::InvalidateUser(const std::string& user_id) {
+  if (cache_) cache_->InvalidateUser(user_id);
+}
+
+Status Verifier::FlushLastUsed() {
+  std::unordered_map<std::string, UnixMillis> taken;
+  {
+    std::lock_guard lock(counters_->last_used_mu);
+    taken.swap(counters_->last_used);
+  }
+  if (taken.empty()) return OkStatus();
+  std::vector<std::pair<std::string, UnixMillis>> uses(taken.begin(), taken.end());
+  return store_.TouchKeys(uses);
+}
+
+VerifierStats Verifier::stats() const {
+  return {counters_->hits.load(), counters_->misses.load(), counters_->negative_hits.load()};
 }
 
 }  // namespace keyward

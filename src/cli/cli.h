@@ -55,5 +55,6 @@ int ExitCodeFor(const Status& s);
 void AddUserCommands(CLI::App& app, Cli& cli);
 void AddKeyCommands(CLI::App& app, Cli& cli);
 void AddVerifyCommand(CLI::App& app, Cli& cli);
+void AddServeCommand(CLI::App& app, Cli& cli);
 
 }  // namespace keyward::cli

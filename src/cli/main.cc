@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   keyward::cli::AddUserCommands(app, cli);
   keyward::cli::AddKeyCommands(app, cli);
   keyward::cli::AddVerifyCommand(app, cli);
+  keyward::cli::AddServeCommand(app, cli);
 
   try {
     app.parse(argc, argv);

@@ -61,6 +61,7 @@ ApiKey ReadKey(const Stmt& s, int c) {
 }
 
 #define KW_SQL_USER_SELECT "SELECT u.id, u.external_id, u.name, u.email, u.disabled, u.created_at, u.rate_limit, u.monthly_credits, u.allowed_scopes FROM users u "
+#define KW_SQL_JOB_SELECT "SELECT id, user_id, environment, job_id, coalesce(key_id, ''), task, payload, status, result, error, cost, created_at, started_at, finished_at FROM jobs "
 #define KW_SQL_KEY_SELECT "SELECT k.id, k.user_id, k.name, k.environment, k.scopes, k.display, k.hash, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from FROM api_keys k "
 
 class SqliteStore final : public Store {
@@ -239,7 +240,144 @@ class SqliteStore final : public Store {
     return tx.Commit();
   }
 
+  Status InsertJob(const Job& job, const UsageEntry* charge) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    KW_RETURN_IF_ERROR(tx.Begin());
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, "
+        "result, error, cost, created_at, started_at, finished_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    s.Bind(1, job.id).Bind(2, job.user_id).Bind(3, EnvText(job.environment)).Bind(4, job.job_id);
+    s.Bind(5, job.key_id).Bind(6, job.task).Bind(7, job.payload).Bind(8, job.status);
+    s.Bind(9, job.result).Bind(10, job.error).Bind(11, job.cost).Bind(12, job.created_at);
+    s.Bind(13, job.started_at).Bind(14, job.finished_at);
+    Status st = s.Run();
+    if (st.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExistsError("job_id '" + job.job_id + "' already exists");
+    }
+    if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + job.user_id + " does not exist");
+    KW_RETURN_IF_ERROR(st);
+    if (charge) KW_RETURN_IF_ERROR(AppendUsageLocked(*charge));
+    return tx.Commit();
+  }
+
+  StatusOr<Job> GetJob(const std::string& user_id, Environment env, const std::string& id) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        KW_SQL_JOB_SELECT "WHERE user_id = ?1 AND environment = ?2 AND (id = ?3 OR job_id = ?3) "
+        "ORDER BY id = ?3 DESC LIMIT 1"));
+    s.Bind(1, user_id).Bind(2, EnvText(env)).Bind(3, id);
+    Status st;
+    if (!s.Step(&st)) {
+      KW_RETURN_IF_ERROR(st);
+      return NotFoundError("job " + id + " does not exist");
+    }
+    return ReadJob(s);
+  }
+
+  StatusOr<std::vector<Job>> ListJobs(const std::string& user_id, Environment env,
+                                      int limit) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        KW_SQL_JOB_SELECT "WHERE user_id = ? AND environment = ? ORDER BY created_at DESC, id DESC LIMIT ?"));
+    s.Bind(1, user_id).Bind(2, EnvText(env)).Bind(3, static_cast<std::int64_t>(limit));
+    std::vector<Job> out;
+    Status st;
+    while (s.Step(&st)) out.push_back(ReadJob(s));
+    KW_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Status UpdateJob(const Job& job) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "UPDATE jobs SET status = ?, result = ?, error = ?, started_at = ?, finished_at = ? "
+        "WHERE id = ?"));
+    s.Bind(1, job.status).Bind(2, job.result).Bind(3, job.error).Bind(4, job.started_at);
+    s.Bind(5, job.finished_at).Bind(6, job.id);
+    KW_RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return NotFoundError("job " + job.id + " does not exist");
+    return OkStatus();
+  }
+
+  Status AppendUsage(const std::vector<UsageEntry>& entries) override {
+    if (entries.empty()) return OkStatus();
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    KW_RETURN_IF_ERROR(tx.Begin());
+    for (const UsageEntry& e : entries) KW_RETURN_IF_ERROR(AppendUsageLocked(e));
+    return tx.Commit();
+  }
+
+  StatusOr<std::int64_t> SumUsage(const std::string& user_id, Environment env, UnixMillis from,
+                                  UnixMillis to) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "SELECT coalesce(sum(units), 0) FROM usage WHERE user_id = ? AND environment = ? "
+        "AND at >= ? AND at < ?"));
+    s.Bind(1, user_id).Bind(2, EnvText(env)).Bind(3, from).Bind(4, to);
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? InternalError("no row") : st;
+    return s.Int(0);
+  }
+
+  StatusOr<std::vector<UsageByKey>> UsageReport(const std::string& user_id, UnixMillis from,
+                                                UnixMillis to) override {
+    std::lock_guard lock(mu_);
+    KW_RETURN_IF_ERROR(UserExistsLocked(user_id));
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "SELECT coalesce(key_id, ''), environment, sum(units), count(*) FROM usage "
+        "WHERE user_id = ? AND at >= ? AND at < ? GROUP BY key_id, environment "
+        "ORDER BY environment, key_id"));
+    s.Bind(1, user_id).Bind(2, from).Bind(3, to);
+    std::vector<UsageByKey> out;
+    Status st;
+    while (s.Step(&st)) {
+      out.push_back({s.Text(0), ParseEnvironment(s.Text(1)).value_or(Environment::kLive),
+                     s.Int(2), s.Int(3)});
+    }
+    KW_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Status Ping() override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT 1"));
+    return s.Run();
+  }
+
  private:
+  Status AppendUsageLocked(const UsageEntry& e) {
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
+        "VALUES (?, ?, ?, ?, ?, ?)"));
+    s.Bind(1, e.user_id).Bind(2, e.key_id).Bind(3, EnvText(e.environment)).Bind(4, e.units);
+    s.Bind(5, e.reason).Bind(6, e.at);
+    Status st = s.Run();
+    if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + e.user_id + " does not exist");
+    return st;
+  }
+
+  static Job ReadJob(const Stmt& s) {
+    Job j;
+    j.id = s.Text(0);
+    j.user_id = s.Text(1);
+    j.environment = ParseEnvironment(s.Text(2)).value_or(Environment::kLive);
+    j.job_id = s.Text(3);
+    j.key_id = s.Text(4);
+    j.task = s.Text(5);
+    j.payload = s.Text(6);
+    j.status = s.Text(7);
+    j.result = s.OptText(8);
+    j.error = s.OptText(9);
+    j.cost = s.Int(10);
+    j.created_at = s.Int(11);
+    j.started_at = s.OptInt(12);
+    j.finished_at = s.OptInt(13);
+    return j;
+  }
+
   static Status Annotate(Status st, std::string_view what) {
     if (st.ok()) return st;
     return Status(st.code(), std::string(what) + ": " + st.message());

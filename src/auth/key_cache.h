@@ -1,0 +1,72 @@
+// key_cache.h: bounded in-memory caches in front of the Store for the
+// verification hot path — positive (hash -> key record with owner) and
+// negative (hash -> "no such key") — with TTLs and per-user invalidation.
+//
+// Thread-safe (shared_mutex: lookups share, inserts and invalidations are
+// exclusive). When a cache is full it is cleared: simple, bounded, and a
+// refill costs one store lookup per live key.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "keyward/store.h"
+
+namespace keyward::auth {
+
+struct KeyHashHasher {
+  std::size_t operator()(const KeyHash& h) const {
+    // The hash is uniformly random already: its first 8 bytes are a fine hash.
+    std::size_t v;
+    static_assert(sizeof v <= sizeof h);
+    __builtin_memcpy(&v, h.data(), sizeof v);
+    return v;
+  }
+};
+
+struct KeyCacheOptions {
+  // Most positive entries kept; 0 disables the positive cache.
+  std::size_t capacity = 100'000;
+  // A cached record is re-read after this long, which bounds how stale a
+  // change made by another process (the CLI, another node) can be here.
+  std::int64_t ttl_ms = 5'000;
+  // Most negative entries kept; 0 disables the negative cache.
+  std::size_t negative_capacity = 100'000;
+  std::int64_t negative_ttl_ms = 60'000;
+};
+
+class KeyCache {
+ public:
+  using RecordPtr = std::shared_ptr<const KeyWithUser>;
+
+  explicit KeyCache(KeyCacheOptions options) : options_(options) {}
+
+  // The cached record for `hash` if present and fresh at `now`, else null.
+  RecordPtr Find(const KeyHash& hash, UnixMillis now) const;
+  // True if `hash` is known not to exist (fresh negative entry).
+  bool KnownMissing(const KeyHash& hash, UnixMillis now) const;
+
+  void Put(const KeyHash& hash, RecordPtr record, UnixMillis now);
+  void PutMissing(const KeyHash& hash, UnixMillis now);
+
+  // Drops every cached record owned by `user_id`.
+  void InvalidateUser(const std::string& user_id);
+  void Clear();
+
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    RecordPtr record;
+    UnixMillis fetched_at;
+  };
+  const KeyCacheOptions options_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<KeyHash, Entry, KeyHashHasher> entries_;         // guarded by mu_
+  std::unordered_map<KeyHash, UnixMillis, KeyHashHasher> missing_;    // guarded by mu_
+};
+
+}  // namespace keyward::auth

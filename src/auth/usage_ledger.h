@@ -1,0 +1,42 @@
+// usage_ledger.h: appends usage entries to the Store with group commit.
+//
+// Record() returns only once the entry is committed, so an acknowledged
+// charge survives a crash of the process right after the response. Callers
+// that arrive while a commit is running queue up; the next commit takes all
+// of them in one transaction (leader/follower), so the cost of a commit is
+// shared by every request waiting on it. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "keyward/store.h"
+
+namespace keyward::auth {
+
+class UsageLedger {
+ public:
+  explicit UsageLedger(Store& store) : store_(store) {}
+
+  // Called after each commit with the batch size (for metrics).
+  void set_batch_observer(std::function<void(std::size_t)> f) { observer_ = std::move(f); }
+
+  // Blocks until `entry` is committed; returns the commit's Status.
+  Status Record(const UsageEntry& entry);
+
+ private:
+  Store& store_;
+  std::function<void(std::size_t)> observer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<UsageEntry> pending_;   // guarded by mu_
+  std::uint64_t next_batch_ = 0;      // batch that pending_ will become; guarded by mu_
+  std::uint64_t done_batch_ = 0;      // batches < done_batch_ are finished; guarded by mu_
+  bool committing_ = false;           // guarded by mu_
+  std::vector<Status> results_;       // result of batch i at i % kKeep; guarded by mu_
+};
+
+}  // namespace keyward::auth

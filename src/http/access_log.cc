@@ -1,0 +1,85 @@
+// access_log.cc: JSON access log lines and their writer thread.
+#include "http/access_log.h"
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "core/time_format.h"
+
+namespace keyward::http {
+namespace {
+
+// A key pasted into a URL must not reach the log: keep its display part only.
+std::string RedactKeys(std::string path) {
+  for (std::string_view prefix : {"kw_live_", "kw_test_"}) {
+    std::size_t at = 0;
+    while ((at = path.find(prefix, at)) != std::string::npos) {
+      std::size_t start = std::min(path.size(), at + prefix.size() + 4);
+      std::size_t end = start;
+      while (end < path.size() && std::isalnum(static_cast<unsigned char>(path[end]))) ++end;
+      path.replace(start, end - start, "...");
+      at = start;
+    }
+  }
+  return path;
+}
+
+}  // namespace
+
+AccessLog::AccessLog(std::FILE* out) : out_(out) {
+  if (out_) writer_ = std::thread([this] { Loop(); });
+}
+
+AccessLog::~AccessLog() { Stop(); }
+
+void AccessLog::Log(const HttpRequest& req, const HttpResponse& res, double seconds,
+                    long long now_ms) {
+  if (!out_) return;
+  nlohmann::json line{{"time", core::FormatRfc3339(now_ms)},
+                      {"method", req.method},
+                      {"path", RedactKeys(req.path)},
+                      {"route", res.route},
+                      {"status", res.status},
+                      {"latency_ms", static_cast<double>(static_cast<long long>(seconds * 1e6)) / 1e3},
+                      {"remote", req.remote}};
+  if (!res.log_user_id.empty()) line["user_id"] = res.log_user_id;
+  if (!res.log_key_display.empty()) line["key"] = res.log_key_display;
+  if (!res.log_environment.empty()) {
+    line["environment"] = res.log_environment;
+    if (res.log_environment == "test") line["test"] = true;
+  }
+  if (!res.log_outcome.empty()) line["outcome"] = res.log_outcome;
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text += '\n';
+  std::lock_guard lock(mu_);
+  buffer_ += text;
+}
+
+void AccessLog::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void AccessLog::Loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
+    std::string chunk;
+    chunk.swap(buffer_);
+    bool stop = stopping_;
+    lock.unlock();
+    if (!chunk.empty()) {
+      std::fwrite(chunk.data(), 1, chunk.size(), out_);
+      std::fflush(out_);
+    }
+    lock.lock();
+    if (stop && buffer_.empty()) return;
+  }
+}
+
+}  // namespace keyward::http

@@ -1,0 +1,37 @@
+// access_log.h: one JSON line per request, buffered in memory and written by
+// a background thread (every 100 ms and at Stop()), so logging never blocks
+// a request on I/O. Never receives secrets: callers pass the key's display
+// form, not the key, and no headers. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "http/types.h"
+
+namespace keyward::http {
+
+class AccessLog {
+ public:
+  // Writes to `out` (not owned; e.g. stdout). Null disables logging.
+  explicit AccessLog(std::FILE* out);
+  ~AccessLog();  // Stop()
+
+  void Log(const HttpRequest& req, const HttpResponse& res, double seconds, long long now_ms);
+  // Writes what is buffered and stops the writer thread.
+  void Stop();
+
+ private:
+  void Loop();
+  std::FILE* out_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string buffer_;  // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::thread writer_;
+};
+
+}  // namespace keyward::http

@@ -1,0 +1,76 @@
+// error_mapping.cc: Status/outcome -> HTTP.
+#include "http/error_mapping.h"
+
+#include <nlohmann/json.hpp>
+
+namespace keyward::http {
+
+HttpResponse JsonResponse(int status, const nlohmann::json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message) {
+  return JsonResponse(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+HttpResponse StatusResponse(const Status& s) {
+  int status = 500;
+  switch (s.code()) {
+    case StatusCode::kOk: status = 200; break;
+    case StatusCode::kInvalidArgument: status = 400; break;
+    case StatusCode::kNotFound: status = 404; break;
+    case StatusCode::kAlreadyExists: status = 409; break;
+    case StatusCode::kFailedPrecondition: status = 409; break;
+    case StatusCode::kPermissionDenied: status = 403; break;
+    case StatusCode::kUnauthenticated: status = 401; break;
+    case StatusCode::kResourceExhausted: status = 429; break;
+    case StatusCode::kUnavailable: status = 503; break;
+    case StatusCode::kInternal: status = 500; break;
+  }
+  return ErrorResponse(status, StatusCodeName(s.code()), s.message());
+}
+
+int OutcomeHttpStatus(VerifyOutcome outcome) {
+  switch (outcome) {
+    case VerifyOutcome::kValid: return 200;
+    case VerifyOutcome::kInsufficientScope:
+    case VerifyOutcome::kWrongEnvironment: return 403;
+    case VerifyOutcome::kRateLimited:
+    case VerifyOutcome::kQuotaExceeded: return 429;
+    default: return 401;
+  }
+}
+
+std::string_view OutcomeMessage(VerifyOutcome outcome) {
+  switch (outcome) {
+    case VerifyOutcome::kValid: return "the key is valid";
+    case VerifyOutcome::kMissing: return "no API key: send 'Authorization: Api-Key <key>'";
+    case VerifyOutcome::kMalformed: return "the API key is malformed (wrong shape or checksum)";
+    case VerifyOutcome::kNotFound: return "unknown API key";
+    case VerifyOutcome::kExpired: return "the API key has expired";
+    case VerifyOutcome::kRevoked: return "the API key has been revoked";
+    case VerifyOutcome::kUserDisabled: return "the key's user is disabled";
+    case VerifyOutcome::kInsufficientScope: return "the API key lacks a required scope";
+    case VerifyOutcome::kWrongEnvironment: return "the API key is for another environment";
+    case VerifyOutcome::kRateLimited: return "rate limit exceeded for this user";
+    case VerifyOutcome::kQuotaExceeded: return "monthly credits exhausted for this user";
+  }
+  return "refused";
+}
+
+HttpResponse OutcomeResponse(VerifyOutcome outcome, std::int64_t retry_after_ms) {
+  int status = OutcomeHttpStatus(outcome);
+  HttpResponse r = ErrorResponse(status, VerifyOutcomeName(outcome), OutcomeMessage(outcome));
+  if (status == 401) r.SetHeader("WWW-Authenticate", "Api-Key");
+  if (status == 429) {
+    std::int64_t secs = std::max<std::int64_t>(1, (retry_after_ms + 999) / 1000);
+    r.SetHeader("Retry-After", std::to_string(secs));
+  }
+  r.log_outcome = VerifyOutcomeName(outcome);
+  return r;
+}
+
+}  // namespace keyward::http

@@ -1,0 +1,118 @@
+// compute.cc: the reference compute API — POST/GET /v1/ai/jobs — which
+// resolves the caller's user from the API key and works only on that user's
+// jobs in the key's environment.
+#include "core/time_format.h"
+#include "http/error_mapping.h"
+#include "http/handlers/context.h"
+
+namespace keyward::http {
+namespace {
+
+using nlohmann::json;
+
+json JobJson(const Job& j) {
+  auto parse = [](const std::optional<std::string>& s) {
+    return s ? json::parse(*s, nullptr, false) : json(nullptr);
+  };
+  auto time = [](const std::optional<UnixMillis>& t) {
+    return t ? json(core::FormatRfc3339(*t)) : json(nullptr);
+  };
+  return {{"id", j.id}, {"job_id", j.job_id}, {"user_id", j.user_id},
+          {"environment", EnvironmentName(j.environment)}, {"task", j.task},
+          {"status", j.status}, {"payload", json::parse(j.payload, nullptr, false)},
+          {"result", parse(j.result)}, {"error", j.error ? json(*j.error) : json(nullptr)},
+          {"cost", j.cost}, {"charged", j.environment == Environment::kLive},
+          {"key_id", j.key_id}, {"created_at", core::FormatRfc3339(j.created_at)},
+          {"started_at", time(j.started_at)}, {"finished_at", time(j.finished_at)}};
+}
+
+HttpResponse Submit(ServiceContext& ctx, const HttpRequest& req) {
+  auth::GateRequest g;
+  g.scopes = {"jobs:write"};
+  g.check_quota = false;  // charged below, after the idempotency check
+  auth::GateResult auth;
+  if (auto refused = Authenticate(ctx, req, g, &auth)) return *refused;
+  json body;
+  std::optional<HttpResponse> bad = ParseJsonObject(req, &body);
+  std::optional<std::string> job_id, task;
+  Status st = OnlyFields(body, {"job_id", "task", "payload"});
+  if (!bad && st.ok()) st = OptionalString(body, "job_id", &job_id);
+  if (!bad && st.ok()) st = OptionalString(body, "task", &task);
+  if (!bad && st.ok() && !job_id) st = InvalidArgumentError("\"job_id\" is required");
+  if (!bad && st.ok() && !task) st = InvalidArgumentError("\"task\" is required");
+  HttpResponse res;
+  if (bad) {
+    res = *bad;
+  } else if (!st.ok()) {
+    res = StatusResponse(st);
+  } else {
+    json payload = body.contains("payload") ? body["payload"] : json::object();
+    const Principal& p = *auth.verification.principal;
+    StatusOr<jobs::SubmitResult> r =
+        ctx.compute.Submit(p, auth.verification.record->user.plan, *job_id, *task, payload);
+    if (!r.ok()) {
+      res = StatusResponse(r.status());
+    } else if (r->kind == jobs::SubmitResult::Kind::kQuotaExceeded) {
+      ctx.metrics.ObserveOutcome(VerifyOutcome::kQuotaExceeded);
+      auto [start, end] = auth::MonthBounds(ctx.clock.Now());
+      res = OutcomeResponse(VerifyOutcome::kQuotaExceeded, end - ctx.clock.Now());
+    } else {
+      bool created = r->kind == jobs::SubmitResult::Kind::kCreated;
+      (created ? ctx.metrics.jobs_created_total : ctx.metrics.jobs_idempotent_replays_total)++;
+      res = JsonResponse(created ? 201 : 200, {{"job", JobJson(r->job)}});
+      res.SetHeader("Location", "/v1/ai/jobs/" + r->job.id);
+    }
+  }
+  SetLogIdentity(res, auth);
+  return res;
+}
+
+HttpResponse Get(ServiceContext& ctx, const HttpRequest& req, const std::string& id) {
+  auth::GateRequest g;
+  g.scopes = {"jobs:read"};
+  g.check_quota = false;
+  auth::GateResult auth;
+  if (auto refused = Authenticate(ctx, req, g, &auth)) return *refused;
+  StatusOr<Job> job = ctx.compute.Get(*auth.verification.principal, id);
+  HttpResponse res = job.ok() ? JsonResponse(200, {{"job", JobJson(*job)}})
+                              : StatusResponse(job.status());
+  SetLogIdentity(res, auth);
+  return res;
+}
+
+HttpResponse List(ServiceContext& ctx, const HttpRequest& req) {
+  auth::GateRequest g;
+  g.scopes = {"jobs:read"};
+  g.check_quota = false;
+  auth::GateResult auth;
+  if (auto refused = Authenticate(ctx, req, g, &auth)) return *refused;
+  int limit = 100;
+  if (std::optional<std::string> l = req.QueryParam("limit")) {
+    char* end = nullptr;
+    long v = std::strtol(l->c_str(), &end, 10);
+    if (l->empty() || *end != '\0' || v < 1 || v > 1000) {
+      return ErrorResponse(400, "INVALID_ARGUMENT", "limit must be an integer from 1 to 1000");
+    }
+    limit = static_cast<int>(v);
+  }
+  StatusOr<std::vector<Job>> jobs = ctx.compute.List(*auth.verification.principal, limit);
+  if (!jobs.ok()) return StatusResponse(jobs.status());
+  json arr = json::array();
+  for (const auto& j : *jobs) arr.push_back(JobJson(j));
+  HttpResponse res = JsonResponse(200, {{"jobs", arr}});
+  SetLogIdentity(res, auth);
+  return res;
+}
+
+}  // namespace
+
+void AddComputeRoutes(Router& router, ServiceContext& ctx) {
+  router.Add("POST", "/v1/ai/jobs",
+             [&ctx](const HttpRequest& req, const PathParams&) { return Submit(ctx, req); });
+  router.Add("GET", "/v1/ai/jobs",
+             [&ctx](const HttpRequest& req, const PathParams&) { return List(ctx, req); });
+  router.Add("GET", "/v1/ai/jobs/{id}",
+             [&ctx](const HttpRequest& req, const PathParams& p) { return Get(ctx, req, p[0]); });
+}
+
+}  // namespace keyward::http

@@ -1,0 +1,141 @@
+// context.cc: body parsing, admin and API-key authentication helpers.
+#include "http/handlers/context.h"
+
+#include <strings.h>
+
+#include "core/crypto.h"
+#include "http/error_mapping.h"
+
+namespace keyward::http {
+
+using nlohmann::json;
+
+std::optional<HttpResponse> ParseJsonObject(const HttpRequest& req, json* out) {
+  if (req.body.empty()) {
+    return ErrorResponse(400, "INVALID_ARGUMENT", "request body must be a JSON object");
+  }
+  *out = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (out->is_discarded()) {
+    return ErrorResponse(400, "INVALID_JSON", "request body is not valid JSON (UTF-8)");
+  }
+  if (!out->is_object()) {
+    return ErrorResponse(400, "INVALID_ARGUMENT", "request body must be a JSON object");
+  }
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> RequireAdmin(const ServiceContext& ctx, const HttpRequest& req) {
+  HttpResponse denied;
+  if (ctx.admin_token.empty()) {
+    denied = ErrorResponse(401, "ADMIN_DISABLED",
+                           "the admin API is not configured: set KEYWARD_ADMIN_TOKEN or admin_token");
+  } else {
+    const std::string* auth = req.Header("authorization");
+    bool ok = false;
+    if (auth && req.HeaderCount("authorization") == 1 && auth->size() > 7 &&
+        strncasecmp(auth->c_str(), "bearer ", 7) == 0) {
+      // Compare digests so the comparison is constant-time whatever the length.
+      core::Sha256Digest given = core::Sha256(std::string_view(*auth).substr(7));
+      core::Sha256Digest want = core::Sha256(ctx.admin_token);
+      ok = core::ConstantTimeEqual(given.data(), want.data(), given.size());
+    }
+    if (ok) return std::nullopt;
+    denied = ErrorResponse(401, "UNAUTHENTICATED", "a valid admin token is required (Authorization: Bearer <token>)");
+  }
+  denied.SetHeader("WWW-Authenticate", "Bearer");
+  return denied;
+}
+
+std::string_view ApiKeyFromHeader(const HttpRequest& req, bool* malformed) {
+  *malformed = false;
+  int n = req.HeaderCount("authorization");
+  if (n == 0) return {};
+  const std::string& v = *req.Header("authorization");
+  if (n > 1) {
+    *malformed = true;
+    return {};
+  }
+  std::string_view s = v;
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  if (s.empty()) return {};
+  if (s.size() < 8 || strncasecmp(s.data(), "api-key ", 8) != 0) {
+    *malformed = true;
+    return {};
+  }
+  s.remove_prefix(8);
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  if (s.empty()) *malformed = true;
+  return s;
+}
+
+void SetLogIdentity(HttpResponse& res, const auth::GateResult& result) {
+  const auto& rec = result.verification.record;
+  if (!rec) return;
+  res.log_user_id = rec->user.id;
+  res.log_key_display = rec->key.display;
+  res.log_environment = EnvironmentName(rec->key.environment);
+}
+
+std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest& req,
+                                         auth::GateRequest gate_request,
+                                         auth::GateResult* result) {
+  bool malformed = false;
+  gate_request.key = ApiKeyFromHeader(req, &malformed);
+  if (malformed) {
+    ctx.metrics.ObserveOutcome(VerifyOutcome::kMalformed);
+    HttpResponse r = OutcomeResponse(VerifyOutcome::kMalformed, 0);
+    return r;
+  }
+  StatusOr<auth::GateResult> g = ctx.gate.Check(gate_request);
+  if (!g.ok()) return StatusResponse(g.status());
+  *result = std::move(g).value();
+  ctx.metrics.ObserveOutcome(result->verification.outcome);
+  if (result->verification.valid()) return std::nullopt;
+  HttpResponse r = OutcomeResponse(result->verification.outcome, result->retry_after_ms);
+  SetLogIdentity(r, *result);
+  return r;
+}
+
+Status OptionalString(const json& body, const char* field, std::optional<std::string>* out) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return OkStatus();
+  if (!it->is_string()) return InvalidArgumentError(std::string("\"") + field + "\" must be a string");
+  *out = it->get<std::string>();
+  return OkStatus();
+}
+
+Status OptionalInt(const json& body, const char* field, std::optional<std::int64_t>* out) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return OkStatus();
+  if (!it->is_number_integer()) {
+    return InvalidArgumentError(std::string("\"") + field + "\" must be an integer");
+  }
+  *out = it->get<std::int64_t>();
+  return OkStatus();
+}
+
+Status OptionalStringList(const json& body, const char* field,
+                          std::optional<std::vector<std::string>>* out) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return OkStatus();
+  Status bad = InvalidArgumentError(std::string("\"") + field + "\" must be an array of strings");
+  if (!it->is_array() || it->size() > 100) return bad;
+  std::vector<std::string> v;
+  for (const auto& e : *it) {
+    if (!e.is_string()) return bad;
+    v.push_back(e.get<std::string>());
+  }
+  *out = std::move(v);
+  return OkStatus();
+}
+
+Status OnlyFields(const json& body, std::initializer_list<const char*> allowed) {
+  for (const auto& [k, v] : body.items()) {
+    bool known = false;
+    for (const char* a : allowed) known = known || k == a;
+    if (!known) return InvalidArgumentError("unknown field \"" + k + "\"");
+  }
+  return OkStatus();
+}
+
+}  // namespace keyward::http

@@ -1,0 +1,52 @@
+// metrics.h: the server's Prometheus metrics, declared once as a list and
+// rendered as text for /metrics. Counters are lock-free atomics except the
+// per-route request counter (a small map under a mutex). Thread-safe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "keyward/verifier.h"
+
+namespace keyward::http {
+
+// name, help
+#define KEYWARD_SERVER_COUNTERS(COUNTER)                                  \
+  COUNTER(jobs_created_total, "Compute jobs created")                     \
+  COUNTER(jobs_idempotent_replays_total, "Job submissions answered by an existing job_id") \
+  COUNTER(connections_total, "TCP connections accepted")
+
+class Metrics {
+ public:
+#define KW_DECLARE_COUNTER(name, help) std::atomic<std::uint64_t> name{0};
+  KEYWARD_SERVER_COUNTERS(KW_DECLARE_COUNTER)
+#undef KW_DECLARE_COUNTER
+
+  void ObserveRequest(const std::string& method, const std::string& route, int status,
+                      double seconds);
+  void ObserveOutcome(VerifyOutcome outcome);
+  void ObserveLedgerBatch(std::size_t entries);
+
+  // Prometheus text exposition format. `verifier` adds cache statistics.
+  std::string Render(const VerifierStats& verifier) const;
+
+ private:
+  static constexpr std::array<double, 12> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                      0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;  // guarded by mu_
+  std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> latency_buckets_{};
+  std::atomic<std::uint64_t> latency_count_{0};
+  std::atomic<std::uint64_t> latency_sum_us_{0};
+  std::array<std::atomic<std::uint64_t>, 11> outcomes_{};
+  std::atomic<std::uint64_t> ledger_batches_{0};
+  std::atomic<std::uint64_t> ledger_entries_{0};
+  std::atomic<std::uint64_t> ledger_max_batch_{0};
+};
+
+}  // namespace keyward::http

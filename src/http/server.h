@@ -1,0 +1,56 @@
+// server.h: the HTTP/1.1 server — listener, sessions (I/O only), limits,
+// timeouts, graceful shutdown. Boost.Beast lives in server.cc alone; the
+// server hands each parsed request to a Router as a plain HttpRequest.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http/types.h"
+#include "keyward/status.h"
+
+namespace keyward {
+class Clock;
+}
+
+namespace keyward::http {
+
+class Router;
+class Metrics;
+class AccessLog;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;              // 0 picks a free port
+  int threads = 0;              // I/O threads; 0 = number of cores
+  std::size_t max_header_bytes = 8 * 1024;     // larger header block -> 431
+  std::size_t max_body_bytes = 1024 * 1024;    // larger body -> 413
+  int read_timeout_ms = 30'000;   // to receive one whole request
+  int idle_timeout_ms = 60'000;   // a keep-alive connection waiting for its next request
+  int shutdown_grace_ms = 10'000; // in-flight requests get this long after SIGTERM
+};
+
+// Owns the listening socket and the I/O threads. Thread-safe: Stop() may be
+// called from any thread (e.g. a signal handler thread).
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router, Metrics& metrics, AccessLog& log,
+         const Clock& clock);
+  ~Server();
+
+  // Binds and listens. Returns the bound "host:port" (real port when 0).
+  // kUnavailable if the address cannot be bound.
+  StatusOr<std::string> Listen();
+  // Serves until SIGINT/SIGTERM or Stop(); then stops accepting, lets
+  // in-flight requests finish (up to shutdown_grace_ms) and returns.
+  void Run();
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace keyward::http
