@@ -12,11 +12,8 @@
 #include "cli/serve_config.h"
 #include "http/access_log.h"
 #include "http/handlers/context.h"
+#include "http/routes.h"
 #include "http/server.h"
-
-namespace keyward::generated {
-const char* OpenApiJson();
-}
 
 namespace keyward::cli {
 namespace {
@@ -103,11 +100,7 @@ int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_f
   http::ServiceContext ctx{*store, keys, verifier, gate, quota, compute, tasks, metrics, clock,
                            config.admin_token};
   http::Router router;
-  http::AddOpsRoutes(router, ctx, generated::OpenApiJson());
-  http::AddUserRoutes(router, ctx);
-  http::AddKeyRoutes(router, ctx);
-  http::AddVerifyRoutes(router, ctx);
-  http::AddComputeRoutes(router, ctx);
+  http::AddAllRoutes(router, ctx);
 
   std::FILE* log_file = nullptr;
   if (config.access_log == "-") {
