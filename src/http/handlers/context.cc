@@ -87,7 +87,11 @@ std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest&
     return r;
   }
   StatusOr<auth::GateResult> g = ctx.gate.Check(gate_request);
-  if (!g.ok()) return StatusResponse(g.status());
+  if (!g.ok()) {
+    HttpResponse r = StatusResponse(g.status());
+    r.log_outcome = "UNAVAILABLE";
+    return r;
+  }
   *result = std::move(g).value();
   ctx.metrics.ObserveOutcome(result->verification.outcome);
   if (result->verification.valid()) return std::nullopt;

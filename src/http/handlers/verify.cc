@@ -68,7 +68,11 @@ HttpResponse Authz(ServiceContext& ctx, const HttpRequest& req) {
     if (!g.environment) return ErrorResponse(400, "INVALID_ARGUMENT", "environment must be live or test");
   }
   auth::GateResult result;
-  if (auto refused = Authenticate(ctx, req, g, &result)) return *refused;
+  if (auto refused = Authenticate(ctx, req, g, &result)) {
+    // Proxies that replace the body (nginx auth_request) can still say why.
+    if (!refused->log_outcome.empty()) refused->SetHeader("X-Keyward-Error", refused->log_outcome);
+    return *refused;
+  }
   const Principal& p = *result.verification.principal;
   HttpResponse res;
   res.status = 200;

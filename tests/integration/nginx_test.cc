@@ -1,0 +1,130 @@
+// nginx auth_request in front of an application, asking keyward: identity
+// headers reach the application; 401/403/429 reach the client. Uses Debian's
+// nginx and deploy/nginx/keyward-auth.conf.in as shipped.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "support/server_fixture.h"
+
+namespace keyward {
+namespace {
+
+using nlohmann::json;
+using testing::HttpReply;
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string Substitute(std::string s, const std::map<std::string, std::string>& vars) {
+  for (const auto& [k, v] : vars) {
+    for (std::size_t at = s.find(k); at != std::string::npos; at = s.find(k, at + v.size())) s.replace(at, k.size(), v);
+  }
+  return s;
+}
+
+class NginxTest : public testing::ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    ASSERT_TRUE(std::filesystem::exists("/usr/sbin/nginx")) << "nginx is not installed (scripts/install-deps)";
+    std::string prefix = dir_.File("nginx");
+    std::filesystem::create_directories(prefix + "/tmp");
+    front_ = "127.0.0.1:" + std::to_string(FreePort());
+    std::string app = "127.0.0.1:" + std::to_string(FreePort());
+    std::string tmpl = testing::ReadFileBytes(std::string(KEYWARD_SOURCE_DIR) + "/deploy/nginx/keyward-auth.conf.in");
+    ASSERT_FALSE(tmpl.empty());
+    std::string conf = prefix + "/nginx.conf";
+    std::ofstream(conf) << Substitute(tmpl, {{"@PREFIX@", prefix}, {"@KEYWARD@", addr()},
+                                              {"@LISTEN@", front_}, {"@APP@", app}});
+    nginx_ = fork();
+    if (nginx_ == 0) {
+      execl("/usr/sbin/nginx", "nginx", "-c", conf.c_str(), "-p", prefix.c_str(), nullptr);
+      _exit(127);
+    }
+    // Ready when the front port answers (bounded wait, no fixed sleep).
+    for (int i = 0; i < 2000; ++i) {
+      testing::HttpConnection c(front_);
+      if (c.connected()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    FAIL() << "nginx did not start: " << testing::ReadFileBytes(prefix + "/error.log");
+  }
+  void TearDown() override {
+    if (nginx_ > 0) {
+      kill(nginx_, SIGTERM);
+      int status;
+      waitpid(nginx_, &status, 0);
+    }
+  }
+
+  HttpReply Through(const std::string& key) {
+    return testing::HttpGet(front_, "/app/resource", key.empty() ? std::vector<std::pair<std::string, std::string>>{}
+                                                                 : std::vector{testing::KeyAuth(key)});
+  }
+
+  std::string front_;
+  pid_t nginx_ = -1;
+};
+
+TEST_F(NginxTest, IdentityHeadersReachTheUpstreamAndRefusalsReachTheClient) {
+  testing::CreatedUser u = NewUser({{"name", "Behind nginx"}, {"plan", {{"rate_limit", 0.01}}}});
+  HttpReply ok = Through(u.key);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_NE(ok.body.find("user=" + u.id), std::string::npos) << ok.body;
+  EXPECT_NE(ok.body.find("env=live"), std::string::npos);
+  EXPECT_NE(ok.body.find("key=" + u.key_id), std::string::npos);
+  EXPECT_NE(ok.body.find("auth=\n"), std::string::npos) << "the key must not reach the app";
+
+  HttpReply limited = Through(u.key);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_GE(std::stoi(limited.Header("retry-after")), 1);
+  EXPECT_EQ(json::parse(limited.body)["error"]["code"], "RATE_LIMITED");
+
+  HttpReply missing = Through("");
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.Header("www-authenticate"), "Api-Key");
+  EXPECT_EQ(json::parse(missing.body)["error"]["code"], "MISSING");
+
+  ASSERT_EQ(Admin("POST", "/v1/keys/" + u.key_id + "/revoke").status, 200);
+  HttpReply revoked = Through(u.key);
+  EXPECT_EQ(revoked.status, 401);
+  EXPECT_EQ(json::parse(revoked.body)["error"]["code"], "REVOKED");
+
+  testing::CreatedUser v = NewUser({{"name", "Scoped"}, {"plan", {{"allowed_scopes", {"jobs:read"}}}}});
+  ASSERT_EQ(Admin("PATCH", "/v1/users/" + v.id, R"({"disabled":true})").status, 200);
+  EXPECT_EQ(Through(v.key).status, 401);
+}
+
+TEST_F(NginxTest, ForbiddenOutcomesAre403) {
+  testing::CreatedUser u = NewUser();
+  ASSERT_EQ(Through(u.key).status, 200);
+  // A test key where live is required (a deployment sets the header in its
+  // auth location with proxy_set_header) is WRONG_ENVIRONMENT: 403.
+  auto [test_key, id] = Issue(u.id, {{"environment", "test"}});
+  HttpReply direct = testing::HttpGet(addr(), "/v1/authz?environment=live", {testing::KeyAuth(test_key)});
+  EXPECT_EQ(direct.status, 403);
+  HttpReply via = testing::HttpGet(front_, "/app", {testing::KeyAuth(test_key), {"X-Keyward-Required-Environment", "live"}});
+  EXPECT_EQ(via.status, 403) << via.body;
+  EXPECT_EQ(json::parse(via.body)["error"]["code"], "WRONG_ENVIRONMENT");
+}
+
+}  // namespace
+}  // namespace keyward
