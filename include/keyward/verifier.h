@@ -49,8 +49,9 @@ struct KeyWithUser;
 
 struct Verification {
   VerifyOutcome outcome = VerifyOutcome::kMissing;
-  // Set only when outcome == kValid.
-  std::optional<Principal> principal;
+  // Set only when outcome == kValid. Shared and immutable: verifications
+  // served from the cache hand out the same Principal without copying.
+  std::shared_ptr<const Principal> principal;
   // The stored key and owner behind the decision, when the key was found
   // (the owner's plan drives rate limits and quota). Null otherwise.
   std::shared_ptr<const KeyWithUser> record;

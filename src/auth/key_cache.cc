@@ -1,52 +1,92 @@
-// key_cache.cc: positive and negative key caches with TTL and invalidation.
+// key_cache.cc: sharded positive and negative key caches with TTL and
+// per-user invalidation.
 #include "auth/key_cache.h"
 
 #include <mutex>
 
-namespace keyward::auth {
 
-KeyCache::RecordPtr KeyCache::Find(const KeyHash& hash, UnixMillis now) const {
-  std::shared_lock lock(mu_);
-  auto it = entries_.find(hash);
-  if (it == entries_.end() || now - it->second.fetched_at >= options_.ttl_ms) return nullptr;
-  return it->second.record;
+namespace keyward::auth {
+namespace {
+
+struct Combined {
+  KeyWithUser record;
+  Principal principal;
+};
+
+}  // namespace
+
+CachedKey MakeCachedKey(KeyWithUser record) {
+  auto both = std::make_shared<Combined>();
+  both->principal = MakePrincipal(record);
+  KeyState state = StateOf(record);
+  both->record = std::move(record);
+  // Aliasing constructors: both pointers share the one allocation.
+  return CachedKey{std::shared_ptr<const KeyWithUser>(both, &both->record),
+                   std::shared_ptr<const Principal>(both, &both->principal), state};
+}
+
+bool KeyCache::Find(const KeyHash& hash, UnixMillis now, CachedKey* out) const {
+  if (options_.capacity == 0) return false;
+  Shard& s = ShardFor(hash);
+  std::shared_lock lock(s.mu);
+  auto it = s.entries.find(hash);
+  if (it == s.entries.end() || now - it->second.fetched_at >= options_.ttl_ms) return false;
+  *out = it->second.key;
+  return true;
 }
 
 bool KeyCache::KnownMissing(const KeyHash& hash, UnixMillis now) const {
-  std::shared_lock lock(mu_);
-  auto it = missing_.find(hash);
-  return it != missing_.end() && now - it->second < options_.negative_ttl_ms;
+  if (options_.negative_capacity == 0) return false;
+  Shard& s = ShardFor(hash);
+  std::shared_lock lock(s.mu);
+  auto it = s.missing.find(hash);
+  return it != s.missing.end() && now - it->second < options_.negative_ttl_ms;
 }
 
-void KeyCache::Put(const KeyHash& hash, RecordPtr record, UnixMillis now) {
+void KeyCache::Put(const KeyHash& hash, CachedKey entry, UnixMillis now) {
   if (options_.capacity == 0) return;
-  std::unique_lock lock(mu_);
-  if (entries_.size() >= options_.capacity && !entries_.count(hash)) entries_.clear();
-  entries_[hash] = Entry{std::move(record), now};
-  missing_.erase(hash);
+  Shard& s = ShardFor(hash);
+  std::unique_lock lock(s.mu);
+  if (s.entries.size() >= std::max<std::size_t>(1, options_.capacity / kShards) &&
+      !s.entries.count(hash)) {
+    s.entries.clear();
+  }
+  s.entries[hash] = Entry{std::move(entry), now};
+  s.missing.erase(hash);
 }
 
 void KeyCache::PutMissing(const KeyHash& hash, UnixMillis now) {
   if (options_.negative_capacity == 0) return;
-  std::unique_lock lock(mu_);
-  if (missing_.size() >= options_.negative_capacity) missing_.clear();
-  missing_[hash] = now;
+  Shard& s = ShardFor(hash);
+  std::unique_lock lock(s.mu);
+  if (s.missing.size() >= std::max<std::size_t>(1, options_.negative_capacity / kShards)) {
+    s.missing.clear();
+  }
+  s.missing[hash] = now;
 }
 
 void KeyCache::InvalidateUser(const std::string& user_id) {
-  std::unique_lock lock(mu_);
-  std::erase_if(entries_, [&](const auto& kv) { return kv.second.record->user.id == user_id; });
+  for (Shard& s : shards_) {
+    std::unique_lock lock(s.mu);
+    std::erase_if(s.entries, [&](const auto& kv) { return kv.second.key.record->user.id == user_id; });
+  }
 }
 
 void KeyCache::Clear() {
-  std::unique_lock lock(mu_);
-  entries_.clear();
-  missing_.clear();
+  for (Shard& s : shards_) {
+    std::unique_lock lock(s.mu);
+    s.entries.clear();
+    s.missing.clear();
+  }
 }
 
 std::size_t KeyCache::size() const {
-  std::shared_lock lock(mu_);
-  return entries_.size();
+  std::size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::shared_lock lock(s.mu);
+    n += s.entries.size();
+  }
+  return n;
 }
 
 }  // namespace keyward::auth

@@ -2,17 +2,20 @@
 // verification hot path — positive (hash -> key record with owner) and
 // negative (hash -> "no such key") — with TTLs and per-user invalidation.
 //
-// Thread-safe (shared_mutex: lookups share, inserts and invalidations are
-// exclusive). When a cache is full it is cleared: simple, bounded, and a
-// refill costs one store lookup per live key.
+// Thread-safe: 16 shards by hash, each with a shared_mutex (lookups share,
+// inserts and invalidations are exclusive). When a shard is full it is
+// cleared: simple, bounded, and a refill costs one store lookup per live key.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
+#include "auth/key_check.h"
+#include "keyward/principal.h"
 #include "keyward/store.h"
 
 namespace keyward::auth {
@@ -38,18 +41,27 @@ struct KeyCacheOptions {
   std::int64_t negative_ttl_ms = 60'000;
 };
 
+// A key record and the Principal it yields, built once and shared by every
+// verification that hits the cache (one allocation, no per-request copies).
+struct CachedKey {
+  std::shared_ptr<const KeyWithUser> record;
+  std::shared_ptr<const Principal> principal;
+  KeyState state;
+};
+
+// Builds a CachedKey from a store record.
+CachedKey MakeCachedKey(KeyWithUser record);
+
 class KeyCache {
  public:
-  using RecordPtr = std::shared_ptr<const KeyWithUser>;
-
   explicit KeyCache(KeyCacheOptions options) : options_(options) {}
 
-  // The cached record for `hash` if present and fresh at `now`, else null.
-  RecordPtr Find(const KeyHash& hash, UnixMillis now) const;
+  // Fills *out and returns true if `hash` is cached and fresh at `now`.
+  bool Find(const KeyHash& hash, UnixMillis now, CachedKey* out) const;
   // True if `hash` is known not to exist (fresh negative entry).
   bool KnownMissing(const KeyHash& hash, UnixMillis now) const;
 
-  void Put(const KeyHash& hash, RecordPtr record, UnixMillis now);
+  void Put(const KeyHash& hash, CachedKey entry, UnixMillis now);
   void PutMissing(const KeyHash& hash, UnixMillis now);
 
   // Drops every cached record owned by `user_id`.
@@ -59,14 +71,20 @@ class KeyCache {
   std::size_t size() const;
 
  private:
+  static constexpr std::size_t kShards = 16;
   struct Entry {
-    RecordPtr record;
+    CachedKey key;
     UnixMillis fetched_at;
   };
+  struct Shard {
+    mutable std::shared_mutex mu;
+    std::unordered_map<KeyHash, Entry, KeyHashHasher> entries;       // guarded by mu
+    std::unordered_map<KeyHash, UnixMillis, KeyHashHasher> missing;  // guarded by mu
+  };
+  Shard& ShardFor(const KeyHash& h) const { return shards_[h[8] % kShards]; }
+
   const KeyCacheOptions options_;
-  mutable std::shared_mutex mu_;
-  std::unordered_map<KeyHash, Entry, KeyHashHasher> entries_;         // guarded by mu_
-  std::unordered_map<KeyHash, UnixMillis, KeyHashHasher> missing_;    // guarded by mu_
+  mutable std::array<Shard, kShards> shards_;
 };
 
 }  // namespace keyward::auth

@@ -6,15 +6,26 @@
 namespace keyward {
 namespace auth {
 
+KeyState StateOf(const KeyWithUser& record) {
+  return KeyState{record.key.expires_at.value_or(INT64_MAX), record.key.revoked_at.has_value(),
+                  record.user.disabled, record.key.environment};
+}
+
+VerifyOutcome CheckKeyState(const KeyState& state, const VerifyRequest& request, UnixMillis now) {
+  if (state.revoked) return VerifyOutcome::kRevoked;
+  if (state.expires_at <= now) return VerifyOutcome::kExpired;
+  if (state.user_disabled) return VerifyOutcome::kUserDisabled;
+  if (request.required_environment && *request.required_environment != state.environment) {
+    return VerifyOutcome::kWrongEnvironment;
+  }
+  return VerifyOutcome::kValid;
+}
+
 VerifyOutcome CheckKeyRecord(const KeyWithUser& record, const VerifyRequest& request,
                              UnixMillis now) {
   const ApiKey& key = record.key;
-  if (key.revoked_at) return VerifyOutcome::kRevoked;
-  if (key.expires_at && *key.expires_at <= now) return VerifyOutcome::kExpired;
-  if (record.user.disabled) return VerifyOutcome::kUserDisabled;
-  if (request.required_environment && *request.required_environment != key.environment) {
-    return VerifyOutcome::kWrongEnvironment;
-  }
+  VerifyOutcome outcome = CheckKeyState(StateOf(record), request, now);
+  if (outcome != VerifyOutcome::kValid) return outcome;
   for (const auto& scope : request.required_scopes) {
     if (!Grants(key.scopes, record.user.plan.allowed_scopes, scope)) {
       return VerifyOutcome::kInsufficientScope;

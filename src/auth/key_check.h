@@ -3,10 +3,27 @@
 // verification path and tested on its own.
 #pragma once
 
+#include <climits>
+
 #include "keyward/store.h"
 #include "keyward/verifier.h"
 
 namespace keyward::auth {
+
+// The few fields every decision reads, kept compact so a cached decision
+// touches one cache line instead of the whole record.
+struct KeyState {
+  UnixMillis expires_at = INT64_MAX;  // INT64_MAX: never
+  bool revoked = false;
+  bool user_disabled = false;
+  Environment environment = Environment::kLive;
+};
+
+KeyState StateOf(const KeyWithUser& record);
+
+// REVOKED, EXPIRED (expires_at <= now), USER_DISABLED, WRONG_ENVIRONMENT —
+// everything but scopes; kValid if none applies.
+VerifyOutcome CheckKeyState(const KeyState& state, const VerifyRequest& request, UnixMillis now);
 
 // Checks in this order: REVOKED, EXPIRED (expires_at <= now), USER_DISABLED,
 // WRONG_ENVIRONMENT, INSUFFICIENT_SCOPE; kValid if none applies.

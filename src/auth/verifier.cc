@@ -58,9 +58,10 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
   }
   const KeyHash hash = HashKey(request.key);
   const UnixMillis now = clock_.Now();
+  auth::CachedKey cached;
+  bool hit = false;
   if (cache_) {
-    v.record = cache_->Find(hash, now);
-    if (v.record) {
+    if ((hit = cache_->Find(hash, now, &cached))) {
       counters_->hits.fetch_add(1, std::memory_order_relaxed);
     } else if (cache_->KnownMissing(hash, now)) {
       counters_->negative_hits.fetch_add(1, std::memory_order_relaxed);
@@ -68,7 +69,7 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
       return v;
     }
   }
-  if (!v.record) {
+  if (!cached.record) {
     counters_->misses.fetch_add(1, std::memory_order_relaxed);
     StatusOr<KeyWithUser> found = store_.LookupKey(hash);
     if (!found.ok()) {
@@ -77,17 +78,20 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
       v.outcome = VerifyOutcome::kNotFound;
       return v;
     }
-    v.record = std::make_shared<const KeyWithUser>(std::move(found).value());
-    if (cache_) cache_->Put(hash, v.record, now);
+    cached = auth::MakeCachedKey(std::move(found).value());
+    if (cache_) cache_->Put(hash, cached, now);
   }
-  if (!KeyHashEqual(v.record->key.hash, hash)) {
-    v.record.reset();
+  // A cache hit matched all 32 bytes of the hash as the map's key already.
+  if (!hit && !KeyHashEqual(cached.record->key.hash, hash)) {
     v.outcome = VerifyOutcome::kNotFound;
     return v;
   }
-  v.outcome = auth::CheckKeyRecord(*v.record, request, now);
+  v.outcome = request.required_scopes.empty()
+                  ? auth::CheckKeyState(cached.state, request, now)
+                  : auth::CheckKeyRecord(*cached.record, request, now);
+  v.record = std::move(cached.record);
   if (v.valid()) {
-    v.principal = auth::MakePrincipal(*v.record);
+    v.principal = std::move(cached.principal);
     if (options_.track_last_used) {
       std::lock_guard lock(counters_->last_used_mu);
       counters_->last_used[v.record->key.id] = now;

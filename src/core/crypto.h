@@ -13,8 +13,7 @@ namespace keyward::core {
 
 using Sha256Digest = std::array<unsigned char, 32>;
 
-// SHA-256 of `data`, with a reused per-thread EVP context (cheaper than
-// one-shot SHA256() on the hot path).
+// SHA-256 of `data` (no allocation; see crypto.cc for the choice of API).
 Sha256Digest Sha256(std::string_view data);
 
 // Fills `out` with `n` bytes from OpenSSL's CSPRNG. kInternal if it fails.

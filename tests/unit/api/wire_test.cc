@@ -33,7 +33,8 @@ TEST(Wire, VerificationJsonHasPrincipalOnlyWhenValid) {
   EXPECT_TRUE(j["principal"].is_null());
   Verification ok;
   ok.outcome = VerifyOutcome::kValid;
-  ok.principal = Principal{"usr_a", std::nullopt, "key_b", "kw_test_ab\u2026", Environment::kTest, {"*"}};
+  ok.principal = std::make_shared<const Principal>(
+      Principal{"usr_a", std::nullopt, "key_b", "kw_test_ab\u2026", Environment::kTest, {"*"}});
   j = VerificationJson(ok);
   EXPECT_EQ(j["principal"]["user_id"], "usr_a");
   EXPECT_EQ(j["principal"]["environment"], "test");
