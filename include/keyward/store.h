@@ -156,8 +156,9 @@ class Store {
   // Newest first, at most `limit`.
   virtual StatusOr<std::vector<Job>> ListJobs(const std::string& user_id, Environment env,
                                               int limit) = 0;
-  // Writes status, result, error, started_at and finished_at of job.id.
-  virtual Status UpdateJob(const Job& job) = 0;
+  // Writes status, result, error, started_at and finished_at of each job, in
+  // one transaction (jobs that no longer exist are skipped).
+  virtual Status UpdateJobs(const std::vector<Job>& jobs) = 0;
 
   // --- usage ledger ----------------------------------------------------------
   // Appends entries in one transaction (all or none).

@@ -11,6 +11,7 @@ namespace {
 struct Combined {
   KeyWithUser record;
   Principal principal;
+  std::atomic<UnixMillis> last_noted{0};
 };
 
 }  // namespace
@@ -22,7 +23,8 @@ CachedKey MakeCachedKey(KeyWithUser record) {
   both->record = std::move(record);
   // Aliasing constructors: both pointers share the one allocation.
   return CachedKey{std::shared_ptr<const KeyWithUser>(both, &both->record),
-                   std::shared_ptr<const Principal>(both, &both->principal), state};
+                   std::shared_ptr<const Principal>(both, &both->principal), state,
+                   &both->last_noted};
 }
 
 bool KeyCache::Find(const KeyHash& hash, UnixMillis now, CachedKey* out) const {

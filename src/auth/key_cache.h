@@ -47,6 +47,9 @@ struct CachedKey {
   std::shared_ptr<const KeyWithUser> record;
   std::shared_ptr<const Principal> principal;
   KeyState state;
+  // When this key's use was last noted for last_used_at; lives as long as
+  // `record`. Lets the verifier note a use at most once a second per key.
+  std::atomic<UnixMillis>* last_noted = nullptr;
 };
 
 // Builds a CachedKey from a store record.

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/time_format.h"
+#include "keyward/store.h"
 
 namespace keyward::http {
 namespace {
@@ -42,11 +43,11 @@ void AccessLog::Log(const HttpRequest& req, const HttpResponse& res, double seco
                       {"status", res.status},
                       {"latency_ms", static_cast<double>(static_cast<long long>(seconds * 1e6)) / 1e3},
                       {"remote", req.remote}};
-  if (!res.log_user_id.empty()) line["user_id"] = res.log_user_id;
-  if (!res.log_key_display.empty()) line["key"] = res.log_key_display;
-  if (!res.log_environment.empty()) {
-    line["environment"] = res.log_environment;
-    if (res.log_environment == "test") line["test"] = true;
+  if (res.identity) {
+    line["user_id"] = res.identity->user.id;
+    line["key"] = res.identity->key.display;
+    line["environment"] = EnvironmentName(res.identity->key.environment);
+    if (res.identity->key.environment == Environment::kTest) line["test"] = true;
   }
   if (!res.log_outcome.empty()) line["outcome"] = res.log_outcome;
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

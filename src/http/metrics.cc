@@ -5,11 +5,23 @@
 
 namespace keyward::http {
 
-void Metrics::ObserveRequest(const std::string& method, const std::string& route, int status,
+namespace {
+
+// A stable view of the method name (the request's own string dies with it).
+std::string_view StableMethod(std::string_view m) {
+  for (std::string_view known : {"GET", "POST", "PATCH", "DELETE", "HEAD", "PUT", "OPTIONS", "-"}) {
+    if (m == known) return known;
+  }
+  return "OTHER";
+}
+
+}  // namespace
+
+void Metrics::ObserveRequest(std::string_view method, std::string_view route, int status,
                              double seconds) {
   {
     std::lock_guard lock(mu_);
-    ++requests_[{method, route, status}];
+    ++requests_[{StableMethod(method), route, status}];
   }
   std::size_t i = 0;
   while (i < kBuckets.size() && seconds > kBuckets[i]) ++i;

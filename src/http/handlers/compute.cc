@@ -10,7 +10,8 @@ namespace {
 
 using nlohmann::json;
 
-json JobJson(const Job& j) {
+// `payload`, when given, is the already-parsed j.payload (saves a re-parse).
+json JobJson(const Job& j, const json* payload = nullptr) {
   auto parse = [](const std::optional<std::string>& s) {
     return s ? json::parse(*s, nullptr, false) : json(nullptr);
   };
@@ -19,7 +20,8 @@ json JobJson(const Job& j) {
   };
   return {{"id", j.id}, {"job_id", j.job_id}, {"user_id", j.user_id},
           {"environment", EnvironmentName(j.environment)}, {"task", j.task},
-          {"status", j.status}, {"payload", json::parse(j.payload, nullptr, false)},
+          {"status", j.status},
+          {"payload", payload ? *payload : json::parse(j.payload, nullptr, false)},
           {"result", parse(j.result)}, {"error", j.error ? json(*j.error) : json(nullptr)},
           {"cost", j.cost}, {"charged", j.environment == Environment::kLive},
           {"key_id", j.key_id}, {"created_at", core::FormatRfc3339(j.created_at)},
@@ -59,7 +61,7 @@ HttpResponse Submit(ServiceContext& ctx, const HttpRequest& req) {
     } else {
       bool created = r->kind == jobs::SubmitResult::Kind::kCreated;
       (created ? ctx.metrics.jobs_created_total : ctx.metrics.jobs_idempotent_replays_total)++;
-      res = JsonResponse(created ? 201 : 200, {{"job", JobJson(r->job)}});
+      res = JsonResponse(created ? 201 : 200, {{"job", JobJson(r->job, created ? &payload : nullptr)}});
       res.SetHeader("Location", "/v1/ai/jobs/" + r->job.id);
     }
   }

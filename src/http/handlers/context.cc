@@ -71,9 +71,7 @@ std::string_view ApiKeyFromHeader(const HttpRequest& req, bool* malformed) {
 void SetLogIdentity(HttpResponse& res, const auth::GateResult& result) {
   const auto& rec = result.verification.record;
   if (!rec) return;
-  res.log_user_id = rec->user.id;
-  res.log_key_display = rec->key.display;
-  res.log_environment = EnvironmentName(rec->key.environment);
+  res.identity = rec;
 }
 
 std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest& req,

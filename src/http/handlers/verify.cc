@@ -70,7 +70,7 @@ HttpResponse Authz(ServiceContext& ctx, const HttpRequest& req) {
   auth::GateResult result;
   if (auto refused = Authenticate(ctx, req, g, &result)) {
     // Proxies that replace the body (nginx auth_request) can still say why.
-    if (!refused->log_outcome.empty()) refused->SetHeader("X-Keyward-Error", refused->log_outcome);
+    if (!refused->log_outcome.empty()) refused->SetHeader("X-Keyward-Error", std::string(refused->log_outcome));
     return *refused;
   }
   const Principal& p = *result.verification.principal;

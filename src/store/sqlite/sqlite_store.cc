@@ -265,8 +265,11 @@ class SqliteStore final : public Store {
   StatusOr<Job> GetJob(const std::string& user_id, Environment env, const std::string& id) override {
     std::lock_guard lock(mu_);
     KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        KW_SQL_JOB_SELECT "WHERE user_id = ?1 AND environment = ?2 AND (id = ?3 OR job_id = ?3) "
-        "ORDER BY id = ?3 DESC LIMIT 1"));
+        // Two indexed lookups (primary key, then the unique job_id index);
+        // an OR in one WHERE would scan the user's jobs.
+        KW_SQL_JOB_SELECT "WHERE id = ?3 AND user_id = ?1 AND environment = ?2 "
+        "UNION ALL " KW_SQL_JOB_SELECT "WHERE user_id = ?1 AND environment = ?2 AND job_id = ?3 "
+        "LIMIT 1"));
     s.Bind(1, user_id).Bind(2, EnvText(env)).Bind(3, id);
     Status st;
     if (!s.Step(&st)) {
@@ -289,16 +292,20 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Status UpdateJob(const Job& job) override {
+  Status UpdateJobs(const std::vector<Job>& jobs) override {
+    if (jobs.empty()) return OkStatus();
     std::lock_guard lock(mu_);
-    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
-        "UPDATE jobs SET status = ?, result = ?, error = ?, started_at = ?, finished_at = ? "
-        "WHERE id = ?"));
-    s.Bind(1, job.status).Bind(2, job.result).Bind(3, job.error).Bind(4, job.started_at);
-    s.Bind(5, job.finished_at).Bind(6, job.id);
-    KW_RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return NotFoundError("job " + job.id + " does not exist");
-    return OkStatus();
+    Transaction tx(db_);
+    KW_RETURN_IF_ERROR(tx.Begin());
+    for (const Job& job : jobs) {
+      KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+          "UPDATE jobs SET status = ?, result = ?, error = ?, started_at = ?, finished_at = ? "
+          "WHERE id = ?"));
+      s.Bind(1, job.status).Bind(2, job.result).Bind(3, job.error).Bind(4, job.started_at);
+      s.Bind(5, job.finished_at).Bind(6, job.id);
+      KW_RETURN_IF_ERROR(s.Run());
+    }
+    return tx.Commit();
   }
 
   Status AppendUsage(const std::vector<UsageEntry>& entries) override {
