@@ -69,8 +69,10 @@ struct VerifierOptions {
   std::int64_t cache_ttl_ms = 5'000;
   std::size_t negative_cache_capacity = 100'000;
   std::int64_t negative_cache_ttl_ms = 60'000;
-  // Remember each key's last use for FlushLastUsed().
+  // Remember each key's last use for FlushLastUsed(), noting a key at most
+  // once per last_used_resolution_ms (last_used_at is coarse by design).
   bool track_last_used = false;
+  std::int64_t last_used_resolution_ms = 1'000;
 };
 
 struct VerifierStats {

@@ -92,9 +92,10 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
   v.record = std::move(cached.record);
   if (v.valid()) {
     v.principal = std::move(cached.principal);
-    // Note the use at most once a second per key: last_used_at is coarse,
-    // and this keeps the shared map off the per-request path.
-    if (options_.track_last_used && cached.last_noted->load(std::memory_order_relaxed) + 1000 <= now) {
+    // Note a use at most once per resolution period per key: last_used_at
+    // is coarse, and this keeps the shared map off the per-request path.
+    if (options_.track_last_used &&
+        cached.last_noted->load(std::memory_order_relaxed) + options_.last_used_resolution_ms <= now) {
       cached.last_noted->store(now, std::memory_order_relaxed);
       std::lock_guard lock(counters_->last_used_mu);
       counters_->last_used[v.record->key.id] = now;

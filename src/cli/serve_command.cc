@@ -85,6 +85,7 @@ int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_f
   vopts.cache_ttl_ms = config.cache_ttl_ms;
   vopts.cache_capacity = static_cast<std::size_t>(config.cache_capacity);
   vopts.track_last_used = true;
+  vopts.last_used_resolution_ms = config.last_used_flush_ms;
   Verifier verifier(*store, clock, vopts);
   keys.set_change_listener([&verifier](const std::string& user_id) { verifier.InvalidateUser(user_id); });
   http::Metrics metrics;
