@@ -24,5 +24,8 @@ test: build
 test-asan:
 	@$(MAKE) --no-print-directory test PRESET=asan
 
+bench: build
+	@$(BUILD_DIR)/keyward_bench
+
 clean:
 	rm -rf build
