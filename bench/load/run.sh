@@ -5,6 +5,7 @@
 #
 #   bench/load/run.sh [DURATION_SECONDS] [CONNECTIONS]
 # Needs: a release build (make build), wrk, nginx, python3. Touches only 127.0.0.1.
+# Run from anywhere; the wrk scripts are loaded relative to the repository root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration="${1:-10}"
