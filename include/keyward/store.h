@@ -103,6 +103,28 @@ struct UsageByKey {
   std::int64_t entries = 0;
 };
 
+// An entry of the durable job queue: a user's job waiting for a worker.
+struct QueueEntry {
+  std::string id;  // "qen_…"
+  std::string user_id;
+  Environment environment = Environment::kLive;
+  std::string job_id;  // the idempotency key the worker submits with
+  std::string task;
+  std::string payload;     // JSON text
+  std::string sealed_key;  // the API key to present, sealed (AES-256-GCM)
+  std::optional<std::string> scoped_key_id;  // a key issued for this entry alone
+  std::string status = "queued";  // queued | claimed | done | failed | dead
+  int attempts = 0;               // claims so far
+  int max_attempts = 5;
+  std::optional<std::string> lease_owner;
+  std::optional<UnixMillis> lease_expires_at;
+  UnixMillis available_at = 0;  // not claimable before (retry backoff)
+  std::optional<std::string> last_error;
+  std::optional<std::string> result_job_id;  // the compute job's id
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -169,6 +191,29 @@ class Store {
   // Per key and environment, from <= at < to.
   virtual StatusOr<std::vector<UsageByKey>> UsageReport(const std::string& user_id,
                                                         UnixMillis from, UnixMillis to) = 0;
+
+  // --- job queue -------------------------------------------------------------
+  // kAlreadyExists if (user_id, environment, job_id) is queued already.
+  virtual Status Enqueue(const QueueEntry& entry) = 0;
+  // kNotFound.
+  virtual StatusOr<QueueEntry> GetQueueEntry(const std::string& id) = 0;
+  virtual StatusOr<QueueEntry> FindQueueEntry(const std::string& user_id, Environment env,
+                                              const std::string& job_id) = 0;
+  // Newest first; empty filters match everything.
+  virtual StatusOr<std::vector<QueueEntry>> ListQueue(const std::string& user_id,
+                                                      const std::string& status, int limit) = 0;
+  // Atomically claims up to `limit` entries that are queued and available, or
+  // claimed under a lease that has expired (a crashed worker's): sets status
+  // "claimed", the lease (owner, now + lease_ms) and attempts + 1.
+  virtual StatusOr<std::vector<QueueEntry>> ClaimQueue(const std::string& worker, UnixMillis now,
+                                                       std::int64_t lease_ms, int limit) = 0;
+  // Writes the outcome of a claim (status, attempts, available_at,
+  // last_error, result_job_id; the lease is cleared). kFailedPrecondition if
+  // `worker` no longer holds the lease (it expired and was claimed again).
+  virtual Status FinishClaim(const QueueEntry& entry, const std::string& worker,
+                             UnixMillis now) = 0;
+  // Entries still queued or claimed (waiting, backing off, or in flight).
+  virtual StatusOr<std::int64_t> CountUnfinished() = 0;
 
   // OK if the store can serve requests (for readiness probes).
   virtual Status Ping() = 0;

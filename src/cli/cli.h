@@ -9,6 +9,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "auth/key_service.h"
+#include "jobs/sealing.h"
 #include "keyward/store.h"
 
 namespace CLI {
@@ -35,6 +36,9 @@ class Cli {
 
   // Opens the store on first use. On failure prints the error and returns null.
   Store* store();
+  // The queue's sealing key: $KEYWARD_SEAL_KEY (64 hex), else the file
+  // <db>.sealkey, created (0600) on first use. Null (error printed) on failure.
+  const jobs::Sealer* sealer();
   auth::KeyService* service();
   const Clock& clock() const { return SystemClock(); }
 
@@ -46,6 +50,7 @@ class Cli {
  private:
   StorePtr store_;
   std::unique_ptr<auth::KeyService> service_;
+  std::unique_ptr<jobs::Sealer> sealer_;
 };
 
 // Maps a Status from a lifecycle operation to an exit code.
@@ -56,5 +61,7 @@ void AddUserCommands(CLI::App& app, Cli& cli);
 void AddKeyCommands(CLI::App& app, Cli& cli);
 void AddVerifyCommand(CLI::App& app, Cli& cli);
 void AddServeCommand(CLI::App& app, Cli& cli);
+void AddJobCommands(CLI::App& app, Cli& cli);
+void AddWorkerCommand(CLI::App& app, Cli& cli);
 
 }  // namespace keyward::cli

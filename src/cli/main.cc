@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   keyward::cli::AddKeyCommands(app, cli);
   keyward::cli::AddVerifyCommand(app, cli);
   keyward::cli::AddServeCommand(app, cli);
+  keyward::cli::AddJobCommands(app, cli);
+  keyward::cli::AddWorkerCommand(app, cli);
 
   try {
     app.parse(argc, argv);

@@ -47,6 +47,19 @@ Store* Cli::store() {
   return store_.get();
 }
 
+const jobs::Sealer* Cli::sealer() {
+  if (sealer_) return sealer_.get();
+  const char* hex = std::getenv("KEYWARD_SEAL_KEY");
+  StatusOr<jobs::Sealer> s = hex && *hex ? jobs::Sealer::FromHex(hex)
+                                         : jobs::Sealer::FromKeyFile(db_path + ".sealkey");
+  if (!s.ok()) {
+    std::cerr << "keyward: " << (hex && *hex ? "KEYWARD_SEAL_KEY: " : "") << s.status().message() << "\n";
+    return nullptr;
+  }
+  sealer_ = std::make_unique<jobs::Sealer>(std::move(s).value());
+  return sealer_.get();
+}
+
 auth::KeyService* Cli::service() {
   if (!service_) {
     Store* st = store();

@@ -14,6 +14,7 @@
 #include "http/handlers/context.h"
 #include "http/routes.h"
 #include "http/server.h"
+#include "jobs/queue.h"
 
 namespace keyward::cli {
 namespace {
@@ -97,9 +98,12 @@ int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_f
   jobs::TaskRegistry tasks = jobs::TaskRegistry::BuiltIn();
   jobs::Executor executor(config.job_threads);
   jobs::ComputeService compute(*store, clock, quota, tasks, executor);
+  const jobs::Sealer* sealer = cli.sealer();
+  if (!sealer) return kExitStorage;
+  jobs::JobQueue queue(*store, clock, *sealer, tasks, keys);
 
-  http::ServiceContext ctx{*store, keys, verifier, gate, quota, compute, tasks, metrics, clock,
-                           config.admin_token};
+  http::ServiceContext ctx{*store, keys, verifier, gate, quota, compute, queue, tasks, metrics,
+                           clock, config.admin_token};
   http::Router router;
   http::AddAllRoutes(router, ctx);
 

@@ -15,6 +15,7 @@ void AddAllRoutes(Router& router, ServiceContext& ctx) {
   AddKeyRoutes(router, ctx);
   AddVerifyRoutes(router, ctx);
   AddComputeRoutes(router, ctx);
+  AddQueueRoutes(router, ctx);
 }
 
 }  // namespace keyward::http

@@ -5,6 +5,7 @@
 #include "auth/gate.h"
 #include "http/handlers/context.h"
 #include "http/routes.h"
+#include "jobs/queue.h"
 #include "support/store_fixture.h"
 
 namespace keyward::testing {
@@ -22,9 +23,10 @@ class ServiceTest : public StoreTest {
     gate_ = std::make_unique<auth::Gate>(*verifier_, limiter_, *quota_, *ledger_, clock_);
     executor_ = std::make_unique<jobs::Executor>(1);
     compute_ = std::make_unique<jobs::ComputeService>(*store_, clock_, *quota_, tasks_, *executor_);
+    queue_ = std::make_unique<jobs::JobQueue>(*store_, clock_, sealer_, tasks_, *service_);
     ctx_ = std::make_unique<http::ServiceContext>(http::ServiceContext{
-        *store_, *service_, *verifier_, *gate_, *quota_, *compute_, tasks_, metrics_, clock_,
-        "admin-token-for-tests"});
+        *store_, *service_, *verifier_, *gate_, *quota_, *compute_, *queue_, tasks_, metrics_,
+        clock_, "admin-token-for-tests"});
     http::AddAllRoutes(router_, *ctx_);
   }
   void TearDown() override { executor_->Stop(); }
@@ -37,6 +39,8 @@ class ServiceTest : public StoreTest {
   jobs::TaskRegistry tasks_ = jobs::TaskRegistry::BuiltIn();
   std::unique_ptr<jobs::Executor> executor_;
   std::unique_ptr<jobs::ComputeService> compute_;
+  jobs::Sealer sealer_ = *jobs::Sealer::FromHex(std::string(64, '7'));
+  std::unique_ptr<jobs::JobQueue> queue_;
   http::Metrics metrics_;
   std::unique_ptr<http::ServiceContext> ctx_;
   http::Router router_;

@@ -13,6 +13,10 @@
 #include "http/router.h"
 #include "jobs/compute.h"
 
+namespace keyward::jobs {
+class JobQueue;
+}
+
 namespace keyward::http {
 
 struct ServiceContext {
@@ -22,6 +26,7 @@ struct ServiceContext {
   auth::Gate& gate;
   auth::Quota& quota;
   jobs::ComputeService& compute;
+  jobs::JobQueue& queue;
   const jobs::TaskRegistry& tasks;
   Metrics& metrics;
   const Clock& clock;
@@ -65,5 +70,6 @@ void AddUserRoutes(Router& router, ServiceContext& ctx);
 void AddKeyRoutes(Router& router, ServiceContext& ctx);
 void AddVerifyRoutes(Router& router, ServiceContext& ctx);
 void AddComputeRoutes(Router& router, ServiceContext& ctx);
+void AddQueueRoutes(Router& router, ServiceContext& ctx);
 
 }  // namespace keyward::http

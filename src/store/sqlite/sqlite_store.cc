@@ -62,6 +62,7 @@ ApiKey ReadKey(const Stmt& s, int c) {
 
 #define KW_SQL_USER_SELECT "SELECT u.id, u.external_id, u.name, u.email, u.disabled, u.created_at, u.rate_limit, u.monthly_credits, u.allowed_scopes FROM users u "
 #define KW_SQL_JOB_SELECT "SELECT id, user_id, environment, job_id, coalesce(key_id, ''), task, payload, status, result, error, cost, created_at, started_at, finished_at FROM jobs "
+#define KW_SQL_QUEUE_COLUMNS "id, user_id, environment, job_id, task, payload, sealed_key, scoped_key_id, status, attempts, max_attempts, lease_owner, lease_expires_at, available_at, last_error, result_job_id, created_at, updated_at"
 #define KW_SQL_KEY_SELECT "SELECT k.id, k.user_id, k.name, k.environment, k.scopes, k.display, k.hash, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from FROM api_keys k "
 
 class SqliteStore final : public Store {
@@ -348,6 +349,101 @@ class SqliteStore final : public Store {
     return out;
   }
 
+
+  Status Enqueue(const QueueEntry& e) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "INSERT INTO queue (" KW_SQL_QUEUE_COLUMNS ") "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    s.Bind(1, e.id).Bind(2, e.user_id).Bind(3, EnvText(e.environment)).Bind(4, e.job_id);
+    s.Bind(5, e.task).Bind(6, e.payload).BindBlob(7, e.sealed_key.data(), e.sealed_key.size());
+    s.Bind(8, e.scoped_key_id).Bind(9, e.status).Bind(10, static_cast<std::int64_t>(e.attempts));
+    s.Bind(11, static_cast<std::int64_t>(e.max_attempts)).Bind(12, e.lease_owner);
+    s.Bind(13, e.lease_expires_at).Bind(14, e.available_at).Bind(15, e.last_error);
+    s.Bind(16, e.result_job_id).Bind(17, e.created_at).Bind(18, e.updated_at);
+    Status st = s.Run();
+    if (st.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExistsError("job_id '" + e.job_id + "' is already queued for this user");
+    }
+    if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + e.user_id + " does not exist");
+    return st;
+  }
+
+  StatusOr<QueueEntry> GetQueueEntry(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT " KW_SQL_QUEUE_COLUMNS " FROM queue WHERE id = ?"));
+    s.Bind(1, id);
+    return OneEntry(s, "queue entry " + id + " does not exist");
+  }
+
+  StatusOr<QueueEntry> FindQueueEntry(const std::string& user_id, Environment env,
+                                      const std::string& job_id) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "SELECT " KW_SQL_QUEUE_COLUMNS " FROM queue WHERE user_id = ? AND environment = ? AND job_id = ?"));
+    s.Bind(1, user_id).Bind(2, EnvText(env)).Bind(3, job_id);
+    return OneEntry(s, "job_id '" + job_id + "' is not queued");
+  }
+
+  StatusOr<std::vector<QueueEntry>> ListQueue(const std::string& user_id, const std::string& status,
+                                              int limit) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "SELECT " KW_SQL_QUEUE_COLUMNS " FROM queue WHERE (?1 = '' OR user_id = ?1) "
+        "AND (?2 = '' OR status = ?2) ORDER BY created_at DESC, id DESC LIMIT ?3"));
+    s.Bind(1, user_id).Bind(2, status).Bind(3, static_cast<std::int64_t>(limit));
+    std::vector<QueueEntry> out;
+    Status st;
+    while (s.Step(&st)) out.push_back(ReadEntry(s));
+    KW_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  StatusOr<std::vector<QueueEntry>> ClaimQueue(const std::string& worker, UnixMillis now,
+                                               std::int64_t lease_ms, int limit) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    KW_RETURN_IF_ERROR(tx.Begin());
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "UPDATE queue SET status = 'claimed', lease_owner = ?1, lease_expires_at = ?2 + ?3, "
+        "attempts = attempts + 1, updated_at = ?2 WHERE id IN ("
+        "  SELECT id FROM queue WHERE (status = 'queued' AND available_at <= ?2) "
+        "  OR (status = 'claimed' AND lease_expires_at <= ?2) "
+        "  ORDER BY available_at, created_at LIMIT ?4) "
+        "RETURNING " KW_SQL_QUEUE_COLUMNS));
+    s.Bind(1, worker).Bind(2, now).Bind(3, lease_ms).Bind(4, static_cast<std::int64_t>(limit));
+    std::vector<QueueEntry> out;
+    Status st;
+    while (s.Step(&st)) out.push_back(ReadEntry(s));
+    KW_RETURN_IF_ERROR(st);
+    KW_RETURN_IF_ERROR(tx.Commit());
+    return out;
+  }
+
+  Status FinishClaim(const QueueEntry& e, const std::string& worker, UnixMillis now) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "UPDATE queue SET status = ?, attempts = ?, available_at = ?, last_error = ?, "
+        "result_job_id = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? "
+        "WHERE id = ? AND status = 'claimed' AND lease_owner = ?"));
+    s.Bind(1, e.status).Bind(2, static_cast<std::int64_t>(e.attempts)).Bind(3, e.available_at);
+    s.Bind(4, e.last_error).Bind(5, e.result_job_id).Bind(6, now).Bind(7, e.id).Bind(8, worker);
+    KW_RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) {
+      return FailedPreconditionError("lease on " + e.id + " was lost (expired and claimed again)");
+    }
+    return OkStatus();
+  }
+
+  StatusOr<std::int64_t> CountUnfinished() override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        "SELECT count(*) FROM queue WHERE status IN ('queued', 'claimed')"));
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? InternalError("no row") : st;
+    return s.Int(0);
+  }
+
   Status Ping() override {
     std::lock_guard lock(mu_);
     KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT 1"));
@@ -364,6 +460,38 @@ class SqliteStore final : public Store {
     Status st = s.Run();
     if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + e.user_id + " does not exist");
     return st;
+  }
+
+  static QueueEntry ReadEntry(const Stmt& s) {
+    QueueEntry e;
+    e.id = s.Text(0);
+    e.user_id = s.Text(1);
+    e.environment = ParseEnvironment(s.Text(2)).value_or(Environment::kLive);
+    e.job_id = s.Text(3);
+    e.task = s.Text(4);
+    e.payload = s.Text(5);
+    e.sealed_key = s.Blob(6);
+    e.scoped_key_id = s.OptText(7);
+    e.status = s.Text(8);
+    e.attempts = static_cast<int>(s.Int(9));
+    e.max_attempts = static_cast<int>(s.Int(10));
+    e.lease_owner = s.OptText(11);
+    e.lease_expires_at = s.OptInt(12);
+    e.available_at = s.Int(13);
+    e.last_error = s.OptText(14);
+    e.result_job_id = s.OptText(15);
+    e.created_at = s.Int(16);
+    e.updated_at = s.Int(17);
+    return e;
+  }
+
+  StatusOr<QueueEntry> OneEntry(Stmt& s, std::string not_found) {
+    Status st;
+    if (!s.Step(&st)) {
+      KW_RETURN_IF_ERROR(st);
+      return NotFoundError(std::move(not_found));
+    }
+    return ReadEntry(s);
   }
 
   static Job ReadJob(const Stmt& s) {
