@@ -1,12 +1,14 @@
 # keyward — the two commands a newcomer needs:
-#   make run    install what is missing, build, and play the tour
+#   make run    install what is missing, build, and play the whole story:
+#               server, users, queue, worker, usage, revocation, rotation
 #   make test   install what is missing, build, and run the whole test suite
-# plus: make test-asan (the suite under ASan+UBSan), make bench, make clean.
+# plus: make tour (the CLI key lifecycle), make test-asan (the suite under
+# ASan+UBSan), make bench, make clean.
 
 PRESET ?= release
 BUILD_DIR = build/$(PRESET)
 
-.PHONY: deps build run test test-asan bench clean
+.PHONY: deps build run tour test test-asan bench clean
 
 deps:
 	@scripts/install-deps
@@ -16,6 +18,9 @@ build: deps
 	@cmake --build --preset $(PRESET)
 
 run: build
+	@scripts/demo $(BUILD_DIR)/keyward
+
+tour: build
 	@scripts/tour $(BUILD_DIR)/keyward
 
 test: build
