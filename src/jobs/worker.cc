@@ -51,8 +51,8 @@ void Worker::Run() {
 void Worker::Loop() {
   Client client(ClientOptions{options_.server_url, options_.http_timeout_ms, 2'000});
   while (!stopping_) {
-    StatusOr<std::vector<QueueEntry>> claimed =
-        store_.ClaimQueue(options_.worker_id, clock_.Now(), options_.lease_ms, 1);
+    StatusOr<std::vector<QueueEntry>> claimed = store_.ClaimQueue(
+        options_.worker_id, clock_.Now(), options_.lease_ms, std::max(1, options_.claim_batch));
     if (!claimed.ok() || claimed->empty()) {
       if (options_.once && claimed.ok()) {
         StatusOr<std::int64_t> left = store_.CountUnfinished();
@@ -61,7 +61,13 @@ void Worker::Loop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(options_.poll_ms));
       continue;
     }
-    QueueEntry e = std::move(claimed->front());
+    // Claimed entries are all worked off, even after Stop(): they are ours.
+    for (QueueEntry& e : *claimed) Process(std::move(e), client);
+  }
+}
+
+void Worker::Process(QueueEntry e, Client& client) {
+  {
     StatusOr<std::string> key = sealer_.Open(e.sealed_key, e.id);
     if (e.attempts > e.max_attempts) {
       e.status = "dead";
@@ -94,16 +100,16 @@ void Worker::Loop() {
         }
       }
     }
-    Status st = store_.FinishClaim(e, options_.worker_id, clock_.Now());
-    if (!st.ok()) {
-      stats_.lost_leases++;  // someone else owns it now; their outcome stands
-      continue;
-    }
-    if (e.status == "done") stats_.done++;
-    if (e.status == "failed") stats_.failed++;
-    if (e.status == "dead") stats_.dead++;
-    if (IsFinal(e.status) && e.scoped_key_id) keys_.RevokeKey(*e.scoped_key_id).status().IgnoreError();
   }
+  Status st = store_.FinishClaim(e, options_.worker_id, clock_.Now());
+  if (!st.ok()) {
+    stats_.lost_leases++;  // someone else owns it now; their outcome stands
+    return;
+  }
+  if (e.status == "done") stats_.done++;
+  if (e.status == "failed") stats_.failed++;
+  if (e.status == "dead") stats_.dead++;
+  if (IsFinal(e.status) && e.scoped_key_id) keys_.RevokeKey(*e.scoped_key_id).status().IgnoreError();
 }
 
 }  // namespace keyward::jobs

@@ -25,6 +25,10 @@
 #include "jobs/sealing.h"
 #include "keyward/store.h"
 
+namespace keyward {
+class Client;
+}
+
 namespace keyward::jobs {
 
 struct WorkerOptions {
@@ -34,6 +38,7 @@ struct WorkerOptions {
   bool once = false;
   std::int64_t lease_ms = 30'000;       // a crashed worker's claims return after this
   std::int64_t poll_ms = 200;           // idle wait between empty claims
+  int claim_batch = 4;                  // entries a thread claims per transaction
   std::int64_t backoff_base_ms = 500;   // retry n waits base * 2^(n-1), plus jitter
   std::int64_t backoff_max_ms = 60'000;
   int http_timeout_ms = 10'000;
@@ -58,6 +63,8 @@ class Worker {
 
  private:
   void Loop();
+  // Runs one claimed entry to its outcome and records it.
+  void Process(QueueEntry e, Client& client);
   // Backoff before retry number `attempt` (1-based), with ±25 % jitter.
   std::int64_t Backoff(int attempt) const;
 

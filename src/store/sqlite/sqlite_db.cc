@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <unistd.h>
+
 #include <string>
 
 namespace keyward::store::sqlite {
@@ -125,6 +127,24 @@ Db::~Db() {
   if (db_) sqlite3_close(db_);
 }
 
+namespace {
+
+// SQLite's default busy handler sleeps 1, 2, 5, 10 … 100 ms between tries,
+// which turns brief write-lock contention between processes (server and
+// workers on one file) into whole milliseconds of idle time. Retry quickly
+// first, then back off, up to the configured timeout.
+int BusyHandler(void* timeout_ms, int attempt) {
+  const long long limit_us = static_cast<long long>(*static_cast<int*>(timeout_ms)) * 1000;
+  static constexpr long long kFastTries = 50, kFastUs = 100, kSlowUs = 2000;
+  long long waited = attempt < kFastTries ? attempt * kFastUs
+                                          : kFastTries * kFastUs + (attempt - kFastTries) * kSlowUs;
+  if (waited >= limit_us) return 0;  // give up: SQLITE_BUSY
+  usleep(static_cast<useconds_t>(attempt < kFastTries ? kFastUs : kSlowUs));
+  return 1;
+}
+
+}  // namespace
+
 Status Db::Open(const std::string& path, int busy_timeout_ms) {
   int rc = sqlite3_open_v2(path.c_str(), &db_,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -133,7 +153,8 @@ Status Db::Open(const std::string& path, int busy_timeout_ms) {
     return UnavailableError("cannot open database " + path + ": " + detail);
   }
   sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, busy_timeout_ms);
+  busy_timeout_ms_ = busy_timeout_ms;
+  sqlite3_busy_handler(db_, BusyHandler, &busy_timeout_ms_);
   return OkStatus();
 }
 

@@ -77,6 +77,7 @@ class Db {
 
  private:
   sqlite3* db_ = nullptr;
+  int busy_timeout_ms_ = 5000;  // read by the busy handler
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;  // by SQL text
 };
 
