@@ -164,12 +164,8 @@ class SqliteStore final : public Store {
         "u.monthly_credits, u.allowed_scopes "
         "FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = ?"));
     s.BindBlob(1, hash.data(), hash.size());
-    Status st;
-    if (!s.Step(&st)) {
-      KW_RETURN_IF_ERROR(st);
-      return NotFoundError("no such key");
-    }
-    return KeyWithUser{ReadKey(s, 0), ReadUser(s, 12)};
+    return One(s, [](const Stmt& r) { return KeyWithUser{ReadKey(r, 0), ReadUser(r, 12)}; },
+               "no such key");
   }
 
   StatusOr<std::vector<ApiKey>> ListKeys(const std::string& user_id) override {
@@ -272,12 +268,7 @@ class SqliteStore final : public Store {
         "UNION ALL " KW_SQL_JOB_SELECT "WHERE user_id = ?1 AND environment = ?2 AND job_id = ?3 "
         "LIMIT 1"));
     s.Bind(1, user_id).Bind(2, EnvText(env)).Bind(3, id);
-    Status st;
-    if (!s.Step(&st)) {
-      KW_RETURN_IF_ERROR(st);
-      return NotFoundError("job " + id + " does not exist");
-    }
-    return ReadJob(s);
+    return One(s, ReadJob, "job " + id + " does not exist");
   }
 
   StatusOr<std::vector<Job>> ListJobs(const std::string& user_id, Environment env,
@@ -373,7 +364,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mu_);
     KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT " KW_SQL_QUEUE_COLUMNS " FROM queue WHERE id = ?"));
     s.Bind(1, id);
-    return OneEntry(s, "queue entry " + id + " does not exist");
+    return One(s, ReadEntry, "queue entry " + id + " does not exist");
   }
 
   StatusOr<QueueEntry> FindQueueEntry(const std::string& user_id, Environment env,
@@ -382,7 +373,7 @@ class SqliteStore final : public Store {
     KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
         "SELECT " KW_SQL_QUEUE_COLUMNS " FROM queue WHERE user_id = ? AND environment = ? AND job_id = ?"));
     s.Bind(1, user_id).Bind(2, EnvText(env)).Bind(3, job_id);
-    return OneEntry(s, "job_id '" + job_id + "' is not queued");
+    return One(s, ReadEntry, "job_id '" + job_id + "' is not queued");
   }
 
   StatusOr<std::vector<QueueEntry>> ListQueue(const std::string& user_id, const std::string& status,
@@ -485,13 +476,15 @@ class SqliteStore final : public Store {
     return e;
   }
 
-  StatusOr<QueueEntry> OneEntry(Stmt& s, std::string not_found) {
+  // The first row of `s` read by `read`, or kNotFound with `not_found`.
+  template <typename Reader>
+  static auto One(Stmt& s, Reader read, std::string not_found) -> StatusOr<decltype(read(s))> {
     Status st;
     if (!s.Step(&st)) {
       KW_RETURN_IF_ERROR(st);
       return NotFoundError(std::move(not_found));
     }
-    return ReadEntry(s);
+    return read(s);
   }
 
   static Job ReadJob(const Stmt& s) {
@@ -574,13 +567,8 @@ class SqliteStore final : public Store {
     s.Bind(9, JoinScopes(u.plan.allowed_scopes));
   }
 
-  StatusOr<User> OneUser(Stmt& s, std::string not_found) {
-    Status st;
-    if (!s.Step(&st)) {
-      KW_RETURN_IF_ERROR(st);
-      return NotFoundError(std::move(not_found));
-    }
-    return ReadUser(s, 0);
+  static StatusOr<User> OneUser(Stmt& s, std::string not_found) {
+    return One(s, [](const Stmt& r) { return ReadUser(r, 0); }, std::move(not_found));
   }
 
   Status UserExistsLocked(const std::string& user_id) {
@@ -597,12 +585,7 @@ class SqliteStore final : public Store {
   StatusOr<ApiKey> GetKeyLocked(const std::string& id) {
     KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(KW_SQL_KEY_SELECT "WHERE k.id = ?"));
     s.Bind(1, id);
-    Status st;
-    if (!s.Step(&st)) {
-      KW_RETURN_IF_ERROR(st);
-      return NotFoundError("key " + id + " does not exist");
-    }
-    return ReadKey(s, 0);
+    return One(s, [](const Stmt& r) { return ReadKey(r, 0); }, "key " + id + " does not exist");
   }
 
   Status InsertKeyLocked(const ApiKey& k) {
