@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "core/crypto.h"
+
 namespace keyward::auth {
 namespace {
 
@@ -32,7 +34,9 @@ Status CheckScopesAllowed(const std::vector<std::string>& scopes,
       return InvalidArgumentError("invalid scope '" + s +
                                   "': use 1-64 characters of a-z 0-9 : . _ - (or *)");
     }
-    if (s == kAnyScope ? !Contains(allowed, kAnyScope) : !Covers(allowed, s)) {
+    const bool job_submit = s.rfind("jobs:submit:", 0) == 0;
+    if (s == kAnyScope ? !Contains(allowed, kAnyScope)
+                       : !Covers(allowed, job_submit ? std::string_view("jobs:write") : s)) {
       return InvalidArgumentError("scope '" + s + "' is not allowed by the user's plan");
     }
   }
@@ -42,6 +46,17 @@ Status CheckScopesAllowed(const std::vector<std::string>& scopes,
 bool Grants(const std::vector<std::string>& key_scopes, const std::vector<std::string>& allowed,
             std::string_view required) {
   return Covers(key_scopes, required) && Covers(allowed, required);
+}
+
+std::string JobSubmitScope(std::string_view job_id) {
+  core::Sha256Digest d = core::Sha256(job_id);
+  return "jobs:submit:" + core::HexEncode(d.data(), 8);
+}
+
+bool MaySubmitJob(const std::vector<std::string>& key_scopes,
+                  const std::vector<std::string>& allowed, std::string_view job_id) {
+  if (!Covers(allowed, "jobs:write")) return false;
+  return Covers(key_scopes, "jobs:write") || Contains(key_scopes, JobSubmitScope(job_id));
 }
 
 std::vector<std::string> NormalizeScopes(std::vector<std::string> scopes) {

@@ -25,6 +25,17 @@ Status CheckScopesAllowed(const std::vector<std::string>& scopes,
 bool Grants(const std::vector<std::string>& key_scopes, const std::vector<std::string>& allowed,
             std::string_view required);
 
+// The scope that lets a key submit exactly one job: "jobs:submit:" + the
+// first 16 hex digits of SHA-256(job_id). Allowed wherever the plan allows
+// "jobs:write", of which it is a narrower form.
+std::string JobSubmitScope(std::string_view job_id);
+
+// True if a key with `key_scopes` (owner allowed `allowed`) may submit the job
+// `job_id`: it holds jobs:write, or the job's own submit scope, and the plan
+// allows jobs:write.
+bool MaySubmitJob(const std::vector<std::string>& key_scopes,
+                  const std::vector<std::string>& allowed, std::string_view job_id);
+
 // Sorted, de-duplicated copy.
 std::vector<std::string> NormalizeScopes(std::vector<std::string> scopes);
 

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   CLI::App app("keyward: API keys that give machine clients an identity", "keyward");
   app.footer(kFooter);
   app.require_subcommand(1);
+  // Global flags may also follow the command: `keyward worker --db PATH`.
+  app.fallthrough();
   app.add_option("--db", cli.db_path, "SQLite database file");
   app.add_flag("--json", cli.json, "Print one JSON object instead of text");
   keyward::cli::AddUserCommands(app, cli);

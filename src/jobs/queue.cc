@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/scopes.h"
 #include "core/ids.h"
 #include "jobs/compute.h"
 
@@ -64,7 +65,7 @@ StatusOr<EnqueueResult> JobQueue::EnqueueForUser(const std::string& user_id, Env
   req.user_id = user_id;
   req.environment = env;
   req.name = "job " + job_id.substr(0, 150);
-  req.scopes = {"jobs:write"};
+  req.scopes = {auth::JobSubmitScope(job_id)};  // this job and no other
   req.ttl_ms = options_.scoped_key_ttl_ms;
   KW_ASSIGN_OR_RETURN(auth::IssuedKey key, keys_.IssueKey(req));
   StatusOr<QueueEntry> e = NewEntry(user_id, env, job_id, task, payload, key.secret);

@@ -7,9 +7,10 @@
 //  - with the user's own key (POST /v1/queue/jobs): that key is sealed into
 //    the entry, so the worker acts with exactly the caller's credential;
 //  - for a back end that holds a user id, not a key (`keyward job enqueue`):
-//    keyward issues a key for that entry alone — scope jobs:write, expiring
-//    at the entry's deadline, revoked by the worker when the entry finishes —
-//    so no long-lived key is handed around.
+//    keyward issues a key for that entry alone — its only scope lets it
+//    submit this one job_id (auth::JobSubmitScope), it expires at the entry's
+//    deadline and the worker revokes it when the entry finishes — so no
+//    long-lived key is handed around.
 // The sealed form is AES-256-GCM with the entry id as associated data
 // (jobs/sealing.h); the plaintext never reaches the database.
 // Enqueueing is idempotent per (user, environment, job_id): a repeat returns

@@ -2,6 +2,7 @@
 // resolves the caller's user from the API key and works only on that user's
 // jobs in the key's environment.
 #include "core/time_format.h"
+#include "auth/scopes.h"
 #include "http/error_mapping.h"
 #include "http/handlers/context.h"
 
@@ -29,8 +30,9 @@ json JobJson(const Job& j, const json* payload = nullptr) {
 }
 
 HttpResponse Submit(ServiceContext& ctx, const HttpRequest& req) {
+  // The scope check needs the job_id (a job-scoped key may submit one job
+  // only), so it comes after the body is read: see MaySubmitJob below.
   auth::GateRequest g;
-  g.scopes = {"jobs:write"};
   g.check_quota = false;  // charged below, after the idempotency check
   auth::GateResult auth;
   if (auto refused = Authenticate(ctx, req, g, &auth)) return *refused;
@@ -47,6 +49,10 @@ HttpResponse Submit(ServiceContext& ctx, const HttpRequest& req) {
     res = *bad;
   } else if (!st.ok()) {
     res = StatusResponse(st);
+  } else if (!auth::MaySubmitJob(auth.verification.record->key.scopes,
+                                 auth.verification.record->user.plan.allowed_scopes, *job_id)) {
+    ctx.metrics.ObserveOutcome(VerifyOutcome::kInsufficientScope);
+    res = OutcomeResponse(VerifyOutcome::kInsufficientScope, 0);
   } else {
     json payload = body.contains("payload") ? body["payload"] : json::object();
     const Principal& p = *auth.verification.principal;

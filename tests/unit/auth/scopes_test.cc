@@ -36,5 +36,19 @@ TEST(Scopes, AllowedCheckNamesTheOffender) {
   EXPECT_FALSE(CheckScopesAllowed({"*"}, {"jobs:read"}).ok());
 }
 
+TEST(Scopes, AJobSubmitScopeAllowsExactlyOneJob) {
+  std::string only = JobSubmitScope("report-7");
+  EXPECT_TRUE(IsValidScope(only));
+  EXPECT_EQ(only.rfind("jobs:submit:", 0), 0u);
+  EXPECT_NE(only, JobSubmitScope("report-8"));
+  std::vector<std::string> any = {"*"}, jobs = {"jobs:write"}, reader = {"jobs:read"};
+  EXPECT_TRUE(MaySubmitJob({only}, any, "report-7"));
+  EXPECT_FALSE(MaySubmitJob({only}, any, "report-8"));
+  EXPECT_TRUE(MaySubmitJob(jobs, any, "anything"));
+  EXPECT_FALSE(MaySubmitJob({only}, reader, "report-7"));  // the plan must allow jobs:write
+  EXPECT_TRUE(CheckScopesAllowed({only}, jobs).ok());
+  EXPECT_FALSE(CheckScopesAllowed({only}, reader).ok());
+}
+
 }  // namespace
 }  // namespace keyward::auth

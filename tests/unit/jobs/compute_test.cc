@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "auth/key_check.h"
+#include "auth/scopes.h"
 #include "support/service_fixture.h"
 
 namespace keyward {
@@ -58,6 +59,27 @@ TEST_F(ComputeTest, ConcurrentRepeatsOfOneJobIdChargeOnce) {
   EXPECT_EQ(created.load(), 1);
   EXPECT_EQ(*store_->SumUsage(u.user.id, Environment::kLive, 0, clock_.Now() + 1), 1);
   EXPECT_EQ(quota_->Peek(u.user.id, std::nullopt)->used, 1);
+}
+
+TEST_F(ComputeTest, AJobScopedKeySubmitsItsOwnJobOnly) {
+  auth::CreatedUser u = NewUser();
+  auth::IssueKeyRequest req;
+  req.user_id = u.user.id;
+  req.scopes = {auth::JobSubmitScope("mine")};
+  StatusOr<auth::IssuedKey> key = service_->IssueKey(req);
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  auto submit = [&](const std::string& job_id) {
+    http::HttpRequest r;
+    r.method = "POST";
+    r.path = "/v1/ai/jobs";
+    r.headers = {{"authorization", "Api-Key " + key->secret}};
+    r.body = json{{"job_id", job_id}, {"task", "echo"}}.dump();
+    return router_.Handle(r);
+  };
+  EXPECT_EQ(submit("mine").status, 201);
+  http::HttpResponse other = submit("someone-elses");
+  EXPECT_EQ(other.status, 403);
+  EXPECT_NE(other.body.find("INSUFFICIENT_SCOPE"), std::string::npos);
 }
 
 TEST_F(ComputeTest, UnknownTaskAndBadPayloadChargeNothing) {
