@@ -178,6 +178,9 @@ class Store {
   // Newest first, at most `limit`.
   virtual StatusOr<std::vector<Job>> ListJobs(const std::string& user_id, Environment env,
                                               int limit) = 0;
+  // Jobs not finished (queued or running), oldest first, at most `limit`:
+  // work a server accepted but had not completed when it stopped.
+  virtual StatusOr<std::vector<Job>> ListUnfinishedJobs(int limit) = 0;
   // Writes status, result, error, started_at and finished_at of each job, in
   // one transaction (jobs that no longer exist are skipped).
   virtual Status UpdateJobs(const std::vector<Job>& jobs) = 0;

@@ -98,6 +98,11 @@ int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_f
   jobs::TaskRegistry tasks = jobs::TaskRegistry::BuiltIn();
   jobs::Executor executor(config.job_threads);
   jobs::ComputeService compute(*store, clock, quota, tasks, executor);
+  if (StatusOr<std::size_t> resumed = compute.ResumeUnfinished(); !resumed.ok()) {
+    return cli.Fail(resumed.status());
+  } else if (*resumed > 0) {
+    std::cerr << "keyward: resuming " << *resumed << " unfinished compute job(s)\n";
+  }
   const jobs::Sealer* sealer = cli.sealer();
   if (!sealer) return kExitStorage;
   jobs::JobQueue queue(*store, clock, *sealer, tasks, keys);

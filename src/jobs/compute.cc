@@ -76,19 +76,32 @@ StatusOr<SubmitResult> ComputeService::Submit(const Principal& principal, const 
     return out;
   }
   out.job = job;
+  Schedule({std::move(job)});
+  return out;
+}
+
+void ComputeService::Schedule(std::vector<Job> jobs) {
   bool post = false;
   {
     std::lock_guard lock(mu_);
-    waiting_.push_back(std::move(job));
+    for (Job& j : jobs) waiting_.push_back(std::move(j));
     post = !draining_;
     draining_ = true;
   }
-  // If the executor is shutting down the job stays queued in the store.
+  // If the executor is shutting down the jobs stay queued in the store and
+  // ResumeUnfinished() picks them up at the next start.
   if (post && !executor_.Post([this] { Drain(); })) {
     std::lock_guard lock(mu_);
     draining_ = false;
   }
-  return out;
+}
+
+StatusOr<std::size_t> ComputeService::ResumeUnfinished() {
+  // One read at start; Drain() marks them running and stores the results.
+  KW_ASSIGN_OR_RETURN(std::vector<Job> jobs, store_.ListUnfinishedJobs(kMaxResumed));
+  std::size_t n = jobs.size();
+  if (n > 0) Schedule(std::move(jobs));
+  return n;
 }
 
 void ComputeService::Drain() {

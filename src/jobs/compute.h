@@ -43,6 +43,12 @@ class ComputeService {
                                 const std::string& job_id, const std::string& task,
                                 const nlohmann::json& payload);
 
+  // Runs again the jobs a previous server accepted (queued or running) but
+  // did not finish, e.g. after a crash — up to kMaxResumed, oldest first.
+  // Call once at start, before serving. Returns how many were scheduled.
+  static constexpr int kMaxResumed = 100'000;
+  StatusOr<std::size_t> ResumeUnfinished();
+
   // Jobs of one user in one environment only; another's is kNotFound.
   StatusOr<Job> Get(const Principal& principal, const std::string& id);
   StatusOr<std::vector<Job>> List(const Principal& principal, int limit);
@@ -50,6 +56,8 @@ class ComputeService {
  private:
   // Runs everything waiting (on an executor thread).
   void Drain();
+  // Hands accepted jobs to the executor.
+  void Schedule(std::vector<Job> jobs);
 
   std::mutex mu_;
   std::vector<Job> waiting_;  // guarded by mu_

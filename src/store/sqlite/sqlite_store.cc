@@ -284,6 +284,18 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  StatusOr<std::vector<Job>> ListUnfinishedJobs(int limit) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(
+        KW_SQL_JOB_SELECT "WHERE status IN ('queued', 'running') ORDER BY created_at, id LIMIT ?"));
+    s.Bind(1, static_cast<std::int64_t>(limit));
+    std::vector<Job> out;
+    Status st;
+    while (s.Step(&st)) out.push_back(ReadJob(s));
+    KW_RETURN_IF_ERROR(st);
+    return out;
+  }
+
   Status UpdateJobs(const std::vector<Job>& jobs) override {
     if (jobs.empty()) return OkStatus();
     std::lock_guard lock(mu_);
