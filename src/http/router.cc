@@ -1,6 +1,7 @@
 // router.cc: segment matching, 404/405, and HttpRequest helpers.
 #include "http/router.h"
 
+#include "core/crypto.h"
 #include "http/error_mapping.h"
 
 namespace keyward::http {
@@ -31,13 +32,6 @@ bool Match(const Route& r, const std::vector<std::string_view>& segs, PathParams
     }
   }
   return true;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -80,7 +74,7 @@ std::optional<std::string> PercentDecode(std::string_view s) {
       out += ' ';
     } else if (c == '%') {
       if (i + 2 >= s.size()) return std::nullopt;
-      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+      int hi = core::HexDigitValue(s[i + 1]), lo = core::HexDigitValue(s[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       char d = static_cast<char>(hi * 16 + lo);
       if (d == '\0') return std::nullopt;

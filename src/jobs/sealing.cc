@@ -25,13 +25,6 @@ struct CtxDeleter {
 };
 using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 StatusOr<Sealer> Sealer::FromHex(std::string_view hex) {
@@ -43,7 +36,7 @@ StatusOr<Sealer> Sealer::FromHex(std::string_view hex) {
   }
   std::array<unsigned char, kSealKeyBytes> key{};
   for (std::size_t i = 0; i < kSealKeyBytes; ++i) {
-    int hi = HexDigit(hex[2 * i]), lo = HexDigit(hex[2 * i + 1]);
+    int hi = core::HexDigitValue(hex[2 * i]), lo = core::HexDigitValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return InvalidArgumentError("seal key must be 64 hex characters (32 bytes)");
     key[i] = static_cast<unsigned char>(hi * 16 + lo);
   }
