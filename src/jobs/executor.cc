@@ -30,11 +30,6 @@ void Executor::Stop() {
   }
 }
 
-std::size_t Executor::pending() const {
-  std::lock_guard lock(mu_);
-  return queue_.size() + running_;
-}
-
 void Executor::Loop() {
   for (;;) {
     std::function<void()> fn;
@@ -44,11 +39,8 @@ void Executor::Loop() {
       if (queue_.empty()) return;  // stopping and drained
       fn = std::move(queue_.front());
       queue_.pop_front();
-      ++running_;
     }
     fn();
-    std::lock_guard lock(mu_);
-    --running_;
   }
 }
 

@@ -22,15 +22,12 @@ class Executor {
   bool Post(std::function<void()> fn);
   // Waits until the queue is empty and every thread has exited.
   void Stop();
-  // Work queued or running now.
-  std::size_t pending() const;
 
  private:
   void Loop();
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;  // guarded by mu_
-  std::size_t running_ = 0;                  // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_
   std::vector<std::thread> threads_;
 };
