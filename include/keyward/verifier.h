@@ -28,7 +28,8 @@ enum class VerifyOutcome {
   kExpired,
   kRevoked,
   kUserDisabled,
-  kInsufficientScope,  // key lacks a required scope, or the user's plan no longer allows it
+  kInsufficientScope,  // key lacks a required scope, or the user's plan no longer allows it,
+                       // or a job-bound key is used for anything but its job
   kWrongEnvironment,   // live key where test is required, or the reverse
   kRateLimited,
   kQuotaExceeded,
@@ -43,6 +44,12 @@ struct VerifyRequest {
   std::string_view key;                        // the presented key; never stored or logged
   std::vector<std::string> required_scopes;    // all must be held
   std::optional<Environment> required_environment;
+  // A key whose only scopes are job-submit scopes (issued for one queued job)
+  // is refused with kInsufficientScope unless one of those scopes is required.
+  // A caller that checks the job's own scope itself, once it knows the job
+  // (the compute API reads the job_id from the body), sets this so that such
+  // a key is not refused before that check.
+  bool defer_job_scope = false;
 };
 
 struct KeyWithUser;

@@ -8,7 +8,8 @@ namespace keyward::auth {
 StatusOr<GateResult> Gate::Check(const GateRequest& request) {
   GateResult out;
   KW_ASSIGN_OR_RETURN(out.verification,
-                      verifier_.Verify({request.key, request.scopes, request.environment}));
+                      verifier_.Verify({request.key, request.scopes, request.environment,
+                                        request.defer_job_scope}));
   if (!out.verification.valid()) return out;
   const KeyWithUser& rec = *out.verification.record;
   const Plan& plan = rec.user.plan;

@@ -18,6 +18,8 @@ struct GateRequest {
   std::string_view key;
   std::vector<std::string> scopes;
   std::optional<Environment> environment;
+  // See VerifyRequest::defer_job_scope.
+  bool defer_job_scope = false;
   // Credits to charge (live) or record (test) when the key is accepted.
   std::int64_t cost = 0;
   std::string reason = "verify";

@@ -8,7 +8,7 @@ namespace auth {
 
 KeyState StateOf(const KeyWithUser& record) {
   return KeyState{record.key.expires_at.value_or(INT64_MAX), record.key.revoked_at.has_value(),
-                  record.user.disabled, record.key.environment};
+                  record.user.disabled, IsJobBound(record.key.scopes), record.key.environment};
 }
 
 VerifyOutcome CheckKeyState(const KeyState& state, const VerifyRequest& request, UnixMillis now) {
@@ -17,6 +17,9 @@ VerifyOutcome CheckKeyState(const KeyState& state, const VerifyRequest& request,
   if (state.user_disabled) return VerifyOutcome::kUserDisabled;
   if (request.required_environment && *request.required_environment != state.environment) {
     return VerifyOutcome::kWrongEnvironment;
+  }
+  if (state.job_bound && request.required_scopes.empty() && !request.defer_job_scope) {
+    return VerifyOutcome::kInsufficientScope;
   }
   return VerifyOutcome::kValid;
 }

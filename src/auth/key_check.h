@@ -16,17 +16,21 @@ struct KeyState {
   UnixMillis expires_at = INT64_MAX;  // INT64_MAX: never
   bool revoked = false;
   bool user_disabled = false;
+  bool job_bound = false;  // every scope is a job-submit scope
   Environment environment = Environment::kLive;
 };
 
 KeyState StateOf(const KeyWithUser& record);
 
-// REVOKED, EXPIRED (expires_at <= now), USER_DISABLED, WRONG_ENVIRONMENT —
-// everything but scopes; kValid if none applies.
+// REVOKED, EXPIRED (expires_at <= now), USER_DISABLED, WRONG_ENVIRONMENT, and
+// INSUFFICIENT_SCOPE for a job-bound key when no scope is required (unless the
+// request defers that check) — everything but the required scopes; kValid if
+// none applies.
 VerifyOutcome CheckKeyState(const KeyState& state, const VerifyRequest& request, UnixMillis now);
 
 // Checks in this order: REVOKED, EXPIRED (expires_at <= now), USER_DISABLED,
-// WRONG_ENVIRONMENT, INSUFFICIENT_SCOPE; kValid if none applies.
+// WRONG_ENVIRONMENT, INSUFFICIENT_SCOPE (a required scope not granted, or a
+// job-bound key with nothing required); kValid if none applies.
 VerifyOutcome CheckKeyRecord(const KeyWithUser& record, const VerifyRequest& request,
                              UnixMillis now);
 

@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "core/time_format.h"
 #include "jobs/queue.h"
+#include "json/parse.h"
 
 namespace keyward::cli {
 namespace {
@@ -17,7 +18,7 @@ using nlohmann::json;
 json EntryJson(const QueueEntry& e) {
   auto opt = [](const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); };
   return {{"id", e.id}, {"user_id", e.user_id}, {"environment", EnvironmentName(e.environment)},
-          {"job_id", e.job_id}, {"task", e.task}, {"payload", json::parse(e.payload, nullptr, false)},
+          {"job_id", e.job_id}, {"task", e.task}, {"payload", jsonio::ParseStoredJson(e.payload)},
           {"status", e.status}, {"attempts", e.attempts}, {"max_attempts", e.max_attempts},
           {"last_error", opt(e.last_error)}, {"result_job_id", opt(e.result_job_id)},
           {"scoped_key_id", opt(e.scoped_key_id)}, {"lease_owner", opt(e.lease_owner)},
@@ -32,11 +33,13 @@ struct JobArgs {
 };
 
 int RunEnqueue(Cli& cli, const JobArgs& a) {
-  json payload = json::parse(a.payload, nullptr, false);
-  if (payload.is_discarded() || !payload.is_object()) {
-    std::cerr << "keyward: --payload must be a JSON object\n";
+  jsonio::ParsedJson parsed = jsonio::ParseJson(a.payload);
+  if (!parsed.ok() || !parsed.value.is_object()) {
+    std::cerr << "keyward: --payload must be a JSON object"
+              << (parsed.ok() ? "" : ": " + parsed.message) << "\n";
     return kExitUsage;
   }
+  const json& payload = parsed.value;
   auth::KeyService* keys = cli.service();
   const jobs::Sealer* sealer = keys ? cli.sealer() : nullptr;
   if (!sealer) return kExitStorage;

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "json/parse.h"
+
 namespace keyward {
 namespace {
 
@@ -103,10 +105,10 @@ Client::~Client() {
 
 StatusOr<ClientResponse> Client::SubmitJob(std::string_view api_key, std::string_view job_id,
                                            std::string_view task, std::string_view payload_json) {
-  nlohmann::json payload = nlohmann::json::parse(payload_json, nullptr, false);
-  if (payload.is_discarded() || !payload.is_object()) {
-    return InvalidArgumentError("payload must be a JSON object");
-  }
+  jsonio::ParsedJson parsed = jsonio::ParseJson(payload_json);
+  if (!parsed.ok()) return InvalidArgumentError("payload: " + parsed.message);
+  const nlohmann::json& payload = parsed.value;
+  if (!payload.is_object()) return InvalidArgumentError("payload must be a JSON object");
   std::string body = nlohmann::json{{"job_id", job_id}, {"task", task}, {"payload", payload}}.dump();
   return impl_->Call("POST", "/v1/ai/jobs", api_key, &body);
 }

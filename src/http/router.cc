@@ -49,20 +49,45 @@ int HttpRequest::HeaderCount(std::string_view name) const {
   return n;
 }
 
-std::optional<std::string> HttpRequest::QueryParam(std::string_view name) const {
+std::vector<std::string_view> HttpRequest::HeaderValues(std::string_view name) const {
+  std::vector<std::string_view> out;
+  for (const auto& [k, v] : headers) {
+    if (k == name) out.emplace_back(v);
+  }
+  return out;
+}
+
+bool HttpRequest::QueryValues(std::string_view name, std::vector<std::string>* out) const {
+  out->clear();
   std::string_view q = query;
   while (!q.empty()) {
     std::size_t amp = q.find('&');
     std::string_view pair = q.substr(0, amp);
     std::size_t eq = pair.find('=');
     std::optional<std::string> key = PercentDecode(pair.substr(0, eq));
-    if (key && *key == name) {
-      return PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!key) return false;
+    if (*key == name) {
+      std::optional<std::string> value =
+          PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+      if (!value) return false;
+      out->push_back(std::move(*value));
     }
     if (amp == std::string_view::npos) break;
     q.remove_prefix(amp + 1);
   }
-  return std::nullopt;
+  return true;
+}
+
+StatusOr<std::optional<std::string>> HttpRequest::QueryParam(std::string_view name) const {
+  std::vector<std::string> values;
+  if (!QueryValues(name, &values)) {
+    return InvalidArgumentError("the query string is not correctly percent-encoded");
+  }
+  if (values.size() > 1) {
+    return InvalidArgumentError("query parameter " + std::string(name) + " is given more than once");
+  }
+  if (values.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(values[0]));
 }
 
 std::optional<std::string> PercentDecode(std::string_view s) {

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "keyward/status.h"
+
 namespace keyward {
 struct KeyWithUser;
 }
@@ -26,8 +28,15 @@ struct HttpRequest {
   // The first value of header `name` (lower-case), or null.
   const std::string* Header(std::string_view name) const;
   int HeaderCount(std::string_view name) const;
-  // The percent-decoded value of query parameter `name`, if present.
-  std::optional<std::string> QueryParam(std::string_view name) const;
+  // Every value of header `name` (lower-case), in order.
+  std::vector<std::string_view> HeaderValues(std::string_view name) const;
+  // Every percent-decoded value of query parameter `name`, in order. False
+  // (and *out unspecified) if any part of the query is badly escaped.
+  bool QueryValues(std::string_view name, std::vector<std::string>* out) const;
+  // The one value of query parameter `name` (nullopt when absent).
+  // kInvalidArgument if it is given more than once or the query is badly
+  // escaped: a parameter that takes one value is never read "first wins".
+  StatusOr<std::optional<std::string>> QueryParam(std::string_view name) const;
 };
 
 struct HttpResponse {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/ids.h"
+#include "json/parse.h"
 
 namespace keyward::jobs {
 
@@ -123,7 +124,7 @@ void ComputeService::Drain() {
     store_.UpdateJobs(batch).IgnoreError();
     for (Job& job : batch) {
       const Task* task = tasks_.Find(job.task);
-      nlohmann::json payload = nlohmann::json::parse(job.payload, nullptr, false);
+      nlohmann::json payload = jsonio::ParseStoredJson(job.payload);
       StatusOr<nlohmann::json> result =
           task ? task->run(payload) : StatusOr<nlohmann::json>(InternalError("task vanished"));
       job.finished_at = clock_.Now();

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "json/parse.h"
 #include "keyward/client.h"
 
 namespace keyward::jobs {
@@ -81,11 +82,11 @@ void Worker::Process(QueueEntry e, Client& client) {
       if (r.ok() && r->status >= 200 && r->status < 300) {
         e.status = "done";
         e.last_error.reset();
-        nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
+        nlohmann::json j = jsonio::ParseStoredJson(r->body);
         if (j.is_object() && j.contains("job")) e.result_job_id = j["job"].value("id", "");
       } else if (r.ok() && r->status >= 400 && r->status < 500) {
         e.status = "failed";
-        nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
+        nlohmann::json j = jsonio::ParseStoredJson(r->body);
         std::string code = j.is_object() && j.contains("error") ? j["error"].value("code", "") : "";
         e.last_error = (code.empty() ? "HTTP " + std::to_string(r->status) : code) +
                        (j.is_object() && j.contains("error") ? ": " + j["error"].value("message", "") : "");

@@ -116,14 +116,35 @@ TEST_F(NginxTest, IdentityHeadersReachTheUpstreamAndRefusalsReachTheClient) {
 TEST_F(NginxTest, ForbiddenOutcomesAre403) {
   testing::CreatedUser u = NewUser();
   ASSERT_EQ(Through(u.key).status, 200);
-  // A test key where live is required (a deployment sets the header in its
-  // auth location with proxy_set_header) is WRONG_ENVIRONMENT: 403.
+  // The shipped config requires live keys on / and test keys on /staging/.
   auto [test_key, id] = Issue(u.id, {{"environment", "test"}});
-  HttpReply direct = testing::HttpGet(addr(), "/v1/authz?environment=live", {testing::KeyAuth(test_key)});
-  EXPECT_EQ(direct.status, 403);
-  HttpReply via = testing::HttpGet(front_, "/app", {testing::KeyAuth(test_key), {"X-Keyward-Required-Environment", "live"}});
+  HttpReply via = testing::HttpGet(front_, "/app", {testing::KeyAuth(test_key)});
   EXPECT_EQ(via.status, 403) << via.body;
   EXPECT_EQ(json::parse(via.body)["error"]["code"], "WRONG_ENVIRONMENT");
+  HttpReply staging = testing::HttpGet(front_, "/staging/app", {testing::KeyAuth(test_key)});
+  EXPECT_EQ(staging.status, 200) << staging.body;
+  EXPECT_NE(staging.body.find("env=test"), std::string::npos);
+  EXPECT_EQ(testing::HttpGet(front_, "/staging/app", {testing::KeyAuth(u.key)}).status, 403);
+}
+
+// Issue 7, finding 2: the requirement is the operator's. A client header that
+// names another environment (or scope) neither relaxes it nor reaches keyward,
+// and identity headers a client sends never reach the application.
+TEST_F(NginxTest, Issue7_ClientHeadersCannotRelaxRequirementsOrForgeIdentity) {
+  testing::CreatedUser u = NewUser();
+  auto [test_key, id] = Issue(u.id, {{"environment", "test"}});
+  HttpReply relaxed = testing::HttpGet(front_, "/app", {testing::KeyAuth(test_key),
+                                                        {"X-Keyward-Required-Environment", "test"}});
+  EXPECT_EQ(relaxed.status, 403) << relaxed.body;
+  // A client-added scope requirement does not reach keyward either.
+  EXPECT_EQ(testing::HttpGet(front_, "/app", {testing::KeyAuth(u.key),
+                                              {"X-Keyward-Required-Scope", "no-such-scope"}}).status, 200);
+  HttpReply forged = testing::HttpGet(front_, "/app", {testing::KeyAuth(u.key),
+                                                       {"X-Keyward-User-Id", "usr_forged"},
+                                                       {"X-Keyward-External-Id", "forged-ext"}});
+  ASSERT_EQ(forged.status, 200);
+  EXPECT_NE(forged.body.find("user=" + u.id), std::string::npos) << forged.body;
+  EXPECT_EQ(forged.body.find("forged"), std::string::npos) << forged.body;
 }
 
 }  // namespace

@@ -109,8 +109,10 @@ HttpResponse Usage(ServiceContext& ctx, const HttpRequest& req, const std::strin
   auto [month_start, month_end] = auth::MonthBounds(now);
   UnixMillis from = month_start, to = month_end;
   for (auto [name, target] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
-    if (std::optional<std::string> v = req.QueryParam(name)) {
-      std::optional<UnixMillis> t = core::ParseRfc3339(*v);
+    StatusOr<std::optional<std::string>> v = req.QueryParam(name);
+    if (!v.ok()) return StatusResponse(v.status());
+    if (*v) {
+      std::optional<UnixMillis> t = core::ParseRfc3339(**v);
       if (!t) return ErrorResponse(400, "INVALID_ARGUMENT", std::string(name) + " must be an RFC 3339 time");
       *target = *t;
     }
@@ -162,8 +164,10 @@ void AddUserRoutes(Router& router, ServiceContext& ctx) {
   router.Add("GET", "/v1/users", [&ctx](const HttpRequest& req, const PathParams&) {
     if (auto denied = RequireAdmin(ctx, req)) return *denied;
     json users = json::array();
-    if (std::optional<std::string> ext = req.QueryParam("external_id")) {
-      StatusOr<User> u = ctx.store.FindUserByExternalId(*ext);
+    StatusOr<std::optional<std::string>> ext = req.QueryParam("external_id");
+    if (!ext.ok()) return StatusResponse(ext.status());
+    if (*ext) {
+      StatusOr<User> u = ctx.store.FindUserByExternalId(**ext);
       if (u.ok()) users.push_back(api::UserJson(*u));
       else if (u.status().code() != StatusCode::kNotFound) return StatusResponse(u.status());
     } else {

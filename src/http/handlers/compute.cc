@@ -5,6 +5,7 @@
 #include "auth/scopes.h"
 #include "http/error_mapping.h"
 #include "http/handlers/context.h"
+#include "json/parse.h"
 
 namespace keyward::http {
 namespace {
@@ -14,7 +15,7 @@ using nlohmann::json;
 // `payload`, when given, is the already-parsed j.payload (saves a re-parse).
 json JobJson(const Job& j, const json* payload = nullptr) {
   auto parse = [](const std::optional<std::string>& s) {
-    return s ? json::parse(*s, nullptr, false) : json(nullptr);
+    return s ? jsonio::ParseStoredJson(*s) : json(nullptr);
   };
   auto time = [](const std::optional<UnixMillis>& t) {
     return t ? json(core::FormatRfc3339(*t)) : json(nullptr);
@@ -22,7 +23,7 @@ json JobJson(const Job& j, const json* payload = nullptr) {
   return {{"id", j.id}, {"job_id", j.job_id}, {"user_id", j.user_id},
           {"environment", EnvironmentName(j.environment)}, {"task", j.task},
           {"status", j.status},
-          {"payload", payload ? *payload : json::parse(j.payload, nullptr, false)},
+          {"payload", payload ? *payload : jsonio::ParseStoredJson(j.payload)},
           {"result", parse(j.result)}, {"error", j.error ? json(*j.error) : json(nullptr)},
           {"cost", j.cost}, {"charged", j.environment == Environment::kLive},
           {"key_id", j.key_id}, {"created_at", core::FormatRfc3339(j.created_at)},
@@ -34,6 +35,7 @@ HttpResponse Submit(ServiceContext& ctx, const HttpRequest& req) {
   // only), so it comes after the body is read: see MaySubmitJob below.
   auth::GateRequest g;
   g.check_quota = false;  // charged below, after the idempotency check
+  g.defer_job_scope = true;  // MaySubmitJob below, once the job_id is known
   auth::GateResult auth;
   if (auto refused = Authenticate(ctx, req, g, &auth)) return *refused;
   json body;
@@ -77,11 +79,30 @@ HttpResponse Submit(ServiceContext& ctx, const HttpRequest& req) {
 
 HttpResponse Get(ServiceContext& ctx, const HttpRequest& req, const std::string& id) {
   auth::GateRequest g;
-  g.scopes = {"jobs:read"};
   g.check_quota = false;
+  // A key issued for one job may read that job: the scope check needs the
+  // job's job_id, so it follows the lookup.
+  g.defer_job_scope = true;
   auth::GateResult auth;
   if (auto refused = Authenticate(ctx, req, g, &auth)) return *refused;
+  const KeyWithUser& rec = *auth.verification.record;
+  const bool job_bound = auth::IsJobBound(rec.key.scopes);
+  auto refuse = [&] {
+    ctx.metrics.ObserveOutcome(VerifyOutcome::kInsufficientScope);
+    HttpResponse r = OutcomeResponse(VerifyOutcome::kInsufficientScope, 0);
+    SetLogIdentity(r, auth);
+    return r;
+  };
+  if (!job_bound && !auth::Grants(rec.key.scopes, rec.user.plan.allowed_scopes, "jobs:read")) {
+    return refuse();
+  }
   StatusOr<Job> job = ctx.compute.Get(*auth.verification.principal, id);
+  if (!job.ok() && job.status().code() != StatusCode::kNotFound) return StatusResponse(job.status());
+  // A job-bound key learns nothing about other jobs, not even whether they exist.
+  if (job_bound && (!job.ok() || !auth::MayReadJob(rec.key.scopes, rec.user.plan.allowed_scopes,
+                                                    job->job_id))) {
+    return refuse();
+  }
   HttpResponse res = job.ok() ? JsonResponse(200, {{"job", JobJson(*job)}})
                               : StatusResponse(job.status());
   SetLogIdentity(res, auth);
@@ -95,7 +116,9 @@ HttpResponse List(ServiceContext& ctx, const HttpRequest& req) {
   auth::GateResult auth;
   if (auto refused = Authenticate(ctx, req, g, &auth)) return *refused;
   int limit = 100;
-  if (std::optional<std::string> l = req.QueryParam("limit")) {
+  StatusOr<std::optional<std::string>> limit_param = req.QueryParam("limit");
+  if (!limit_param.ok()) return StatusResponse(limit_param.status());
+  if (const std::optional<std::string>& l = *limit_param) {
     char* end = nullptr;
     long v = std::strtol(l->c_str(), &end, 10);
     if (l->empty() || *end != '\0' || v < 1 || v > 1000) {

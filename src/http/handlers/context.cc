@@ -5,19 +5,26 @@
 
 #include "core/crypto.h"
 #include "http/error_mapping.h"
+#include "json/parse.h"
 
 namespace keyward::http {
 
-using nlohmann::json;
-
-std::optional<HttpResponse> ParseJsonObject(const HttpRequest& req, json* out) {
+std::optional<HttpResponse> ParseJsonObject(const HttpRequest& req, nlohmann::json* out) {
   if (req.body.empty()) {
     return ErrorResponse(400, "INVALID_ARGUMENT", "request body must be a JSON object");
   }
-  *out = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (out->is_discarded()) {
-    return ErrorResponse(400, "INVALID_JSON", "request body is not valid JSON (UTF-8)");
+  jsonio::ParsedJson parsed = jsonio::ParseJson(req.body);
+  switch (parsed.problem) {
+    case jsonio::JsonProblem::kNone: break;
+    case jsonio::JsonProblem::kSyntax:
+      return ErrorResponse(400, "INVALID_JSON", "request body is " + parsed.message);
+    case jsonio::JsonProblem::kTooLarge:
+      return ErrorResponse(413, "BODY_TOO_LARGE", "request body: " + parsed.message);
+    case jsonio::JsonProblem::kTooDeep:
+    case jsonio::JsonProblem::kDuplicateKey:
+      return ErrorResponse(400, "INVALID_ARGUMENT", "request body: " + parsed.message);
   }
+  *out = std::move(parsed.value);
   if (!out->is_object()) {
     return ErrorResponse(400, "INVALID_ARGUMENT", "request body must be a JSON object");
   }
@@ -98,7 +105,7 @@ std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest&
   return r;
 }
 
-Status OptionalString(const json& body, const char* field, std::optional<std::string>* out) {
+Status OptionalString(const nlohmann::json& body, const char* field, std::optional<std::string>* out) {
   auto it = body.find(field);
   if (it == body.end() || it->is_null()) return OkStatus();
   if (!it->is_string()) return InvalidArgumentError(std::string("\"") + field + "\" must be a string");
@@ -106,7 +113,7 @@ Status OptionalString(const json& body, const char* field, std::optional<std::st
   return OkStatus();
 }
 
-Status OptionalInt(const json& body, const char* field, std::optional<std::int64_t>* out) {
+Status OptionalInt(const nlohmann::json& body, const char* field, std::optional<std::int64_t>* out) {
   auto it = body.find(field);
   if (it == body.end() || it->is_null()) return OkStatus();
   if (!it->is_number_integer()) {
@@ -116,7 +123,7 @@ Status OptionalInt(const json& body, const char* field, std::optional<std::int64
   return OkStatus();
 }
 
-Status OptionalStringList(const json& body, const char* field,
+Status OptionalStringList(const nlohmann::json& body, const char* field,
                           std::optional<std::vector<std::string>>* out) {
   auto it = body.find(field);
   if (it == body.end() || it->is_null()) return OkStatus();
@@ -131,7 +138,7 @@ Status OptionalStringList(const json& body, const char* field,
   return OkStatus();
 }
 
-Status OnlyFields(const json& body, std::initializer_list<const char*> allowed) {
+Status OnlyFields(const nlohmann::json& body, std::initializer_list<const char*> allowed) {
   for (const auto& [k, v] : body.items()) {
     bool known = false;
     for (const char* a : allowed) known = known || k == a;

@@ -5,6 +5,7 @@
 
 #include "api/wire.h"
 #include "http/error_mapping.h"
+#include "auth/scopes.h"
 #include "http/handlers/context.h"
 
 namespace keyward::http {
@@ -57,28 +58,86 @@ HttpResponse Verify(ServiceContext& ctx, const HttpRequest& req) {
   return res;
 }
 
-HttpResponse Authz(ServiceContext& ctx, const HttpRequest& req) {
-  auth::GateRequest g;
-  if (std::optional<std::string> s = req.QueryParam("scope")) g.scopes.push_back(*s);
-  if (const std::string* s = req.Header("x-keyward-required-scope")) g.scopes.push_back(*s);
-  std::optional<std::string> env = req.QueryParam("environment");
-  if (const std::string* e = req.Header("x-keyward-required-environment")) env = *e;
-  if (env) {
-    g.environment = ParseEnvironment(*env);
-    if (!g.environment) return ErrorResponse(400, "INVALID_ARGUMENT", "environment must be live or test");
+// Splits a requirement value at commas and whitespace ("a,b", "a b").
+void SplitList(std::string_view value, std::vector<std::string>* out) {
+  std::size_t i = 0;
+  while (i < value.size()) {
+    std::size_t j = value.find_first_of(", \t", i);
+    if (j == std::string_view::npos) j = value.size();
+    if (j > i) out->emplace_back(value.substr(i, j - i));
+    i = j + 1;
   }
+}
+
+// What /v1/authz must check, gathered from every source: each `scope` and
+// `environment` query parameter (set in the proxy's subrequest URI) and each
+// X-Keyward-Required-* header. Requirements only accumulate — every scope
+// named anywhere must be held, every environment named anywhere must match —
+// so nothing a client adds can make the check looser.
+struct AuthzRequirements {
+  std::vector<std::string> scopes;
+  std::optional<Environment> environment;
+  bool conflicting_environments = false;  // live and test both required: nothing passes
+};
+
+StatusOr<AuthzRequirements> ReadRequirements(const HttpRequest& req) {
+  AuthzRequirements out;
+  std::vector<std::string> scope_values, env_values;
+  if (!req.QueryValues("scope", &scope_values) || !req.QueryValues("environment", &env_values)) {
+    return InvalidArgumentError("the query string is not correctly percent-encoded");
+  }
+  for (std::string_view h : req.HeaderValues("x-keyward-required-scope")) scope_values.emplace_back(h);
+  for (std::string_view h : req.HeaderValues("x-keyward-required-environment")) env_values.emplace_back(h);
+  for (const std::string& v : scope_values) {
+    std::size_t before = out.scopes.size();
+    SplitList(v, &out.scopes);
+    if (out.scopes.size() == before) return InvalidArgumentError("a required scope is empty");
+  }
+  for (const std::string& s : out.scopes) {
+    if (!auth::IsValidScope(s) || s == auth::kAnyScope) {
+      return InvalidArgumentError("required scope '" + s.substr(0, 64) + "' is not a valid scope name");
+    }
+  }
+  for (const std::string& v : env_values) {
+    std::optional<Environment> e = ParseEnvironment(v);
+    if (!e) return InvalidArgumentError("a required environment must be live or test");
+    if (out.environment && *out.environment != *e) out.conflicting_environments = true;
+    out.environment = e;
+  }
+  return out;
+}
+
+HttpResponse WithErrorHeader(HttpResponse r, std::string_view code) {
+  // Proxies that replace the body (nginx auth_request) can still say why.
+  r.SetHeader("X-Keyward-Error", std::string(code));
+  return r;
+}
+
+HttpResponse Authz(ServiceContext& ctx, const HttpRequest& req) {
+  StatusOr<AuthzRequirements> wanted = ReadRequirements(req);
+  if (!wanted.ok()) return WithErrorHeader(StatusResponse(wanted.status()), "INVALID_ARGUMENT");
+  auth::GateRequest g;
+  g.scopes = wanted->scopes;
+  g.environment = wanted->environment;
   auth::GateResult result;
   if (auto refused = Authenticate(ctx, req, g, &result)) {
-    // Proxies that replace the body (nginx auth_request) can still say why.
-    if (!refused->log_outcome.empty()) refused->SetHeader("X-Keyward-Error", std::string(refused->log_outcome));
-    return *refused;
+    if (refused->log_outcome.empty()) return *refused;
+    std::string_view code = refused->log_outcome;
+    return WithErrorHeader(std::move(*refused), code);
+  }
+  if (wanted->conflicting_environments) {
+    ctx.metrics.ObserveOutcome(VerifyOutcome::kWrongEnvironment);
+    HttpResponse r = OutcomeResponse(VerifyOutcome::kWrongEnvironment, 0);
+    SetLogIdentity(r, result);
+    std::string_view code = r.log_outcome;
+    return WithErrorHeader(std::move(r), code);
   }
   const Principal& p = *result.verification.principal;
   HttpResponse res;
   res.status = 200;
   res.body = R"({"valid":true})";
   res.SetHeader("X-Keyward-User-Id", p.user_id);
-  res.SetHeader("X-Keyward-External-Id", p.external_id.value_or(""));
+  if (p.external_id) res.SetHeader("X-Keyward-External-Id", *p.external_id);
   res.SetHeader("X-Keyward-Key-Id", p.key_id);
   res.SetHeader("X-Keyward-Environment", std::string(EnvironmentName(p.environment)));
   res.SetHeader("X-Keyward-Scopes", fmt::format("{}", fmt::join(p.scopes, " ")));

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "core/crypto.h"
+
 namespace keyward::store::sqlite {
 
 Status SqliteStatus(int rc, std::string_view what, std::string_view detail) {
@@ -143,6 +145,21 @@ int BusyHandler(void* timeout_ms, int attempt) {
   return 1;
 }
 
+// kw_sha256_hex(text): lower-case hex SHA-256 of a text value, for
+// migrations that derive values the way keyward's C++ code does.
+void Sha256HexFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const unsigned char* text = sqlite3_value_text(argv[0]);
+  if (!text) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  std::string_view s(reinterpret_cast<const char*>(text),
+                     static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
+  core::Sha256Digest d = core::Sha256(s);
+  std::string hex = core::HexEncode(d.data(), d.size());
+  sqlite3_result_text(ctx, hex.data(), static_cast<int>(hex.size()), SQLITE_TRANSIENT);
+}
+
 }  // namespace
 
 Status Db::Open(const std::string& path, int busy_timeout_ms) {
@@ -155,6 +172,9 @@ Status Db::Open(const std::string& path, int busy_timeout_ms) {
   sqlite3_extended_result_codes(db_, 1);
   busy_timeout_ms_ = busy_timeout_ms;
   sqlite3_busy_handler(db_, BusyHandler, &busy_timeout_ms_);
+  rc = sqlite3_create_function_v2(db_, "kw_sha256_hex", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                  nullptr, Sha256HexFunction, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return LastError("register kw_sha256_hex");
   return OkStatus();
 }
 

@@ -14,7 +14,8 @@ TEST(Scopes, ValidNames) {
   EXPECT_FALSE(IsValidScope("Jobs"));
   EXPECT_FALSE(IsValidScope("jobs write"));
   EXPECT_FALSE(IsValidScope("a*"));
-  EXPECT_FALSE(IsValidScope(std::string(65, 'a')));
+  EXPECT_TRUE(IsValidScope(std::string(128, 'a')));
+  EXPECT_FALSE(IsValidScope(std::string(129, 'a')));
 }
 
 TEST(Scopes, GrantNeedsBothTheKeyAndThePlan) {
@@ -48,6 +49,31 @@ TEST(Scopes, AJobSubmitScopeAllowsExactlyOneJob) {
   EXPECT_FALSE(MaySubmitJob({only}, reader, "report-7"));  // the plan must allow jobs:write
   EXPECT_TRUE(CheckScopesAllowed({only}, jobs).ok());
   EXPECT_FALSE(CheckScopesAllowed({only}, reader).ok());
+}
+
+// Issue 7, finding 3: a 64-bit scope could be matched by a second job id
+// found by brute force; the scope carries all 256 bits of the hash.
+TEST(Scopes, AJobSubmitScopeCarriesTheWholeHash) {
+  std::string s = JobSubmitScope("abc");
+  EXPECT_EQ(s, "jobs:submit:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Scopes, AKeyHoldingOnlyJobSubmitScopesIsJobBound) {
+  EXPECT_TRUE(IsJobBound({JobSubmitScope("a")}));
+  EXPECT_TRUE(IsJobBound({JobSubmitScope("a"), JobSubmitScope("b")}));
+  EXPECT_FALSE(IsJobBound({JobSubmitScope("a"), "jobs:read"}));
+  EXPECT_FALSE(IsJobBound({"*"}));
+  EXPECT_FALSE(IsJobBound({}));
+  EXPECT_FALSE(IsJobSubmitScope("jobs:submit:"));
+}
+
+TEST(Scopes, AJobKeyReadsItsOwnJobOnly) {
+  std::vector<std::string> any = {"*"};
+  std::string only = JobSubmitScope("j1");
+  EXPECT_TRUE(MayReadJob({only}, any, "j1"));
+  EXPECT_FALSE(MayReadJob({only}, any, "j2"));
+  EXPECT_TRUE(MayReadJob({"jobs:read"}, any, "j2"));
+  EXPECT_FALSE(MayReadJob({"jobs:write"}, any, "j2"));
 }
 
 }  // namespace

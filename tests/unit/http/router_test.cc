@@ -43,12 +43,26 @@ TEST(Router, CapturesParamsAndAnswers404And405) {
 
 TEST(Router, QueryParamsArePercentDecoded) {
   HttpRequest r = Req("GET", "/", "a=1&external_id=acme%2042&b=x+y");
-  EXPECT_EQ(r.QueryParam("external_id"), "acme 42");
-  EXPECT_EQ(r.QueryParam("b"), "x y");
-  EXPECT_FALSE(r.QueryParam("missing").has_value());
+  EXPECT_EQ(*r.QueryParam("external_id"), "acme 42");
+  EXPECT_EQ(*r.QueryParam("b"), "x y");
+  ASSERT_TRUE(r.QueryParam("missing").ok());
+  EXPECT_FALSE(r.QueryParam("missing")->has_value());
   EXPECT_FALSE(PercentDecode("%zz").has_value());
   EXPECT_FALSE(PercentDecode("%0").has_value());
   EXPECT_FALSE(PercentDecode("%00").has_value());
+}
+
+// Issue 15: a repeated single-valued parameter is refused, never "first wins";
+// a badly escaped query is refused, never read as if the parameter were absent.
+TEST(Router, RepeatedOrBadlyEscapedQueryParametersAreRefused) {
+  HttpRequest r = Req("GET", "/", "limit=1&limit=2");
+  EXPECT_EQ(r.QueryParam("limit").status().code(), StatusCode::kInvalidArgument);
+  std::vector<std::string> all;
+  ASSERT_TRUE(r.QueryValues("limit", &all));
+  EXPECT_EQ(all, (std::vector<std::string>{"1", "2"}));
+  HttpRequest bad = Req("GET", "/", "scope=%zz");
+  EXPECT_FALSE(bad.QueryValues("scope", &all));
+  EXPECT_EQ(bad.QueryParam("scope").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(ErrorMapping, OutcomesMapToTheContract) {

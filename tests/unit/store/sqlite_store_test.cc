@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "auth/scopes.h"
+#include "store/migrations.h"
 #include "store/sqlite/sqlite_store.h"
 #include "support/store_fixture.h"
 
@@ -169,6 +171,61 @@ TEST(SqliteStore, ReopeningAppliesNoMigrationTwice) {
   EXPECT_EQ(sqlite3_column_int(st, 1), store::sqlite::LatestSchemaVersion());
   sqlite3_finalize(st);
   sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace keyward
+
+namespace keyward {
+namespace {
+
+// Builds a database at schema `version` with the embedded migrations, as an
+// older keyward would have left it, and runs `sql` on it.
+void MakeDatabaseAtVersion(const std::string& path, int version, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  std::string all = "PRAGMA foreign_keys=ON; CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                    "name TEXT NOT NULL, applied_at INTEGER NOT NULL);";
+  for (const store::Migration& m : store::sqlite::Migrations()) {
+    if (m.version > version) break;
+    all += std::string(m.sql) + ";INSERT INTO schema_version VALUES (" + std::to_string(m.version) +
+           ", '" + std::string(m.name) + "', 0);";
+  }
+  all += sql;
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+std::string ScopesOf(const std::string& path, const std::string& key_id) {
+  StatusOr<StorePtr> s = OpenSqliteStore(SqliteOptions{.path = path});
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  if (!s.ok()) return "";
+  StatusOr<ApiKey> k = (*s)->GetKey(key_id);
+  EXPECT_TRUE(k.ok());
+  return k.ok() && !k->scopes.empty() ? k->scopes[0] : "";
+}
+
+// Issue 7, finding 3: job keys minted before the full-hash scope existed keep
+// working for the entries still in flight (migration 0003).
+TEST(SqliteStore, Issue7_InFlightJobKeysAreUpgradedToTheFullHashScope) {
+  testing::TempDir dir;
+  std::string path = dir.File("old.db");
+  // "jobs:submit:" + the first 16 hex digits of SHA-256("j1") / ("j2").
+  std::string j1 = auth::JobSubmitScope("j1"), j2 = auth::JobSubmitScope("j2");
+  std::string old1 = j1.substr(0, 12 + 16), old2 = j2.substr(0, 12 + 16);
+  MakeDatabaseAtVersion(path, 2,
+      "INSERT INTO users (id, name, created_at) VALUES ('usr_a', 'A', 0);"
+      "INSERT INTO api_keys (id, user_id, name, environment, scopes, display, hash, created_at) VALUES "
+      "('key_1', 'usr_a', 'job j1', 'live', '" + old1 + "', 'kw_live_x', randomblob(32), 0),"
+      "('key_2', 'usr_a', 'job j2', 'live', '" + old2 + "', 'kw_live_y', randomblob(32), 0);"
+      "INSERT INTO queue (id, user_id, environment, job_id, task, payload, sealed_key, scoped_key_id, "
+      "status, max_attempts, available_at, created_at, updated_at) VALUES "
+      "('qen_1', 'usr_a', 'live', 'j1', 'echo', '{}', x'00', 'key_1', 'queued', 5, 0, 0, 0),"
+      "('qen_2', 'usr_a', 'live', 'j2', 'echo', '{}', x'00', 'key_2', 'done', 5, 0, 0, 0);");
+  EXPECT_EQ(ScopesOf(path, "key_1"), j1);
+  EXPECT_EQ(ScopesOf(path, "key_2"), old2);  // finished: not upgraded
 }
 
 }  // namespace
