@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "auth/key_service.h"
+#include "auth/accounts.h"
 #include "core/crypto.h"
 #include "keyward/key_format.h"
 #include "keyward/store.h"
@@ -17,7 +17,7 @@ namespace {
 // A store with `n` users of one key each, in a temp file.
 struct Fixture {
   std::string dir;
-  StorePtr store;
+  KeyStorePtr store;
   std::vector<std::string> keys;
   std::string flat;  // all keys back to back, as request buffers would hold them
 
@@ -28,8 +28,8 @@ struct Fixture {
   explicit Fixture(int n) {
     dir = (std::filesystem::temp_directory_path() / ("keyward-bench-" + std::to_string(getpid()))).string();
     std::filesystem::create_directories(dir);
-    store = std::move(OpenSqliteStore({.path = dir + "/bench.db"})).value();
-    auth::KeyService svc(*store, SystemClock());
+    store = std::move(OpenKeyStore({.location = dir + "/bench.db"})).value();
+    auth::Accounts svc(*store, SystemClock());
     for (int i = 0; i < n; ++i) {
       auth::CreateUserRequest req;
       req.name = "user" + std::to_string(i);

@@ -20,13 +20,13 @@ int main(int argc, char** argv) {
   }
   std::cout << "http: " << authz->status << " " << authz->Header("X-Keyward-User-Id") << "\n";
 
-  keyward::StatusOr<keyward::StorePtr> store = keyward::OpenSqliteStore({.path = argv[2]});
+  keyward::StatusOr<keyward::KeyStorePtr> store = keyward::OpenKeyStore({.location = argv[2]});
   if (!store.ok()) {
     std::cerr << store.status().ToString() << "\n";
     return 1;
   }
   keyward::Verifier verifier(**store, keyward::SystemClock());
-  keyward::StatusOr<keyward::Verification> v = verifier.Verify({argv[3], {}, std::nullopt});
+  keyward::StatusOr<keyward::Verification> v = verifier.Verify({.key = argv[3]});
   if (!v.ok()) {
     std::cerr << v.status().ToString() << "\n";
     return 1;

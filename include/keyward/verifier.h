@@ -18,26 +18,35 @@
 
 namespace keyward {
 
-class Store;
+class KeyStore;
+
+// Every verification outcome with its code, declared once: the enum, the
+// names and the metrics' outcome list are all generated from it.
+//   kMissing           no key presented
+//   kMalformed         wrong shape or checksum; storage not touched
+//   kNotFound          well-formed but unknown (or deleted)
+//   kInsufficientScope key lacks a required scope, or the user's plan no
+//                      longer allows it, or a job-bound key is used for
+//                      anything but its job
+//   kWrongEnvironment  live key where test is required, or the reverse
+#define KEYWARD_VERIFY_OUTCOMES(X)                                                      \
+  X(kValid, "VALID") X(kMissing, "MISSING") X(kMalformed, "MALFORMED")                  \
+  X(kNotFound, "NOT_FOUND") X(kExpired, "EXPIRED") X(kRevoked, "REVOKED")               \
+  X(kUserDisabled, "USER_DISABLED") X(kInsufficientScope, "INSUFFICIENT_SCOPE")         \
+  X(kWrongEnvironment, "WRONG_ENVIRONMENT") X(kRateLimited, "RATE_LIMITED")             \
+  X(kQuotaExceeded, "QUOTA_EXCEEDED")
 
 enum class VerifyOutcome {
-  kValid,
-  kMissing,            // no key presented
-  kMalformed,          // wrong shape or checksum; storage not touched
-  kNotFound,           // well-formed but unknown (or deleted)
-  kExpired,
-  kRevoked,
-  kUserDisabled,
-  kInsufficientScope,  // key lacks a required scope, or the user's plan no longer allows it,
-                       // or a job-bound key is used for anything but its job
-  kWrongEnvironment,   // live key where test is required, or the reverse
-  kRateLimited,
-  kQuotaExceeded,
+#define KW_OUTCOME_ENUMERATOR(name, code) name,
+  KEYWARD_VERIFY_OUTCOMES(KW_OUTCOME_ENUMERATOR)
+#undef KW_OUTCOME_ENUMERATOR
 };
 
-// "VALID", "MISSING", "MALFORMED", "NOT_FOUND", "EXPIRED", "REVOKED",
-// "USER_DISABLED", "INSUFFICIENT_SCOPE", "WRONG_ENVIRONMENT", "RATE_LIMITED",
-// "QUOTA_EXCEEDED".
+#define KW_OUTCOME_COUNT(name, code) +1
+inline constexpr std::size_t kVerifyOutcomeCount = 0 KEYWARD_VERIFY_OUTCOMES(KW_OUTCOME_COUNT);
+#undef KW_OUTCOME_COUNT
+
+// The outcome's code: "VALID", "MISSING", … as in KEYWARD_VERIFY_OUTCOMES.
 std::string_view VerifyOutcomeName(VerifyOutcome outcome);
 
 struct VerifyRequest {
@@ -70,9 +79,8 @@ struct VerifierOptions {
   // reads the store.
   bool cache = false;
   std::size_t cache_capacity = 100'000;
-  // How long a cached record is trusted without re-reading the store; bounds
-  // the staleness of changes made by other processes. Changes made through a
-  // KeyService wired to InvalidateUser() apply at once.
+  // How long a cached record is trusted without re-reading the store: the
+  // last safety net for changes nobody reported through InvalidateUser().
   std::int64_t cache_ttl_ms = 5'000;
   std::size_t negative_cache_capacity = 100'000;
   std::int64_t negative_cache_ttl_ms = 60'000;
@@ -88,14 +96,10 @@ struct VerifierStats {
   std::uint64_t negative_hits = 0;
 };
 
-namespace auth {
-class KeyCache;
-}
-
 // Thread-safe. Borrows `store` and `clock`, which must outlive it.
 class Verifier {
  public:
-  Verifier(Store& store, const Clock& clock, VerifierOptions options = {});
+  Verifier(KeyStore& store, const Clock& clock, VerifierOptions options = {});
   ~Verifier();
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
@@ -106,8 +110,11 @@ class Verifier {
   StatusOr<Verification> Verify(const VerifyRequest& request);
 
   // Forgets cached records of `user_id` (call after any change to the user
-  // or their keys).
+  // or their keys). A lookup that was reading the store while this ran does
+  // not put its possibly stale record into the cache.
   void InvalidateUser(const std::string& user_id);
+  // Forgets every cached record, positive and negative.
+  void InvalidateAll();
 
   // Writes the remembered last-use times to the store (one transaction) and
   // forgets them. Called periodically and at shutdown; last_used_at lags by
@@ -117,12 +124,8 @@ class Verifier {
   VerifierStats stats() const;
 
  private:
-  struct Counters;
-  Store& store_;
-  const Clock& clock_;
-  const VerifierOptions options_;
-  std::unique_ptr<auth::KeyCache> cache_;
-  std::unique_ptr<Counters> counters_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace keyward

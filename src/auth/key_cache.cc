@@ -45,10 +45,11 @@ bool KeyCache::KnownMissing(const KeyHash& hash, UnixMillis now) const {
   return it != s.missing.end() && now - it->second < options_.negative_ttl_ms;
 }
 
-void KeyCache::Put(const KeyHash& hash, CachedKey entry, UnixMillis now) {
+void KeyCache::Put(const KeyHash& hash, CachedKey entry, UnixMillis now, std::uint64_t seen) {
   if (options_.capacity == 0) return;
   Shard& s = ShardFor(hash);
   std::unique_lock lock(s.mu);
+  if (epoch_.load(std::memory_order_acquire) != seen) return;  // stale: an invalidation ran
   if (s.entries.size() >= std::max<std::size_t>(1, options_.capacity / kShards) &&
       !s.entries.count(hash)) {
     s.entries.clear();
@@ -57,10 +58,11 @@ void KeyCache::Put(const KeyHash& hash, CachedKey entry, UnixMillis now) {
   s.missing.erase(hash);
 }
 
-void KeyCache::PutMissing(const KeyHash& hash, UnixMillis now) {
+void KeyCache::PutMissing(const KeyHash& hash, UnixMillis now, std::uint64_t seen) {
   if (options_.negative_capacity == 0) return;
   Shard& s = ShardFor(hash);
   std::unique_lock lock(s.mu);
+  if (epoch_.load(std::memory_order_acquire) != seen) return;
   if (s.missing.size() >= std::max<std::size_t>(1, options_.negative_capacity / kShards)) {
     s.missing.clear();
   }
@@ -68,6 +70,7 @@ void KeyCache::PutMissing(const KeyHash& hash, UnixMillis now) {
 }
 
 void KeyCache::InvalidateUser(const std::string& user_id) {
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
   for (Shard& s : shards_) {
     std::unique_lock lock(s.mu);
     std::erase_if(s.entries, [&](const auto& kv) { return kv.second.key.record->user.id == user_id; });
@@ -75,6 +78,7 @@ void KeyCache::InvalidateUser(const std::string& user_id) {
 }
 
 void KeyCache::Clear() {
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
   for (Shard& s : shards_) {
     std::unique_lock lock(s.mu);
     s.entries.clear();

@@ -5,6 +5,12 @@
 // Thread-safe: 16 shards by hash, each with a shared_mutex (lookups share,
 // inserts and invalidations are exclusive). When a shard is full it is
 // cleared: simple, bounded, and a refill costs one store lookup per live key.
+//
+// Invalidation epochs. A record read from the store just before a change was
+// committed is stale; if it were cached after the change's invalidation ran,
+// it would be served until its TTL. So every invalidation first bumps an
+// epoch, and Put() inserts only if the epoch is the one the caller saw before
+// reading the store (checked under the shard lock that invalidation takes).
 #pragma once
 
 #include <array>
@@ -48,7 +54,8 @@ struct CachedKey {
   std::shared_ptr<const Principal> principal;
   KeyState state;
   // When this key's use was last noted for last_used_at; lives as long as
-  // `record`. Lets the verifier note a use at most once a second per key.
+  // `record`. Lets the verifier note a use at most once per resolution
+  // period per key.
   std::atomic<UnixMillis>* last_noted = nullptr;
 };
 
@@ -64,11 +71,17 @@ class KeyCache {
   // True if `hash` is known not to exist (fresh negative entry).
   bool KnownMissing(const KeyHash& hash, UnixMillis now) const;
 
-  void Put(const KeyHash& hash, CachedKey entry, UnixMillis now);
-  void PutMissing(const KeyHash& hash, UnixMillis now);
+  // The current invalidation epoch; read it before reading the store.
+  std::uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
+
+  // Caches a record (or an absence) read from the store after epoch() was
+  // `seen`; does nothing if an invalidation has run since.
+  void Put(const KeyHash& hash, CachedKey entry, UnixMillis now, std::uint64_t seen);
+  void PutMissing(const KeyHash& hash, UnixMillis now, std::uint64_t seen);
 
   // Drops every cached record owned by `user_id`.
   void InvalidateUser(const std::string& user_id);
+  // Drops everything, positive and negative.
   void Clear();
 
   std::size_t size() const;
@@ -87,6 +100,7 @@ class KeyCache {
   Shard& ShardFor(const KeyHash& h) const { return shards_[h[8] % kShards]; }
 
   const KeyCacheOptions options_;
+  std::atomic<std::uint64_t> epoch_{0};
   mutable std::array<Shard, kShards> shards_;
 };
 

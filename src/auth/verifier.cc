@@ -14,35 +14,79 @@ namespace keyward {
 
 std::string_view VerifyOutcomeName(VerifyOutcome outcome) {
   switch (outcome) {
-    case VerifyOutcome::kValid: return "VALID";
-    case VerifyOutcome::kMissing: return "MISSING";
-    case VerifyOutcome::kMalformed: return "MALFORMED";
-    case VerifyOutcome::kNotFound: return "NOT_FOUND";
-    case VerifyOutcome::kExpired: return "EXPIRED";
-    case VerifyOutcome::kRevoked: return "REVOKED";
-    case VerifyOutcome::kUserDisabled: return "USER_DISABLED";
-    case VerifyOutcome::kInsufficientScope: return "INSUFFICIENT_SCOPE";
-    case VerifyOutcome::kWrongEnvironment: return "WRONG_ENVIRONMENT";
-    case VerifyOutcome::kRateLimited: return "RATE_LIMITED";
-    case VerifyOutcome::kQuotaExceeded: return "QUOTA_EXCEEDED";
+#define KW_OUTCOME_CASE(name, code) \
+  case VerifyOutcome::name:         \
+    return code;
+    KEYWARD_VERIFY_OUTCOMES(KW_OUTCOME_CASE)
+#undef KW_OUTCOME_CASE
   }
   return "UNKNOWN";
 }
 
-struct Verifier::Counters {
+struct Verifier::Impl {
+  Impl(KeyStore& s, const Clock& c, VerifierOptions o) : store(s), clock(c), options(o) {
+    if (options.cache) {
+      cache = std::make_unique<auth::KeyCache>(auth::KeyCacheOptions{
+          options.cache_capacity, options.cache_ttl_ms, options.negative_cache_capacity,
+          options.negative_cache_ttl_ms});
+    }
+  }
+
+  // The record for `hash` from the cache or the store; kNotFound if none.
+  // *hit says whether it came from the cache (the map matched all 32 bytes).
+  StatusOr<auth::CachedKey> Find(const KeyHash& hash, UnixMillis now, bool* hit);
+  void NoteUse(const auth::CachedKey& key, UnixMillis now);
+
+  KeyStore& store;
+  const Clock& clock;
+  const VerifierOptions options;
+  std::unique_ptr<auth::KeyCache> cache;
   std::atomic<std::uint64_t> hits{0}, misses{0}, negative_hits{0};
   std::mutex last_used_mu;
   std::unordered_map<std::string, UnixMillis> last_used;  // guarded by last_used_mu
 };
 
-Verifier::Verifier(Store& store, const Clock& clock, VerifierOptions options)
-    : store_(store), clock_(clock), options_(options), counters_(std::make_unique<Counters>()) {
-  if (options_.cache) {
-    cache_ = std::make_unique<auth::KeyCache>(auth::KeyCacheOptions{
-        options_.cache_capacity, options_.cache_ttl_ms, options_.negative_cache_capacity,
-        options_.negative_cache_ttl_ms});
+StatusOr<auth::CachedKey> Verifier::Impl::Find(const KeyHash& hash, UnixMillis now, bool* hit) {
+  auth::CachedKey cached;
+  *hit = false;
+  std::uint64_t epoch = 0;
+  if (cache) {
+    if (cache->Find(hash, now, &cached)) {
+      hits.fetch_add(1, std::memory_order_relaxed);
+      *hit = true;
+      return cached;
+    }
+    if (cache->KnownMissing(hash, now)) {
+      negative_hits.fetch_add(1, std::memory_order_relaxed);
+      return NotFoundError("no such key");
+    }
+    epoch = cache->epoch();  // before the read: see KeyCache
   }
+  misses.fetch_add(1, std::memory_order_relaxed);
+  StatusOr<KeyWithUser> found = store.LookupKey(hash);
+  if (!found.ok()) {
+    if (cache && found.status().code() == StatusCode::kNotFound) cache->PutMissing(hash, now, epoch);
+    return found.status();
+  }
+  cached = auth::MakeCachedKey(std::move(found).value());
+  if (cache) cache->Put(hash, cached, now, epoch);
+  return cached;
 }
+
+void Verifier::Impl::NoteUse(const auth::CachedKey& key, UnixMillis now) {
+  // At most once per resolution period per key: last_used_at is coarse, and
+  // this keeps the shared map off the per-request path.
+  if (!options.track_last_used ||
+      key.last_noted->load(std::memory_order_relaxed) + options.last_used_resolution_ms > now) {
+    return;
+  }
+  key.last_noted->store(now, std::memory_order_relaxed);
+  std::lock_guard lock(last_used_mu);
+  last_used[key.record->key.id] = now;
+}
+
+Verifier::Verifier(KeyStore& store, const Clock& clock, VerifierOptions options)
+    : impl_(std::make_unique<Impl>(store, clock, options)) {}
 
 Verifier::~Verifier() = default;
 
@@ -57,31 +101,15 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
     return v;
   }
   const KeyHash hash = HashKey(request.key);
-  const UnixMillis now = clock_.Now();
-  auth::CachedKey cached;
+  const UnixMillis now = impl_->clock.Now();
   bool hit = false;
-  if (cache_) {
-    if ((hit = cache_->Find(hash, now, &cached))) {
-      counters_->hits.fetch_add(1, std::memory_order_relaxed);
-    } else if (cache_->KnownMissing(hash, now)) {
-      counters_->negative_hits.fetch_add(1, std::memory_order_relaxed);
-      v.outcome = VerifyOutcome::kNotFound;
-      return v;
-    }
+  StatusOr<auth::CachedKey> found = impl_->Find(hash, now, &hit);
+  if (!found.ok()) {
+    if (found.status().code() != StatusCode::kNotFound) return found.status();
+    v.outcome = VerifyOutcome::kNotFound;
+    return v;
   }
-  if (!cached.record) {
-    counters_->misses.fetch_add(1, std::memory_order_relaxed);
-    StatusOr<KeyWithUser> found = store_.LookupKey(hash);
-    if (!found.ok()) {
-      if (found.status().code() != StatusCode::kNotFound) return found.status();
-      if (cache_) cache_->PutMissing(hash, now);
-      v.outcome = VerifyOutcome::kNotFound;
-      return v;
-    }
-    cached = auth::MakeCachedKey(std::move(found).value());
-    if (cache_) cache_->Put(hash, cached, now);
-  }
-  // A cache hit matched all 32 bytes of the hash as the map's key already.
+  auth::CachedKey& cached = *found;
   if (!hit && !KeyHashEqual(cached.record->key.hash, hash)) {
     v.outcome = VerifyOutcome::kNotFound;
     return v;
@@ -89,38 +117,35 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
   v.outcome = request.required_scopes.empty()
                   ? auth::CheckKeyState(cached.state, request, now)
                   : auth::CheckKeyRecord(*cached.record, request, now);
-  v.record = std::move(cached.record);
   if (v.valid()) {
+    impl_->NoteUse(cached, now);
     v.principal = std::move(cached.principal);
-    // Note a use at most once per resolution period per key: last_used_at
-    // is coarse, and this keeps the shared map off the per-request path.
-    if (options_.track_last_used &&
-        cached.last_noted->load(std::memory_order_relaxed) + options_.last_used_resolution_ms <= now) {
-      cached.last_noted->store(now, std::memory_order_relaxed);
-      std::lock_guard lock(counters_->last_used_mu);
-      counters_->last_used[v.record->key.id] = now;
-    }
   }
+  v.record = std::move(cached.record);
   return v;
 }
 
 void Verifier::InvalidateUser(const std::string& user_id) {
-  if (cache_) cache_->InvalidateUser(user_id);
+  if (impl_->cache) impl_->cache->InvalidateUser(user_id);
+}
+
+void Verifier::InvalidateAll() {
+  if (impl_->cache) impl_->cache->Clear();
 }
 
 Status Verifier::FlushLastUsed() {
   std::unordered_map<std::string, UnixMillis> taken;
   {
-    std::lock_guard lock(counters_->last_used_mu);
-    taken.swap(counters_->last_used);
+    std::lock_guard lock(impl_->last_used_mu);
+    taken.swap(impl_->last_used);
   }
   if (taken.empty()) return OkStatus();
   std::vector<std::pair<std::string, UnixMillis>> uses(taken.begin(), taken.end());
-  return store_.TouchKeys(uses);
+  return impl_->store.TouchKeys(uses);
 }
 
 VerifierStats Verifier::stats() const {
-  return {counters_->hits.load(), counters_->misses.load(), counters_->negative_hits.load()};
+  return {impl_->hits.load(), impl_->misses.load(), impl_->negative_hits.load()};
 }
 
 }  // namespace keyward

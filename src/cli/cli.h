@@ -1,5 +1,5 @@
 // cli.h: what every `keyward` subcommand shares — global flags, the lazily
-// opened store, the exit-code contract and output helpers.
+// opened store and services, the exit-code contract and output helpers.
 #pragma once
 
 #include <functional>
@@ -8,9 +8,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "auth/key_service.h"
-#include "jobs/sealing.h"
-#include "keyward/store.h"
+#include "auth/accounts.h"
+#include "queue/sealing.h"
+#include "service/service.h"
+#include "store/backend.h"
 
 namespace CLI {
 class App;
@@ -35,11 +36,14 @@ class Cli {
   std::function<int()> action;
 
   // Opens the store on first use. On failure prints the error and returns null.
-  Store* store();
-  // The queue's sealing key: $KEYWARD_SEAL_KEY (64 hex), else the file
-  // <db>.sealkey, created (0600) on first use. Null (error printed) on failure.
-  const jobs::Sealer* sealer();
-  auth::KeyService* service();
+  store::Backend* store();
+  auth::Accounts* accounts();
+  // Where the seal key comes from for this database (KEYWARD_SEAL_KEY, read
+  // once and then removed from the environment, else <db>.sealkey).
+  const service::SealKeySource& seal_key_source();
+  // The seal key, checked against the one recorded for the queue. Null
+  // (error printed) on failure.
+  const queue::Sealer* sealer();
   const Clock& clock() const { return SystemClock(); }
 
   // Prints "keyward: <message>" on stderr and returns the exit code for `s`.
@@ -48,13 +52,17 @@ class Cli {
   void PrintJson(const nlohmann::json& j) const;
 
  private:
-  StorePtr store_;
-  std::unique_ptr<auth::KeyService> service_;
-  std::unique_ptr<jobs::Sealer> sealer_;
+  store::BackendPtr store_;
+  std::unique_ptr<auth::Accounts> accounts_;
+  std::unique_ptr<queue::Sealer> sealer_;
+  std::optional<service::SealKeySource> seal_source_;
 };
 
 // Maps a Status from a lifecycle operation to an exit code.
 int ExitCodeFor(const Status& s);
+
+// Adds --limit and --after (a listing's page) to `cmd`.
+void AddPageOptions(CLI::App* cmd, PageRequest* page);
 
 // Registration of subcommands, one file each.
 void AddUserCommands(CLI::App& app, Cli& cli);
@@ -63,5 +71,6 @@ void AddVerifyCommand(CLI::App& app, Cli& cli);
 void AddServeCommand(CLI::App& app, Cli& cli);
 void AddJobCommands(CLI::App& app, Cli& cli);
 void AddWorkerCommand(CLI::App& app, Cli& cli);
+void AddSealCommands(CLI::App& app, Cli& cli);
 
 }  // namespace keyward::cli

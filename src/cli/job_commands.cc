@@ -4,32 +4,21 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "api/wire.h"
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "core/time_format.h"
-#include "jobs/queue.h"
 #include "json/parse.h"
+#include "queue/job_queue.h"
 
 namespace keyward::cli {
 namespace {
 
 using nlohmann::json;
 
-json EntryJson(const QueueEntry& e) {
-  auto opt = [](const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); };
-  return {{"id", e.id}, {"user_id", e.user_id}, {"environment", EnvironmentName(e.environment)},
-          {"job_id", e.job_id}, {"task", e.task}, {"payload", jsonio::ParseStoredJson(e.payload)},
-          {"status", e.status}, {"attempts", e.attempts}, {"max_attempts", e.max_attempts},
-          {"last_error", opt(e.last_error)}, {"result_job_id", opt(e.result_job_id)},
-          {"scoped_key_id", opt(e.scoped_key_id)}, {"lease_owner", opt(e.lease_owner)},
-          {"created_at", core::FormatRfc3339(e.created_at)},
-          {"updated_at", core::FormatRfc3339(e.updated_at)}};
-}
-
 struct JobArgs {
   std::string user, task, payload = "{}", job_id, status, id;
   bool test = false;
-  int limit = 100;
+  PageRequest page;
 };
 
 int RunEnqueue(Cli& cli, const JobArgs& a) {
@@ -39,19 +28,28 @@ int RunEnqueue(Cli& cli, const JobArgs& a) {
               << (parsed.ok() ? "" : ": " + parsed.message) << "\n";
     return kExitUsage;
   }
-  const json& payload = parsed.value;
-  auth::KeyService* keys = cli.service();
-  const jobs::Sealer* sealer = keys ? cli.sealer() : nullptr;
+  auth::Accounts* accounts = cli.accounts();
+  const queue::Sealer* sealer = accounts ? cli.sealer() : nullptr;
   if (!sealer) return kExitStorage;
-  jobs::TaskRegistry tasks = jobs::TaskRegistry::BuiltIn();
-  jobs::JobQueue queue(*cli.store(), cli.clock(), *sealer, tasks, *keys);
-  StatusOr<jobs::EnqueueResult> r = queue.EnqueueForUser(
-      a.user, a.test ? Environment::kTest : Environment::kLive, a.job_id, a.task, payload);
+  compute::TaskRegistry tasks = compute::TaskRegistry::BuiltIn();
+  queue::JobQueue q(cli.store()->queue(), cli.clock(), *sealer, tasks, *accounts);
+  StatusOr<queue::EnqueueResult> r = q.EnqueueForUser(
+      a.user, a.test ? Environment::kTest : Environment::kLive,
+      compute::JobRequest{a.job_id, a.task, std::move(parsed.value)});
   if (!r.ok()) return cli.Fail(r.status());
+  using Kind = queue::EnqueueResult::Kind;
+  if (r->kind == Kind::kConflict) {
+    return cli.Fail(AlreadyExistsError("job_id '" + r->entry.job_id +
+                                       "' was queued before with another task or payload"));
+  }
+  if (r->kind == Kind::kUserBusy) {
+    return cli.Fail(ResourceExhaustedError("user " + a.user + " has too many unfinished queue entries"));
+  }
+  const bool created = r->kind == Kind::kCreated;
   if (cli.json) {
-    cli.PrintJson({{"entry", EntryJson(r->entry)}, {"created", r->created}});
+    cli.PrintJson({{"entry", api::QueueEntryJson(r->entry, api::EntryView::kOperator)}, {"created", created}});
   } else {
-    std::cout << (r->created ? "Queued " : "Already queued: ") << r->entry.id << " (job_id "
+    std::cout << (created ? "Queued " : "Already queued: ") << r->entry.id << " (job_id "
               << r->entry.job_id << ", " << EnvironmentName(r->entry.environment) << ", user "
               << r->entry.user_id << ")\n";
   }
@@ -59,22 +57,25 @@ int RunEnqueue(Cli& cli, const JobArgs& a) {
 }
 
 int RunList(Cli& cli, const JobArgs& a) {
-  Store* st = cli.store();
+  store::Backend* st = cli.store();
   if (!st) return kExitStorage;
-  StatusOr<std::vector<QueueEntry>> entries = st->ListQueue(a.user, a.status, a.limit);
+  QueueFilter filter{a.user, a.status.empty() ? std::nullopt : ParseQueueStatus(a.status), std::nullopt};
+  StatusOr<Page<QueueEntry>> entries = st->queue().ListQueue(filter, a.page);
   if (!entries.ok()) return cli.Fail(entries.status());
   if (cli.json) {
     json arr = json::array();
-    for (const auto& e : *entries) arr.push_back(EntryJson(e));
-    cli.PrintJson({{"entries", arr}});
+    for (const auto& e : entries->items) arr.push_back(api::QueueEntryJson(e, api::EntryView::kOperator));
+    cli.PrintJson(api::PageJson("entries", std::move(arr), entries->next));
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
-  for (const auto& e : *entries) {
+  for (const auto& e : entries->items) {
     rows.push_back({e.id, e.user_id, std::string(EnvironmentName(e.environment)), e.job_id, e.task,
-                    e.status, std::to_string(e.attempts), e.last_error.value_or("-")});
+                    std::string(QueueStatusName(e.status)), std::to_string(e.attempts),
+                    e.last_error.value_or("-")});
   }
-  std::cout << RenderTable({"ID", "USER", "ENV", "JOB_ID", "TASK", "STATUS", "ATTEMPTS", "LAST_ERROR"}, rows);
+  std::cout << RenderTable({"ID", "USER", "ENV", "JOB_ID", "TASK", "STATUS", "ATTEMPTS", "LAST_ERROR"}, rows)
+            << NextPageHint(entries->next);
   return kExitOk;
 }
 
@@ -98,18 +99,20 @@ void AddJobCommands(CLI::App& app, Cli& cli) {
   list->add_option("--user", a->user, "Only this user's entries");
   list->add_option("--status", a->status, "queued | claimed | done | failed | dead")
       ->check(CLI::IsMember({"queued", "claimed", "done", "failed", "dead"}));
-  list->add_option("--limit", a->limit, "At most this many (default 100)")->check(CLI::Range(1, 100000));
+  AddPageOptions(list, &a->page);
   list->callback([&cli, a] { cli.action = [&cli, a] { return RunList(cli, *a); }; });
 
   CLI::App* show = job->add_subcommand("show", "Show one queue entry");
   show->add_option("ID", a->id, "qen_… id")->required();
   show->callback([&cli, a] {
     cli.action = [&cli, a] {
-      Store* st = cli.store();
+      store::Backend* st = cli.store();
       if (!st) return int{kExitStorage};
-      StatusOr<QueueEntry> e = st->GetQueueEntry(a->id);
+      StatusOr<QueueEntry> e = st->queue().GetQueueEntry(a->id);
       if (!e.ok()) return cli.Fail(e.status());
-      std::cout << EntryJson(*e).dump(cli.json ? -1 : 2) << "\n";
+      json j = api::QueueEntryJson(*e, api::EntryView::kOperator);
+      if (cli.json) cli.PrintJson({{"entry", j}});
+      else std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
       return int{kExitOk};
     };
   });

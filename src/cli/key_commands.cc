@@ -18,7 +18,8 @@ struct KeyArgs {
   std::vector<std::string> scopes;
   std::string ttl;
   std::string expires;
-  std::string grace = "24h";
+  std::string grace = core::FormatDuration(auth::kDefaultGraceMs);
+  PageRequest page;
 };
 
 int BadValue(const std::string& what) {
@@ -39,8 +40,11 @@ int RunIssue(Cli& cli, const KeyArgs& a, const CLI::App& sub) {
   req.environment = a.test ? Environment::kTest : Environment::kLive;
   req.scopes = a.scopes;
   if (sub.count("--ttl")) {
-    std::optional<std::int64_t> ttl = core::ParseDuration(a.ttl);
-    if (!ttl) return BadValue("invalid --ttl '" + a.ttl + "': use e.g. 30d, 12h, 90s");
+    std::optional<std::int64_t> ttl = core::ParseDuration(a.ttl, auth::kMaxTtlMs);
+    if (!ttl || *ttl == 0) {
+      return BadValue("invalid --ttl '" + a.ttl + "': use a duration such as 30d, 12h or 90s, at most " +
+                      core::FormatDuration(auth::kMaxTtlMs));
+    }
     req.ttl_ms = *ttl;
   }
   if (sub.count("--expires")) {
@@ -48,12 +52,12 @@ int RunIssue(Cli& cli, const KeyArgs& a, const CLI::App& sub) {
     if (!at) return BadValue("invalid --expires '" + a.expires + "': use RFC 3339, e.g. 2027-01-31T00:00:00Z");
     req.expires_at = *at;
   }
-  auth::KeyService* svc = cli.service();
-  if (!svc) return kExitStorage;
-  StatusOr<auth::IssuedKey> key = svc->IssueKey(req);
+  auth::Accounts* accounts = cli.accounts();
+  if (!accounts) return kExitStorage;
+  StatusOr<auth::IssuedKey> key = accounts->IssueKey(req);
   if (!key.ok()) return cli.Fail(key.status());
   if (cli.json) {
-    cli.PrintJson({{"key", api::IssuedKeyJson(key->record, key->secret, cli.clock().Now())}});
+    cli.PrintJson({{"key", api::IssuedKeyJson(*key, cli.clock().Now())}});
   } else {
     PrintSecretNotice(key->record, key->secret);
     if (key->record.expires_at) std::cout << "It expires at " << TimeOrDash(key->record.expires_at) << ".\n";
@@ -62,21 +66,39 @@ int RunIssue(Cli& cli, const KeyArgs& a, const CLI::App& sub) {
 }
 
 int RunRotate(Cli& cli, const KeyArgs& a) {
-  std::optional<std::int64_t> grace =
-      a.grace == "0" ? std::optional<std::int64_t>(0) : core::ParseDuration(a.grace);
-  if (!grace) return BadValue("invalid --grace '" + a.grace + "': use e.g. 24h, 15m, 0");
-  auth::KeyService* svc = cli.service();
-  if (!svc) return kExitStorage;
-  StatusOr<auth::RotatedKey> r = svc->RotateKey(a.id, *grace);
+  std::optional<std::int64_t> grace = core::ParseDuration(a.grace, auth::kMaxGraceMs);
+  if (!grace) {
+    return BadValue("invalid --grace '" + a.grace + "': use a duration such as 24h, 15m or 0s, at most " +
+                    core::FormatDuration(auth::kMaxGraceMs));
+  }
+  auth::Accounts* accounts = cli.accounts();
+  if (!accounts) return kExitStorage;
+  StatusOr<auth::RotatedKey> r = accounts->RotateKey(a.id, *grace);
   if (!r.ok()) return cli.Fail(r.status());
-  UnixMillis now = cli.clock().Now();
   if (cli.json) {
-    cli.PrintJson({{"key", api::IssuedKeyJson(r->new_key.record, r->new_key.secret, now)},
-                   {"old_key", api::KeyJson(r->old_key, now)}});
+    cli.PrintJson(api::RotatedKeyJson(*r, cli.clock().Now()));
   } else {
     PrintSecretNotice(r->new_key.record, r->new_key.secret);
     std::cout << "It replaces " << r->old_key.id << ", which keeps working until "
               << TimeOrDash(r->old_key.expires_at) << ".\n";
+  }
+  return kExitOk;
+}
+
+int RunList(Cli& cli, const KeyArgs& a) {
+  store::Backend* st = cli.store();
+  if (!st) return kExitStorage;
+  StatusOr<Page<ApiKey>> keys = st->keys().ListKeys(a.id, a.page);
+  if (!keys.ok()) return cli.Fail(keys.status());
+  UnixMillis now = cli.clock().Now();
+  if (cli.json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const ApiKey& k : keys->items) arr.push_back(api::KeyJson(k, now));
+    cli.PrintJson(api::PageJson("keys", std::move(arr), keys->next));
+  } else if (keys->items.empty()) {
+    std::cout << "User " << a.id << " has no keys" << (a.page.after.empty() ? "" : " on this page") << ".\n";
+  } else {
+    std::cout << KeyTable(keys->items, now) << NextPageHint(keys->next);
   }
   return kExitOk;
 }
@@ -95,6 +117,14 @@ int PrintKey(Cli& cli, const StatusOr<ApiKey>& key, const char* sentence) {
 
 }  // namespace
 
+// --limit/--after for a listing.
+void AddPageOptions(CLI::App* cmd, PageRequest* page) {
+  cmd->add_option("--limit", page->limit, "At most this many (default " + std::to_string(kDefaultPageLimit) +
+                                              ", at most " + std::to_string(kMaxPageLimit) + ")")
+      ->check(CLI::Range(1, kMaxPageLimit));
+  cmd->add_option("--after", page->after, "Continue after this cursor (from the previous page)");
+}
+
 void AddKeyCommands(CLI::App& app, Cli& cli) {
   CLI::App* key = app.add_subcommand("key", "Issue, list, revoke, rotate and delete API keys");
   key->require_subcommand(1);
@@ -105,39 +135,23 @@ void AddKeyCommands(CLI::App& app, Cli& cli) {
   issue->add_option("--name", a->name, "A label for the key");
   issue->add_flag("--test", a->test, "Issue a test key (kw_test_…) instead of a live one");
   issue->add_option("--scope", a->scopes, "A scope the key holds (repeatable; default: all the user may hold)");
-  auto* ttl = issue->add_option("--ttl", a->ttl, "Lifetime, e.g. 30d, 12h, 90s");
+  auto* ttl = issue->add_option("--ttl", a->ttl, "Lifetime, e.g. 30d, 12h, 90s (at most " +
+                                                     core::FormatDuration(auth::kMaxTtlMs) + ")");
   auto* exp = issue->add_option("--expires", a->expires, "Expiry time, RFC 3339");
   ttl->excludes(exp);
   issue->callback([&cli, a, issue] { cli.action = [&cli, a, issue] { return RunIssue(cli, *a, *issue); }; });
 
   CLI::App* list = key->add_subcommand("list", "List a user's keys (never their secrets)");
   list->add_option("USER_ID", a->id, "usr_… id")->required();
-  list->callback([&cli, a] {
-    cli.action = [&cli, a] {
-      Store* st = cli.store();
-      if (!st) return int{kExitStorage};
-      StatusOr<std::vector<ApiKey>> keys = st->ListKeys(a->id);
-      if (!keys.ok()) return cli.Fail(keys.status());
-      UnixMillis now = cli.clock().Now();
-      if (cli.json) {
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto& k : *keys) arr.push_back(api::KeyJson(k, now));
-        cli.PrintJson({{"keys", arr}});
-      } else if (keys->empty()) {
-        std::cout << "User " << a->id << " has no keys.\n";
-      } else {
-        std::cout << KeyTable(*keys, now);
-      }
-      return int{kExitOk};
-    };
-  });
+  AddPageOptions(list, &a->page);
+  list->callback([&cli, a] { cli.action = [&cli, a] { return RunList(cli, *a); }; });
 
   CLI::App* show = key->add_subcommand("show", "Show one key");
   show->add_option("KEY_ID", a->id, "key_… id")->required();
   show->callback([&cli, a] {
     cli.action = [&cli, a] {
-      Store* st = cli.store();
-      return st ? PrintKey(cli, st->GetKey(a->id), nullptr) : int{kExitStorage};
+      store::Backend* st = cli.store();
+      return st ? PrintKey(cli, st->keys().GetKey(a->id), nullptr) : int{kExitStorage};
     };
   });
 
@@ -145,8 +159,8 @@ void AddKeyCommands(CLI::App& app, Cli& cli) {
   revoke->add_option("KEY_ID", a->id, "key_… id")->required();
   revoke->callback([&cli, a] {
     cli.action = [&cli, a] {
-      auth::KeyService* svc = cli.service();
-      return svc ? PrintKey(cli, svc->RevokeKey(a->id), "Revoked key") : int{kExitStorage};
+      auth::Accounts* accounts = cli.accounts();
+      return accounts ? PrintKey(cli, accounts->RevokeKey(a->id), "Revoked key") : int{kExitStorage};
     };
   });
 
@@ -154,12 +168,12 @@ void AddKeyCommands(CLI::App& app, Cli& cli) {
   revoke_all->add_option("USER_ID", a->id, "usr_… id")->required();
   revoke_all->callback([&cli, a] {
     cli.action = [&cli, a] {
-      auth::KeyService* svc = cli.service();
-      if (!svc) return int{kExitStorage};
-      StatusOr<std::int64_t> n = svc->RevokeAllKeys(a->id);
+      auth::Accounts* accounts = cli.accounts();
+      if (!accounts) return int{kExitStorage};
+      StatusOr<std::int64_t> n = accounts->RevokeAllKeys(a->id);
       if (!n.ok()) return cli.Fail(n.status());
       if (cli.json) {
-        cli.PrintJson({{"user_id", a->id}, {"revoked", *n}});
+        cli.PrintJson(api::RevokedAllJson(a->id, *n));
       } else {
         std::cout << "Revoked " << *n << " key(s) of user " << a->id << ".\n";
       }
@@ -169,19 +183,21 @@ void AddKeyCommands(CLI::App& app, Cli& cli) {
 
   CLI::App* rotate = key->add_subcommand("rotate", "Replace a key; the old one works until the grace period ends");
   rotate->add_option("KEY_ID", a->id, "key_… id")->required();
-  rotate->add_option("--grace", a->grace, "How long the old key keeps working (default 24h; 0 = now)");
+  rotate->add_option("--grace", a->grace, "How long the old key keeps working (default " +
+                                              core::FormatDuration(auth::kDefaultGraceMs) + "; 0s = now; at most " +
+                                              core::FormatDuration(auth::kMaxGraceMs) + ")");
   rotate->callback([&cli, a] { cli.action = [&cli, a] { return RunRotate(cli, *a); }; });
 
   CLI::App* del = key->add_subcommand("delete", "Delete a key record");
   del->add_option("KEY_ID", a->id, "key_… id")->required();
   del->callback([&cli, a] {
     cli.action = [&cli, a] {
-      auth::KeyService* svc = cli.service();
-      if (!svc) return int{kExitStorage};
-      Status st = svc->DeleteKey(a->id);
+      auth::Accounts* accounts = cli.accounts();
+      if (!accounts) return int{kExitStorage};
+      Status st = accounts->DeleteKey(a->id);
       if (!st.ok()) return cli.Fail(st);
       if (cli.json) {
-        cli.PrintJson({{"deleted", a->id}});
+        cli.PrintJson(api::DeletedJson(a->id));
       } else {
         std::cout << "Deleted key " << a->id << ".\n";
       }

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   keyward::cli::AddServeCommand(app, cli);
   keyward::cli::AddJobCommands(app, cli);
   keyward::cli::AddWorkerCommand(app, cli);
+  keyward::cli::AddSealCommands(app, cli);
 
   try {
     app.parse(argc, argv);

@@ -10,6 +10,7 @@
 
 #include "api/wire.h"
 #include "cli/cli.h"
+#include "core/process.h"
 #include "core/time_format.h"
 
 namespace keyward::cli {
@@ -32,13 +33,13 @@ int ExitCodeFor(const Status& s) {
   return kExitStorage;
 }
 
-Store* Cli::store() {
+store::Backend* Cli::store() {
   if (store_) return store_.get();
-  SqliteOptions options{.path = db_path};
+  StoreOptions options{.location = db_path};
   if (const char* t = std::getenv("KEYWARD_BUSY_TIMEOUT_MS"); t && *t) {
     options.busy_timeout_ms = std::atoi(t);
   }
-  StatusOr<StorePtr> s = OpenSqliteStore(options);
+  StatusOr<store::BackendPtr> s = store::OpenBackend(options);
   if (!s.ok()) {
     std::cerr << "keyward: " << s.status().message() << "\n";
     return nullptr;
@@ -47,26 +48,35 @@ Store* Cli::store() {
   return store_.get();
 }
 
-const jobs::Sealer* Cli::sealer() {
+const service::SealKeySource& Cli::seal_key_source() {
+  if (!seal_source_) {
+    seal_source_ = service::SealKeySource{core::TakeSecretFromEnvironment("KEYWARD_SEAL_KEY"),
+                                          db_path + ".sealkey"};
+  }
+  return *seal_source_;
+}
+
+const queue::Sealer* Cli::sealer() {
   if (sealer_) return sealer_.get();
-  const char* hex = std::getenv("KEYWARD_SEAL_KEY");
-  StatusOr<jobs::Sealer> s = hex && *hex ? jobs::Sealer::FromHex(hex)
-                                         : jobs::Sealer::FromKeyFile(db_path + ".sealkey");
-  if (!s.ok()) {
-    std::cerr << "keyward: " << (hex && *hex ? "KEYWARD_SEAL_KEY: " : "") << s.status().message() << "\n";
+  store::Backend* st = store();
+  if (!st) return nullptr;
+  StatusOr<queue::Sealer> s = service::LoadSealKey(seal_key_source());
+  Status checked = s.ok() ? service::CheckSealKey(st->queue(), *s, seal_key_source()) : s.status();
+  if (!checked.ok()) {
+    std::cerr << "keyward: " << checked.message() << "\n";
     return nullptr;
   }
-  sealer_ = std::make_unique<jobs::Sealer>(std::move(s).value());
+  sealer_ = std::make_unique<queue::Sealer>(std::move(s).value());
   return sealer_.get();
 }
 
-auth::KeyService* Cli::service() {
-  if (!service_) {
-    Store* st = store();
+auth::Accounts* Cli::accounts() {
+  if (!accounts_) {
+    store::Backend* st = store();
     if (!st) return nullptr;
-    service_ = std::make_unique<auth::KeyService>(*st, clock());
+    accounts_ = std::make_unique<auth::Accounts>(st->keys(), clock());
   }
-  return service_.get();
+  return accounts_.get();
 }
 
 int Cli::Fail(const Status& s) const {
@@ -109,6 +119,10 @@ std::string TimeOrDash(const std::optional<UnixMillis>& t) {
   return t ? core::FormatRfc3339(*t) : "-";
 }
 
+std::string NextPageHint(const std::optional<std::string>& next) {
+  return next ? "More: add --after " + *next + "\n" : "";
+}
+
 namespace {
 
 std::string Scopes(const std::vector<std::string>& scopes) {
@@ -141,7 +155,7 @@ std::string DescribeKey(const ApiKey& k, UnixMillis now) {
       "  state:        {}\n  scopes:       {}\n  created:      {}\n  expires:      {}\n"
       "  revoked:      {}\n  last used:    {}\n  rotated from: {}\n",
       k.id, k.user_id, k.name, EnvironmentName(k.environment), k.display,
-      api::KeyState(k, now), Scopes(k.scopes), core::FormatRfc3339(k.created_at),
+      api::KeyStateName(k, now), Scopes(k.scopes), core::FormatRfc3339(k.created_at),
       TimeOrDash(k.expires_at), TimeOrDash(k.revoked_at), TimeOrDash(k.last_used_at),
       k.rotated_from.value_or("-"));
 }
@@ -161,7 +175,7 @@ std::string KeyTable(const std::vector<ApiKey>& keys, UnixMillis now) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& k : keys) {
     rows.push_back({k.id, k.name, std::string(EnvironmentName(k.environment)), k.display,
-                    api::KeyState(k, now), Scopes(k.scopes), core::FormatRfc3339(k.created_at),
+                    api::KeyStateName(k, now), Scopes(k.scopes), core::FormatRfc3339(k.created_at),
                     TimeOrDash(k.expires_at), TimeOrDash(k.last_used_at)});
   }
   return RenderTable(

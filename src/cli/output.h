@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "keyward/store.h"
 
 namespace keyward::cli {
@@ -18,5 +20,8 @@ std::string UserTable(const std::vector<User>& users);
 std::string KeyTable(const std::vector<ApiKey>& keys, UnixMillis now);
 // "2026-11-28T13:30:39Z" or "-" when absent.
 std::string TimeOrDash(const std::optional<UnixMillis>& t);
+
+// The line a text listing ends with when there is a next page.
+std::string NextPageHint(const std::optional<std::string>& next);
 
 }  // namespace keyward::cli

@@ -1,20 +1,17 @@
-// serve_command.cc: `keyward serve` — wires store, verifier, gate, compute
-// and the HTTP server together, runs until SIGTERM/SIGINT, then drains.
+// serve_command.cc: `keyward serve` — reads the settings, starts the service
+// (service/service.h) and the HTTP server over it, runs until SIGTERM/SIGINT,
+// then drains.
 #include <CLI/CLI.hpp>
-#include <atomic>
-#include <condition_variable>
 #include <cstdio>
 #include <iostream>
-#include <thread>
 
-#include "auth/gate.h"
 #include "cli/cli.h"
 #include "cli/serve_config.h"
+#include "core/process.h"
 #include "http/access_log.h"
 #include "http/handlers/context.h"
 #include "http/routes.h"
 #include "http/server.h"
-#include "jobs/queue.h"
 
 namespace keyward::cli {
 namespace {
@@ -24,93 +21,41 @@ struct ServeArgs {
   int threads = 0;
 };
 
-// Periodically writes last-used times until stopped.
-class Flusher {
- public:
-  Flusher(Verifier& verifier, std::int64_t period_ms) : verifier_(verifier) {
-    thread_ = std::thread([this, period_ms] {
-      std::unique_lock lock(mu_);
-      while (!cv_.wait_for(lock, std::chrono::milliseconds(period_ms), [&] { return stop_; })) {
-        lock.unlock();
-        verifier_.FlushLastUsed().IgnoreError();
-        lock.lock();
-      }
-    });
+// The settings from every source, in order of precedence.
+StatusOr<ServeConfig> ReadConfig(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db) {
+  ServeConfig config;
+  if (!a.config.empty()) KW_RETURN_IF_ERROR(ApplyTomlFile(&config, a.config));
+  // Secrets leave the environment as they are read (see core/process.h).
+  std::string token = core::TakeSecretFromEnvironment("KEYWARD_ADMIN_TOKEN");
+  KW_RETURN_IF_ERROR(ApplyEnvironment(&config));
+  if (!token.empty()) KW_RETURN_IF_ERROR(ApplySetting(&config, "admin_token", token, "KEYWARD_ADMIN_TOKEN"));
+  if (global_db) KW_RETURN_IF_ERROR(ApplySetting(&config, "db", cli.db_path, "--db"));
+  if (sub.count("--db")) KW_RETURN_IF_ERROR(ApplySetting(&config, "db", a.db, "--db"));
+  if (sub.count("--listen")) KW_RETURN_IF_ERROR(ApplySetting(&config, "listen", a.listen, "--listen"));
+  if (sub.count("--threads")) {
+    KW_RETURN_IF_ERROR(ApplySetting(&config, "threads", std::to_string(a.threads), "--threads"));
   }
-  ~Flusher() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-    verifier_.FlushLastUsed().IgnoreError();
-  }
-
- private:
-  Verifier& verifier_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
+  return config;
+}
 
 int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_flag) {
-  ServeConfig config;
-  Status st;
-  if (!a.config.empty()) st = ApplyTomlFile(&config, a.config);
-  if (st.ok()) st = ApplyEnvironment(&config);
-  if (st.ok() && global_db_flag) st = ApplySetting(&config, "db", cli.db_path, "--db");
-  if (st.ok() && sub.count("--db")) st = ApplySetting(&config, "db", a.db, "--db");
-  if (st.ok() && sub.count("--listen")) st = ApplySetting(&config, "listen", a.listen, "--listen");
-  if (st.ok() && sub.count("--threads")) st = ApplySetting(&config, "threads", std::to_string(a.threads), "--threads");
-  if (!st.ok()) {
-    std::cerr << "keyward: " << st.message() << "\n";
+  StatusOr<ServeConfig> read = ReadConfig(cli, a, sub, global_db_flag);
+  if (!read.ok()) {
+    std::cerr << "keyward: " << read.status().message() << "\n";
     return kExitUsage;
   }
-  http::ServerOptions options;
-  if (Status s = SplitListen(config.listen, &options.host, &options.port); !s.ok()) return cli.Fail(s);
-  options.threads = config.threads;
-  options.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
-  options.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
-  options.read_timeout_ms = static_cast<int>(config.read_timeout_ms);
-  options.idle_timeout_ms = static_cast<int>(config.idle_timeout_ms);
-
-  cli.db_path = config.db;
-  Store* store = cli.store();
-  if (!store) return kExitStorage;
-  const Clock& clock = cli.clock();
-  auth::KeyService keys(*store, clock);
-  VerifierOptions vopts;
-  vopts.cache = true;
-  vopts.cache_ttl_ms = config.cache_ttl_ms;
-  vopts.cache_capacity = static_cast<std::size_t>(config.cache_capacity);
-  vopts.track_last_used = true;
-  vopts.last_used_resolution_ms = config.last_used_flush_ms;
-  Verifier verifier(*store, clock, vopts);
-  keys.set_change_listener([&verifier](const std::string& user_id) { verifier.InvalidateUser(user_id); });
-  http::Metrics metrics;
-  auth::RateLimiter limiter;
-  auth::Quota quota(*store, clock);
-  auth::UsageLedger ledger(*store);
-  ledger.set_batch_observer([&metrics](std::size_t n) { metrics.ObserveLedgerBatch(n); });
-  auth::Gate gate(verifier, limiter, quota, ledger, clock);
-  jobs::TaskRegistry tasks = jobs::TaskRegistry::BuiltIn();
-  jobs::Executor executor(config.job_threads);
-  jobs::ComputeService compute(*store, clock, quota, tasks, executor);
-  if (StatusOr<std::size_t> resumed = compute.ResumeUnfinished(); !resumed.ok()) {
-    return cli.Fail(resumed.status());
-  } else if (*resumed > 0) {
-    std::cerr << "keyward: resuming " << *resumed << " unfinished compute job(s)\n";
+  ServeConfig& config = *read;
+  if (!config.allow_core_dumps) {
+    if (Status st = core::DisableCoreDumps(); !st.ok()) std::cerr << "keyward: " << st.message() << "\n";
   }
-  const jobs::Sealer* sealer = cli.sealer();
-  if (!sealer) return kExitStorage;
-  jobs::JobQueue queue(*store, clock, *sealer, tasks, keys);
-
-  http::ServiceContext ctx{*store, keys, verifier, gate, quota, compute, queue, tasks, metrics,
-                           clock, config.admin_token};
-  http::Router router;
-  http::AddAllRoutes(router, ctx);
+  cli.db_path = config.service.store.location;
+  StatusOr<std::unique_ptr<service::Service>> started =
+      service::Service::Start(config.service, cli.seal_key_source(), cli.clock());
+  if (!started.ok()) return cli.Fail(started.status());
+  service::Service& svc = **started;
+  if (svc.resumed() > 0) {
+    std::cerr << "keyward: resuming " << svc.resumed() << " unfinished compute job(s)\n";
+  }
 
   std::FILE* log_file = nullptr;
   if (config.access_log == "-") {
@@ -122,8 +67,13 @@ int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_f
       return kExitStorage;
     }
   }
-  http::AccessLog access_log(log_file);
-  http::Server server(options, router, metrics, access_log, clock);
+  http::Metrics metrics;
+  svc.ledger().set_batch_observer([&metrics](std::size_t n) { metrics.ObserveLedgerBatch(n); });
+  http::AccessLog access_log(log_file, static_cast<std::size_t>(config.access_log_buffer_bytes), metrics);
+  http::ServiceContext ctx{svc, metrics, config.admin_token};
+  http::Router router;
+  http::AddAllRoutes(router, ctx);
+  http::Server server(config.server, router, metrics, access_log, cli.clock());
   StatusOr<std::string> bound = server.Listen();
   if (!bound.ok()) return cli.Fail(bound.status());
   std::printf("listening on %s\n", bound->c_str());
@@ -131,11 +81,14 @@ int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_f
   if (config.admin_token.empty()) {
     std::cerr << "keyward: admin API disabled (no admin token configured: set KEYWARD_ADMIN_TOKEN)\n";
   }
-  {
-    Flusher flusher(verifier, config.last_used_flush_ms);
-    server.Run();
-    executor.Stop();  // finish compute jobs already accepted
+  if (server.max_connections() < config.server.max_connections) {
+    std::cerr << "keyward: max_connections lowered to " << server.max_connections()
+              << " by the open file limit\n";
   }
+  server.Run();
+  // Replies still owed to connections are delivered (or dropped) before the
+  // server and its connections go away.
+  svc.Stop();
   access_log.Stop();
   if (log_file && log_file != stdout) std::fclose(log_file);
   std::cerr << "keyward: stopped\n";
@@ -147,12 +100,19 @@ int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_f
 void AddServeCommand(CLI::App& app, Cli& cli) {
   auto a = std::make_shared<ServeArgs>();
   CLI::App* serve = app.add_subcommand("serve", "Run the HTTP service (admin, verify, authz, compute API)");
-  serve->add_option("--listen", a->listen, "HOST:PORT (default 127.0.0.1:8080; port 0 = any free port)");
+  ServeConfig defaults;
+  serve->add_option("--listen", a->listen, "HOST:PORT (default " + ServeSettings()[0].show(defaults) +
+                                               "; port 0 = any free port)");
   serve->add_option("--db", a->db, "SQLite database file");
   serve->add_option("--config", a->config, "TOML configuration file");
   serve->add_option("--threads", a->threads, "I/O threads (default: number of cores)");
-  std::string settings = "Settings (TOML key / KEYWARD_<KEY> variable); flags > environment > file > defaults:\n";
-  for (const auto& [k, v] : ServeSettingHelp()) settings += "  " + k + ": " + v + "\n";
+  std::string settings =
+      "Settings (TOML key / KEYWARD_<KEY> variable, default); flags > environment > file > defaults:\n";
+  for (const Setting& s : ServeSettings()) {
+    settings += "  " + s.name + ": " + s.help;
+    if (!s.secret) settings += " [" + s.show(defaults) + "]";
+    settings += "\n";
+  }
   serve->footer(settings);
   serve->callback([&cli, a, serve, &app] {
     bool global_db = app.count("--db") > 0;

@@ -17,6 +17,7 @@ struct UserAddArgs {
   bool no_key = false;
   std::int64_t monthly_credits = -1;
   double rate_limit = 0;
+  double test_rate_limit = 0;
   std::vector<std::string> allowed_scopes;
 };
 
@@ -27,17 +28,15 @@ int RunUserAdd(Cli& cli, const UserAddArgs& a, const CLI::App& sub) {
   if (sub.count("--email")) req.email = a.email;
   if (sub.count("--monthly-credits")) req.plan.monthly_credits = a.monthly_credits;
   if (sub.count("--rate-limit")) req.plan.rate_limit = a.rate_limit;
+  if (sub.count("--test-rate-limit")) req.plan.test_rate_limit = a.test_rate_limit;
   if (!a.allowed_scopes.empty()) req.plan.allowed_scopes = a.allowed_scopes;
   req.issue_key = !a.no_key;
-  auth::KeyService* svc = cli.service();
-  if (!svc) return kExitStorage;
-  StatusOr<auth::CreatedUser> created = svc->CreateUser(req);
+  auth::Accounts* accounts = cli.accounts();
+  if (!accounts) return kExitStorage;
+  StatusOr<auth::CreatedUser> created = accounts->CreateUser(req);
   if (!created.ok()) return cli.Fail(created.status());
-  UnixMillis now = cli.clock().Now();
   if (cli.json) {
-    nlohmann::json j{{"user", api::UserJson(created->user)}, {"key", nullptr}};
-    if (created->key) j["key"] = api::IssuedKeyJson(created->key->record, created->key->secret, now);
-    cli.PrintJson(j);
+    cli.PrintJson(api::CreatedUserJson(*created, cli.clock().Now()));
     return kExitOk;
   }
   std::cout << "Created user " << created->user.id << " (" << created->user.name << ").\n";
@@ -52,12 +51,12 @@ int RunUserAdd(Cli& cli, const UserAddArgs& a, const CLI::App& sub) {
   return kExitOk;
 }
 
-// Runs `fn(service, id)` -> StatusOr<User>, then prints the user.
+// Runs `fn(accounts, store, id)` -> StatusOr<User>, then prints the user.
 template <typename Fn>
 int WithUser(Cli& cli, const std::string& id, Fn fn) {
-  auth::KeyService* svc = cli.service();
-  if (!svc) return kExitStorage;
-  StatusOr<User> user = fn(*svc, *cli.store(), id);
+  auth::Accounts* accounts = cli.accounts();
+  if (!accounts) return kExitStorage;
+  StatusOr<User> user = fn(*accounts, cli.store()->keys(), id);
   if (!user.ok()) return cli.Fail(user.status());
   if (cli.json) {
     cli.PrintJson(nlohmann::json{{"user", api::UserJson(*user)}});
@@ -82,26 +81,31 @@ void AddUserCommands(CLI::App& app, Cli& cli) {
   add->add_option("--monthly-credits", add_args->monthly_credits,
                   "Live credits per calendar month (default: unlimited)");
   add->add_option("--rate-limit", add_args->rate_limit,
-                  "Requests per second, per environment (default: unlimited)");
+                  "Live requests per second (default: unlimited)");
+  add->add_option("--test-rate-limit", add_args->test_rate_limit,
+                  "Test-environment requests per second (default: the server's test_rate_limit)");
   add->add_option("--allow-scope", add_args->allowed_scopes,
                   "A scope this user's keys may hold (repeatable; default: any)");
   add->callback([&cli, add_args, add] { cli.action = [&cli, add_args, add] { return RunUserAdd(cli, *add_args, *add); }; });
 
-  CLI::App* list = user->add_subcommand("list", "List all users");
-  list->callback([&cli] {
-    cli.action = [&cli] {
-      Store* st = cli.store();
+  auto page = std::make_shared<PageRequest>();
+  CLI::App* list = user->add_subcommand("list", "List users, oldest first");
+  AddPageOptions(list, page.get());
+  list->callback([&cli, page] {
+    cli.action = [&cli, page] {
+      store::Backend* st = cli.store();
       if (!st) return int{kExitStorage};
-      StatusOr<std::vector<User>> users = st->ListUsers();
+      StatusOr<Page<User>> users = st->keys().ListUsers(*page);
       if (!users.ok()) return cli.Fail(users.status());
       if (cli.json) {
         nlohmann::json arr = nlohmann::json::array();
-        for (const auto& u : *users) arr.push_back(api::UserJson(u));
-        cli.PrintJson(nlohmann::json{{"users", arr}});
-      } else if (users->empty()) {
-        std::cout << "No users yet. Create one with: keyward user add NAME\n";
+        for (const auto& u : users->items) arr.push_back(api::UserJson(u));
+        cli.PrintJson(api::PageJson("users", std::move(arr), users->next));
+      } else if (users->items.empty()) {
+        std::cout << (page->after.empty() ? "No users yet. Create one with: keyward user add NAME\n"
+                                          : "No more users.\n");
       } else {
-        std::cout << UserTable(*users);
+        std::cout << UserTable(users->items) << NextPageHint(users->next);
       }
       return int{kExitOk};
     };
@@ -113,17 +117,17 @@ void AddUserCommands(CLI::App& app, Cli& cli) {
     c->add_option("USER_ID", *id, "usr_… id")->required();
     c->callback([&cli, id, fn] { cli.action = [&cli, id, fn] { return WithUser(cli, *id, fn); }; });
   };
-  user_cmd("show", "Show one user", [](auth::KeyService&, Store& st, const std::string& uid) {
+  user_cmd("show", "Show one user", [](auth::Accounts&, KeyStore& st, const std::string& uid) {
     return st.GetUser(uid);
   });
   user_cmd("disable", "Disable a user: every key of theirs is refused (USER_DISABLED)",
-           [](auth::KeyService& svc, Store&, const std::string& uid) {
+           [](auth::Accounts& svc, KeyStore&, const std::string& uid) {
              auth::UserUpdate u;
              u.disabled = true;
              return svc.UpdateUser(uid, u);
            });
   user_cmd("enable", "Enable a disabled user",
-           [](auth::KeyService& svc, Store&, const std::string& uid) {
+           [](auth::Accounts& svc, KeyStore&, const std::string& uid) {
              auth::UserUpdate u;
              u.disabled = false;
              return svc.UpdateUser(uid, u);
@@ -133,12 +137,12 @@ void AddUserCommands(CLI::App& app, Cli& cli) {
   del->add_option("USER_ID", *id, "usr_… id")->required();
   del->callback([&cli, id] {
     cli.action = [&cli, id] {
-      auth::KeyService* svc = cli.service();
-      if (!svc) return int{kExitStorage};
-      Status st = svc->DeleteUser(*id);
+      auth::Accounts* accounts = cli.accounts();
+      if (!accounts) return int{kExitStorage};
+      Status st = accounts->DeleteUser(*id);
       if (!st.ok()) return cli.Fail(st);
       if (cli.json) {
-        cli.PrintJson(nlohmann::json{{"deleted", *id}});
+        cli.PrintJson(api::DeletedJson(*id));
       } else {
         std::cout << "Deleted user " << *id << " and all of their keys.\n";
       }

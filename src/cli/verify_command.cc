@@ -24,7 +24,8 @@ std::string Trim(std::string s) {
 }
 
 int RunVerify(Cli& cli, VerifyArgs& a, const CLI::App& sub) {
-  if (a.key == "-") {
+  const bool from_stdin = a.key == "-";
+  if (from_stdin) {
     // Reading from stdin keeps the key out of shell history and `ps`.
     std::getline(std::cin, a.key);
     a.key = Trim(a.key);
@@ -39,9 +40,13 @@ int RunVerify(Cli& cli, VerifyArgs& a, const CLI::App& sub) {
       return kExitUsage;
     }
   }
-  Store* st = cli.store();
+  if (!from_stdin && !cli.json) {
+    std::cerr << "keyward: hint: a key on the command line is visible in `ps` and shell history; "
+                 "give - and pass the key on standard input instead\n";
+  }
+  store::Backend* st = cli.store();
   if (!st) return kExitStorage;
-  Verifier verifier(*st, cli.clock());
+  Verifier verifier(st->keys(), cli.clock());
   StatusOr<Verification> v = verifier.Verify(req);
   if (!v.ok()) return cli.Fail(v.status());
   if (cli.json) {

@@ -7,47 +7,46 @@
 #include <thread>
 
 #include "cli/cli.h"
+#include "core/process.h"
 #include "core/time_format.h"
-#include "jobs/worker.h"
+#include "queue/worker.h"
 
 namespace keyward::cli {
 namespace {
 
+// Flags as text, defaulted from WorkerOptions so that each default is
+// stated once.
 struct WorkerArgs {
-  std::string server = "http://127.0.0.1:8080";
-  int concurrency = 2;
-  bool once = false;
-  std::string lease = "30s";
-  std::string backoff = "500ms";
-  int http_timeout_s = 10;
+  queue::WorkerOptions options;
+  std::string lease = core::FormatDuration(options.lease_ms);
+  std::string backoff = core::FormatDuration(options.backoff_base_ms);
+  std::string http_timeout = core::FormatDuration(options.http_timeout_ms);
 };
 
-int RunWorker(Cli& cli, const WorkerArgs& a) {
-  auto ms = [](const std::string& s) -> std::optional<std::int64_t> {
-    if (s.size() > 2 && s.substr(s.size() - 2) == "ms") {
-      char* end = nullptr;
-      long long v = std::strtoll(s.c_str(), &end, 10);
-      if (end == s.c_str() + s.size() - 2 && v > 0) return v;
-      return std::nullopt;
+int RunWorker(Cli& cli, WorkerArgs& a) {
+  constexpr std::int64_t kHour = 3'600'000;
+  for (auto [flag, text, target] : {std::tuple{"--lease", &a.lease, &a.options.lease_ms},
+                                    std::tuple{"--backoff", &a.backoff, &a.options.backoff_base_ms}}) {
+    std::optional<std::int64_t> ms = core::ParseDuration(*text, kHour);
+    if (!ms || *ms == 0) {
+      std::cerr << "keyward: invalid " << flag << " '" << *text << "': use a duration from 1ms to 1h, e.g. 30s, 500ms\n";
+      return kExitUsage;
     }
-    return core::ParseDuration(s);
-  };
-  std::optional<std::int64_t> lease = ms(a.lease), backoff = ms(a.backoff);
-  if (!lease || !backoff) {
-    std::cerr << "keyward: invalid --lease or --backoff: use e.g. 30s, 500ms\n";
+    *target = *ms;
+  }
+  std::optional<std::int64_t> timeout = core::ParseDuration(a.http_timeout, 10 * 60'000);
+  if (!timeout || *timeout < 100) {
+    std::cerr << "keyward: invalid --http-timeout '" << a.http_timeout << "': use a duration from 100ms to 10m\n";
     return kExitUsage;
   }
-  auth::KeyService* keys = cli.service();
-  const jobs::Sealer* sealer = keys ? cli.sealer() : nullptr;
+  a.options.http_timeout_ms = static_cast<int>(*timeout);
+  core::DisableCoreDumps().IgnoreError();  // keys are opened in this process's memory
+  store::Backend* st = cli.store();
+  const queue::Sealer* sealer = st ? cli.sealer() : nullptr;
   if (!sealer) return kExitStorage;
-  jobs::WorkerOptions o;
-  o.server_url = a.server;
-  o.concurrency = a.concurrency;
-  o.once = a.once;
-  o.lease_ms = *lease;
-  o.backoff_base_ms = *backoff;
-  o.http_timeout_ms = a.http_timeout_s * 1000;
-  jobs::Worker worker(*cli.store(), cli.clock(), *sealer, *keys, o);
+  queue::Worker worker(st->queue(), cli.clock(), *sealer, a.options);
+  std::cerr << "keyward worker: started (server " << a.options.server_url << ", concurrency "
+            << a.options.concurrency << ", seal key " << sealer->fingerprint() << ")\n";
 
   // SIGTERM/SIGINT: stop claiming, finish what is in flight, exit 0.
   sigset_t set;
@@ -65,9 +64,9 @@ int RunWorker(Cli& cli, const WorkerArgs& a) {
     pthread_kill(signals.native_handle(), SIGTERM);  // wakes sigwait if no signal came
     signals.join();
   }
-  const jobs::WorkerStats& s = worker.stats();
+  const queue::WorkerStats& s = worker.stats();
   std::cerr << "keyward worker: done " << s.done << ", failed " << s.failed << ", dead " << s.dead
-            << ", retried " << s.retried << "\n";
+            << ", retried " << s.retried << ", throttled " << s.throttled << "\n";
   return kExitOk;
 }
 
@@ -76,12 +75,14 @@ int RunWorker(Cli& cli, const WorkerArgs& a) {
 void AddWorkerCommand(CLI::App& app, Cli& cli) {
   auto a = std::make_shared<WorkerArgs>();
   CLI::App* w = app.add_subcommand("worker", "Drain the job queue: call the compute API with each job's own key");
-  w->add_option("--server", a->server, "keyward base URL (default http://127.0.0.1:8080)");
-  w->add_option("--concurrency", a->concurrency, "Jobs in flight at once (default 2)")->check(CLI::Range(1, 256));
-  w->add_flag("--once", a->once, "Drain what is queued, then exit");
-  w->add_option("--lease", a->lease, "Claim lease; a dead worker's jobs return after it (default 30s)");
-  w->add_option("--backoff", a->backoff, "First retry delay, doubled per attempt (default 500ms)");
-  w->add_option("--http-timeout", a->http_timeout_s, "Seconds per compute call (default 10)")->check(CLI::Range(1, 600));
+  w->add_option("--server", a->options.server_url, "keyward base URL (default " + a->options.server_url + ")");
+  w->add_option("--concurrency", a->options.concurrency,
+                "Jobs in flight at once (default " + std::to_string(a->options.concurrency) + ")")
+      ->check(CLI::Range(1, 256));
+  w->add_flag("--once", a->options.once, "Drain what is queued, then exit");
+  w->add_option("--lease", a->lease, "Claim lease; a dead worker's jobs return after it (default " + a->lease + ")");
+  w->add_option("--backoff", a->backoff, "First retry delay, doubled per attempt (default " + a->backoff + ")");
+  w->add_option("--http-timeout", a->http_timeout, "Time allowed per compute call (default " + a->http_timeout + ")");
   w->callback([&cli, a] { cli.action = [&cli, a] { return RunWorker(cli, *a); }; });
 }
 

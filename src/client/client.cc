@@ -65,11 +65,11 @@ struct Client::Impl {
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &res);
     curl_slist* headers = nullptr;
-    std::string auth;
+    std::string auth_header;
     if (!api_key.empty()) {
-      auth = "Authorization: Api-Key ";
-      auth += api_key;
-      headers = curl_slist_append(headers, auth.c_str());
+      auth_header = "Authorization: Api-Key ";
+      auth_header += api_key;
+      headers = curl_slist_append(headers, auth_header.c_str());
     }
     if (body) {
       headers = curl_slist_append(headers, "Content-Type: application/json");
@@ -79,7 +79,7 @@ struct Client::Impl {
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(headers);
-    std::fill(auth.begin(), auth.end(), '\0');
+    std::fill(auth_header.begin(), auth_header.end(), '\0');
     if (rc != CURLE_OK) {
       return UnavailableError(std::string(method) + " " + path + ": " + curl_easy_strerror(rc));
     }

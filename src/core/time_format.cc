@@ -91,8 +91,8 @@ std::optional<UnixMillis> ParseRfc3339(std::string_view s) {
   return secs * 1000 + millis;
 }
 
-std::optional<std::int64_t> ParseDuration(std::string_view s) {
-  constexpr std::int64_t kMaxMillis = 100LL * 366 * 86400 * 1000;
+std::optional<std::int64_t> ParseDuration(std::string_view s, std::int64_t max_ms) {
+  if (s == "0") return 0;
   if (s.empty()) return std::nullopt;
   std::int64_t total = 0;
   std::size_t pos = 0;
@@ -101,26 +101,51 @@ std::optional<std::int64_t> ParseDuration(std::string_view s) {
     std::size_t start = pos;
     while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
       n = n * 10 + (s[pos] - '0');
-      if (n > kMaxMillis) return std::nullopt;
+      if (n > kMaxDurationMs) return std::nullopt;
       ++pos;
     }
     if (pos == start || pos == s.size()) return std::nullopt;
     std::int64_t unit;
-    switch (s[pos]) {
-      case 's': unit = 1000; break;
-      case 'm': unit = 60 * 1000; break;
-      case 'h': unit = 3600 * 1000; break;
-      case 'd': unit = 86400 * 1000; break;
-      case 'w': unit = 7 * 86400 * 1000LL; break;
-      default: return std::nullopt;
+    if (s.substr(pos, 2) == "ms") {
+      unit = 1;
+      pos += 2;
+    } else {
+      switch (s[pos]) {
+        case 's': unit = 1000; break;
+        case 'm': unit = 60 * 1000; break;
+        case 'h': unit = 3600 * 1000; break;
+        case 'd': unit = 86400 * 1000; break;
+        case 'w': unit = 7 * 86400 * 1000LL; break;
+        default: return std::nullopt;
+      }
+      ++pos;
     }
-    ++pos;
-    if (n > kMaxMillis / unit) return std::nullopt;
+    if (n > kMaxDurationMs / unit) return std::nullopt;
     total += n * unit;
-    if (total > kMaxMillis) return std::nullopt;
+    if (total > max_ms || total > kMaxDurationMs) return std::nullopt;
   }
-  if (total == 0) return std::nullopt;
   return total;
+}
+
+std::string FormatDuration(std::int64_t ms) {
+  if (ms == 0) return "0";
+  struct Unit {
+    std::int64_t ms;
+    const char* name;
+  };
+  static constexpr Unit kUnits[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  for (const Unit& u : kUnits) {
+    if (ms >= u.ms) {
+      out += std::to_string(ms / u.ms) + u.name;
+      ms %= u.ms;
+    }
+  }
+  return out;
 }
 
 }  // namespace keyward::core

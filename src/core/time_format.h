@@ -17,9 +17,17 @@ std::string FormatRfc3339(UnixMillis t);
 // 't'/'z' accepted). nullopt on anything else, including impossible dates.
 std::optional<UnixMillis> ParseRfc3339(std::string_view s);
 
-// Parses "<n><unit>" with unit s, m, h, d or w (e.g. "30d", "90s"), or a
-// sum like "1h30m". Returns milliseconds; nullopt if malformed, zero or
-// longer than 100 years.
-std::optional<std::int64_t> ParseDuration(std::string_view s);
+inline constexpr std::int64_t kMaxDurationMs = 100LL * 366 * 86'400'000;
+
+// The one duration syntax of keyward (CLI flags, settings, JSON fields named
+// ttl/grace/lease): "0", or one or more <digits><unit> with unit ms, s, m, h,
+// d or w — "500ms", "0s", "90s", "15m", "1h30m", "24h", "30d". Returns
+// milliseconds; nullopt if malformed or longer than `max_ms`. Zero is a valid
+// duration; callers that need a positive one say so.
+std::optional<std::int64_t> ParseDuration(std::string_view s, std::int64_t max_ms = kMaxDurationMs);
+
+// The shortest exact form of `ms` in the syntax above: "0", "500ms", "90s",
+// "15m", "24h", "30d", "1h30m".
+std::string FormatDuration(std::int64_t ms);
 
 }  // namespace keyward::core

@@ -27,7 +27,8 @@ std::string RedactKeys(std::string path) {
 
 }  // namespace
 
-AccessLog::AccessLog(std::FILE* out) : out_(out) {
+AccessLog::AccessLog(std::FILE* out, std::size_t max_buffered_bytes, Metrics& metrics)
+    : out_(out), max_buffered_bytes_(max_buffered_bytes), metrics_(metrics) {
   if (out_) writer_ = std::thread([this] { Loop(); });
 }
 
@@ -53,6 +54,10 @@ void AccessLog::Log(const HttpRequest& req, const HttpResponse& res, double seco
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   text += '\n';
   std::lock_guard lock(mu_);
+  if (buffer_.size() + text.size() > max_buffered_bytes_) {
+    metrics_.access_log_dropped_lines_total++;
+    return;
+  }
   buffer_ += text;
 }
 

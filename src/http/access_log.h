@@ -1,7 +1,9 @@
 // access_log.h: one JSON line per request, buffered in memory and written by
 // a background thread (every 100 ms and at Stop()), so logging never blocks
-// a request on I/O. Never receives secrets: callers pass the key's display
-// form, not the key, and no headers. Thread-safe.
+// a request on I/O. The buffer is bounded: if the writer falls behind (a
+// full disk, a blocked pipe) further lines are dropped and counted, never
+// allowed to grow memory. Never receives secrets: callers pass the key's
+// display form, not the key, and no headers. Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -10,14 +12,17 @@
 #include <string>
 #include <thread>
 
+#include "http/metrics.h"
 #include "http/types.h"
 
 namespace keyward::http {
 
 class AccessLog {
  public:
-  // Writes to `out` (not owned; e.g. stdout). Null disables logging.
-  explicit AccessLog(std::FILE* out);
+  // Writes to `out` (not owned; e.g. stdout). Null disables logging. At most
+  // `max_buffered_bytes` wait for the writer; lines beyond are dropped and
+  // counted in metrics.access_log_dropped_lines_total.
+  AccessLog(std::FILE* out, std::size_t max_buffered_bytes, Metrics& metrics);
   ~AccessLog();  // Stop()
 
   void Log(const HttpRequest& req, const HttpResponse& res, double seconds, long long now_ms);
@@ -27,6 +32,8 @@ class AccessLog {
  private:
   void Loop();
   std::FILE* out_;
+  const std::size_t max_buffered_bytes_;
+  Metrics& metrics_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::string buffer_;  // guarded by mu_

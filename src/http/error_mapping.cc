@@ -13,7 +13,16 @@ HttpResponse JsonResponse(int status, const nlohmann::json& body) {
 }
 
 HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message) {
-  return JsonResponse(status, {{"error", {{"code", code}, {"message", message}}}});
+  HttpResponse r = JsonResponse(status, {{"error", {{"code", code}, {"message", message}}}});
+  r.SetHeader("X-Keyward-Error", std::string(code));
+  return r;
+}
+
+HttpResponse RetryLaterResponse(int status, std::string_view code, std::string_view message,
+                                std::int64_t retry_after_ms) {
+  HttpResponse r = ErrorResponse(status, code, message);
+  r.SetHeader("Retry-After", std::to_string(std::max<std::int64_t>(1, (retry_after_ms + 999) / 1000)));
+  return r;
 }
 
 HttpResponse StatusResponse(const Status& s) {
@@ -29,6 +38,10 @@ HttpResponse StatusResponse(const Status& s) {
     case StatusCode::kResourceExhausted: status = 429; break;
     case StatusCode::kUnavailable: status = 503; break;
     case StatusCode::kInternal: status = 500; break;
+  }
+  // Storage busy, or a bound reached: trying again soon may work.
+  if (status == 429 || status == 503) {
+    return RetryLaterResponse(status, StatusCodeName(s.code()), s.message(), 1000);
   }
   return ErrorResponse(status, StatusCodeName(s.code()), s.message());
 }
@@ -63,12 +76,10 @@ std::string_view OutcomeMessage(VerifyOutcome outcome) {
 
 HttpResponse OutcomeResponse(VerifyOutcome outcome, std::int64_t retry_after_ms) {
   int status = OutcomeHttpStatus(outcome);
-  HttpResponse r = ErrorResponse(status, VerifyOutcomeName(outcome), OutcomeMessage(outcome));
+  HttpResponse r = status == 429 ? RetryLaterResponse(status, VerifyOutcomeName(outcome),
+                                                      OutcomeMessage(outcome), retry_after_ms)
+                                 : ErrorResponse(status, VerifyOutcomeName(outcome), OutcomeMessage(outcome));
   if (status == 401) r.SetHeader("WWW-Authenticate", "Api-Key");
-  if (status == 429) {
-    std::int64_t secs = std::max<std::int64_t>(1, (retry_after_ms + 999) / 1000);
-    r.SetHeader("Retry-After", std::to_string(secs));
-  }
   r.log_outcome = VerifyOutcomeName(outcome);
   return r;
 }

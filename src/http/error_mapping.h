@@ -12,7 +12,12 @@
 namespace keyward::http {
 
 HttpResponse JsonResponse(int status, const nlohmann::json& body);
+// {"error":{"code","message"}}, with X-Keyward-Error: <code> so that a proxy
+// that replaces the body (nginx auth_request) can still tell why.
 HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message);
+// An error that waiting cures: adds Retry-After (whole seconds, at least 1).
+HttpResponse RetryLaterResponse(int status, std::string_view code, std::string_view message,
+                                std::int64_t retry_after_ms);
 
 // INVALID_ARGUMENT 400, NOT_FOUND 404, ALREADY_EXISTS 409, FAILED_PRECONDITION
 // 409, PERMISSION_DENIED 403, UNAUTHENTICATED 401, RESOURCE_EXHAUSTED 429,

@@ -19,7 +19,8 @@ namespace keyward::http {
 #define KEYWARD_SERVER_COUNTERS(COUNTER)                                  \
   COUNTER(jobs_created_total, "Compute jobs created")                     \
   COUNTER(jobs_idempotent_replays_total, "Job submissions answered by an existing job_id") \
-  COUNTER(connections_total, "TCP connections accepted")
+  COUNTER(connections_total, "TCP connections accepted")                  \
+  COUNTER(access_log_dropped_lines_total, "Access log lines dropped because the writer fell behind")
 
 class Metrics {
  public:
@@ -45,7 +46,7 @@ class Metrics {
   std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> latency_buckets_{};
   std::atomic<std::uint64_t> latency_count_{0};
   std::atomic<std::uint64_t> latency_sum_us_{0};
-  std::array<std::atomic<std::uint64_t>, 11> outcomes_{};
+  std::array<std::atomic<std::uint64_t>, kVerifyOutcomeCount> outcomes_{};
   std::atomic<std::uint64_t> ledger_batches_{0};
   std::atomic<std::uint64_t> ledger_entries_{0};
   std::atomic<std::uint64_t> ledger_max_batch_{0};

@@ -1,5 +1,9 @@
-// router.cc: segment matching, 404/405, and HttpRequest helpers.
+// router.cc: segment matching with literal precedence, 404/405, HandleNow,
+// and the HttpRequest helpers.
 #include "http/router.h"
+
+#include <condition_variable>
+#include <mutex>
 
 #include "core/crypto.h"
 #include "http/error_mapping.h"
@@ -19,20 +23,24 @@ std::vector<std::string_view> Split(std::string_view path) {
   return out;
 }
 
-bool Match(const Route& r, const std::vector<std::string_view>& segs, PathParams* params) {
-  if (r.segments.size() != segs.size()) return false;
-  params->clear();
+// How many literal segments of `r` match `segs`, or -1 if `r` does not match.
+int Match(const Route& r, const std::vector<std::string_view>& segs) {
+  if (r.segments.size() != segs.size()) return -1;
+  int literals = 0;
   for (std::size_t i = 0; i < segs.size(); ++i) {
     const std::string& p = r.segments[i];
     if (!p.empty() && p.front() == '{') {
-      if (segs[i].empty()) return false;
-      params->emplace_back(segs[i]);
+      if (segs[i].empty()) return -1;
     } else if (p != segs[i]) {
-      return false;
+      return -1;
+    } else {
+      ++literals;
     }
   }
-  return true;
+  return literals;
 }
+
+bool IsCapture(const std::string& segment) { return !segment.empty() && segment.front() == '{'; }
 
 }  // namespace
 
@@ -90,6 +98,24 @@ StatusOr<std::optional<std::string>> HttpRequest::QueryParam(std::string_view na
   return std::optional<std::string>(std::move(values[0]));
 }
 
+Status HttpRequest::OnlyQueryParams(const std::vector<std::string>& allowed) const {
+  std::string_view q = query;
+  while (!q.empty()) {
+    std::size_t amp = q.find('&');
+    std::string_view pair = q.substr(0, amp);
+    std::optional<std::string> key = PercentDecode(pair.substr(0, pair.find('=')));
+    if (!key) return InvalidArgumentError("the query string is not correctly percent-encoded");
+    bool known = false;
+    for (const std::string& a : allowed) known = known || *key == a;
+    if (!known && !(key->empty() && pair.empty())) {
+      return InvalidArgumentError("unknown query parameter '" + key->substr(0, 64) + "'");
+    }
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return OkStatus();
+}
+
 std::optional<std::string> PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -112,38 +138,89 @@ std::optional<std::string> PercentDecode(std::string_view s) {
   return out;
 }
 
-void Router::Add(std::string method, std::string pattern, Handler handler) {
-  Route r{std::move(method), std::move(pattern), std::move(handler), {}};
+void Router::Add(std::string method, std::string pattern, std::string operation_id,
+                 HandlerPtr handler) {
+  Route r{std::move(method), std::move(pattern), std::move(operation_id), std::move(handler), {}};
   for (auto s : Split(r.pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
 
-HttpResponse Router::Handle(const HttpRequest& request) const {
-  if (request.path.empty() || request.path.front() != '/') {
-    return ErrorResponse(400, "BAD_REQUEST", "request target must be an absolute path");
+std::variant<RouteMatch, HttpResponse> Router::Find(std::string_view method,
+                                                    std::string_view path) const {
+  if (path.empty() || path.front() != '/') {
+    HttpResponse res = ErrorResponse(400, "BAD_REQUEST", "request target must be an absolute path");
+    res.route = "(rejected)";
+    return res;
   }
-  std::vector<std::string_view> segs = Split(request.path);
-  PathParams params;
+  std::vector<std::string_view> segs = Split(path);
+  // The most literal patterns that match the path make the path's resource.
+  int best = -1;
+  for (const Route& r : routes_) best = std::max(best, Match(r, segs));
+  if (best < 0) {
+    HttpResponse res = ErrorResponse(404, "NOT_FOUND", "no such route");
+    res.route = "(unmatched)";
+    return res;
+  }
   std::string allow;
   for (const Route& r : routes_) {
-    if (!Match(r, segs, &params)) continue;
-    if (r.method == request.method || (request.method == "HEAD" && r.method == "GET")) {
-      HttpResponse res = r.handler(request, params);
-      res.route = r.pattern;
-      return res;
+    if (Match(r, segs) != best) continue;
+    if (r.method == method || (method == "HEAD" && r.method == "GET")) {
+      RouteMatch m{&r, {}};
+      for (std::size_t i = 0; i < segs.size(); ++i) {
+        if (IsCapture(r.segments[i])) m.params.emplace_back(segs[i]);
+      }
+      return m;
     }
     if (!allow.empty()) allow += ", ";
     allow += r.method;
   }
-  if (!allow.empty()) {
-    HttpResponse res = ErrorResponse(405, "METHOD_NOT_ALLOWED",
-                                     "method " + request.method + " is not allowed here");
-    res.SetHeader("Allow", allow);
-    res.route = "(405)";
-    return res;
+  HttpResponse res = ErrorResponse(405, "METHOD_NOT_ALLOWED",
+                                   "method " + std::string(method).substr(0, 32) + " is not allowed here");
+  res.SetHeader("Allow", allow);
+  res.route = "(405)";
+  return res;
+}
+
+namespace {
+
+class WaitingReply final : public Reply {
+ public:
+  void Send(HttpResponse response) override {
+    std::lock_guard lock(mu_);
+    response_ = std::move(response);
+    cv_.notify_all();
   }
-  HttpResponse res = ErrorResponse(404, "NOT_FOUND", "no such route");
-  res.route = "(unmatched)";
+  HttpResponse Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return response_.has_value(); });
+    return std::move(*response_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<HttpResponse> response_;
+};
+
+}  // namespace
+
+HttpResponse HandleNow(const Router& router, HttpRequest request) {
+  std::variant<RouteMatch, HttpResponse> found = router.Find(request.method, request.path);
+  if (auto* res = std::get_if<HttpResponse>(&found)) return std::move(*res);
+  RouteMatch& m = std::get<RouteMatch>(found);
+  std::string body = std::move(request.body);
+  request.body.clear();
+  Exchange ex{std::move(request), std::move(m.params), m.route->pattern, std::nullopt};
+  HttpResponse res;
+  if (std::optional<HttpResponse> early = m.route->handler->Head(ex)) {
+    res = std::move(*early);
+  } else {
+    ex.request.body = std::move(body);
+    WaitingReply reply;
+    m.route->handler->Body(ex, reply);
+    res = reply.Wait();
+  }
+  res.route = m.route->pattern;
   return res;
 }
 

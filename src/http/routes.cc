@@ -1,6 +1,8 @@
 // routes.cc: every route of the service.
 #include "http/routes.h"
 
+#include "http/handlers/route.h"
+
 namespace keyward::generated {
 const char* OpenApiJson();
 }

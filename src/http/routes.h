@@ -1,5 +1,5 @@
 // routes.h: the full route table of `keyward serve`, in one place, so the
-// server and the OpenAPI conformance test build exactly the same router.
+// server and the OpenAPI conformance tests build exactly the same router.
 #pragma once
 
 #include "http/handlers/context.h"

@@ -1,6 +1,7 @@
 // server.h: the HTTP/1.1 server — listener, sessions (I/O only), limits,
 // timeouts, graceful shutdown. Boost.Beast lives in server.cc alone; the
-// server hands each parsed request to a Router as a plain HttpRequest.
+// server hands each request to its route's Handler as a plain HttpRequest,
+// headers first (Handler::Head) and the body only if the route goes on.
 #pragma once
 
 #include <atomic>
@@ -27,9 +28,16 @@ struct ServerOptions {
   int threads = 0;              // I/O threads; 0 = number of cores
   std::size_t max_header_bytes = 8 * 1024;     // larger header block -> 431
   std::size_t max_body_bytes = 1024 * 1024;    // larger body -> 413
-  int read_timeout_ms = 30'000;   // to receive one whole request
+  // A request, from its first byte to its last, and a response write, must
+  // each finish within this; a new connection must start its first request
+  // within it too.
+  int read_timeout_ms = 30'000;
   int idle_timeout_ms = 60'000;   // a keep-alive connection waiting for its next request
   int shutdown_grace_ms = 10'000; // in-flight requests get this long after SIGTERM
+  // Open connections at most: at the limit the server stops accepting (new
+  // connections wait in the kernel's backlog) until one closes. Lowered to
+  // what the process's file descriptor limit allows.
+  int max_connections = 4096;
 };
 
 // Owns the listening socket and the I/O threads. Thread-safe: Stop() may be
@@ -43,6 +51,9 @@ class Server {
   // Binds and listens. Returns the bound "host:port" (real port when 0).
   // kUnavailable if the address cannot be bound.
   StatusOr<std::string> Listen();
+  // The connection limit in force (max_connections, lowered to the file
+  // descriptor limit if need be); valid after Listen().
+  int max_connections() const;
   // Serves until SIGINT/SIGTERM or Stop(); then stops accepting, lets
   // in-flight requests finish (up to shutdown_grace_ms) and returns.
   void Run();

@@ -37,6 +37,9 @@ struct HttpRequest {
   // kInvalidArgument if it is given more than once or the query is badly
   // escaped: a parameter that takes one value is never read "first wins".
   StatusOr<std::optional<std::string>> QueryParam(std::string_view name) const;
+  // kInvalidArgument naming the first query parameter not in `allowed`
+  // (or a badly escaped query).
+  Status OnlyQueryParams(const std::vector<std::string>& allowed) const;
 };
 
 struct HttpResponse {

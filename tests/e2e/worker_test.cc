@@ -43,10 +43,19 @@ class WorkerFlow : public testing::ServerTest {
                              json{{"job_id", job_id}, {"task", task}, {"payload", payload}}.dump(),
                              {testing::KeyAuth(key)});
   }
+  // Every queue entry (in `status`), across as many pages as it takes.
   json Entries(const std::string& status = "") {
-    std::vector<std::string> args = {"job", "list", "--limit", "10000"};
-    if (!status.empty()) args.insert(args.end(), {"--status", status});
-    return KwJson(args)["entries"];
+    json all = json::array();
+    std::string after;
+    for (;;) {
+      std::vector<std::string> args = {"job", "list", "--limit", "1000"};
+      if (!status.empty()) args.insert(args.end(), {"--status", status});
+      if (!after.empty()) args.insert(args.end(), {"--after", after});
+      json page = KwJson(args);
+      for (const json& e : page["entries"]) all.push_back(e);
+      if (page["next"].is_null()) return all;
+      after = page["next"];
+    }
   }
 };
 
@@ -182,15 +191,21 @@ TEST_F(WorkerFlow, GlobalFlagsMayFollowTheCommand) {
 }
 
 TEST_F(WorkerFlow, SigtermStopsTheWorkerCleanly) {
+  std::string err = dir_.File("worker.err");
   pid_t pid = fork();
   if (pid == 0) {
+    std::freopen(err.c_str(), "w", stderr);
     std::string bin = testing::KeywardBinary(), server = "http://" + addr();
     execl(bin.c_str(), bin.c_str(), "--db", db_.c_str(), "worker", "--server", server.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }
-  // Let it start and poll an empty queue (it keeps running without --once).
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Wait until it has started and polls an empty queue (without --once it
+  // keeps running).
+  for (int i = 0; i < 2000 && testing::ReadFileBytes(err).find("started") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_NE(testing::ReadFileBytes(err).find("started"), std::string::npos);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0) << "worker exited early";
   kill(pid, SIGTERM);

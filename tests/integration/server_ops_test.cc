@@ -47,7 +47,7 @@ TEST_F(ServerTest, AcknowledgedChargesSurviveKillDashNine) {
     EXPECT_EQ(testing::HttpGet(addr(), "/v1/ai/jobs/" + id, {testing::KeyAuth(u.key)}).status, 200) << id;
   }
   // Resubmitting after the crash is still idempotent.
-  EXPECT_EQ(SubmitJob(u.key, acknowledged_jobs.front()).status, 200);
+  EXPECT_EQ(SubmitJob(u.key, acknowledged_jobs.front(), "echo", json::object()).status, 200);
 }
 
 TEST_F(ServerTest, JobsAcceptedButNotRunBeforeACrashRunAtTheNextStart) {

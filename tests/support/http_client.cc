@@ -8,9 +8,44 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 namespace keyward::testing {
+namespace {
+
+// Appends one exchange to $KEYWARD_CONTRACT_LOG (one JSON line, one write,
+// O_APPEND: lines from concurrent test processes never interleave). The
+// contract test checks every line against the OpenAPI document.
+void RecordForContract(const std::string& raw_request, const HttpReply& reply) {
+  const char* path = std::getenv("KEYWARD_CONTRACT_LOG");
+#ifdef KEYWARD_CONTRACT_LOG
+  if (!path || !*path) path = KEYWARD_CONTRACT_LOG;
+#endif
+  if (!path || !*path || reply.status == 0) return;
+  std::size_t sp1 = raw_request.find(' ');
+  std::size_t sp2 = raw_request.find(' ', sp1 + 1);
+  std::size_t eol = raw_request.find("\r\n");
+  if (sp1 == std::string::npos || sp2 == std::string::npos || sp2 > eol) return;
+  nlohmann::json headers = nlohmann::json::object();
+  for (const auto& [k, v] : reply.headers) headers[k] = v;
+  nlohmann::json line{{"method", raw_request.substr(0, sp1)},
+                      {"target", raw_request.substr(sp1 + 1, sp2 - sp1 - 1)},
+                      {"status", reply.status},
+                      {"headers", headers},
+                      {"body", reply.body}};
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  ssize_t ignored = write(fd, text.data(), text.size());
+  (void)ignored;
+  close(fd);
+}
+
+}  // namespace
 
 std::string HttpReply::Header(const std::string& name) const {
   auto it = headers.find(name);
@@ -99,6 +134,7 @@ HttpReply HttpConnection::RoundTrip(const std::string& raw) {
   }
   reply.body = buffer_.substr(body_start, length);
   buffer_.erase(0, std::min(buffer_.size(), body_start + length));
+  RecordForContract(raw, reply);
   return reply;
 }
 

@@ -1,46 +1,86 @@
-// service_fixture.h: every service `keyward serve` wires together, over a
-// fresh SQLite file and a FakeClock, for in-process handler tests.
+// service_fixture.h: the whole service as `keyward serve` wires it
+// (service::Service), over a fresh SQLite file and a FakeClock, with the
+// route table on top, for in-process handler and service tests.
 #pragma once
 
-#include "auth/gate.h"
+#include <gtest/gtest.h>
+
 #include "http/handlers/context.h"
+#include "http/router.h"
 #include "http/routes.h"
-#include "jobs/queue.h"
-#include "support/store_fixture.h"
+#include "service/service.h"
+#include "support/fake_clock.h"
+#include "support/temp_dir.h"
 
 namespace keyward::testing {
 
-class ServiceTest : public StoreTest {
+inline constexpr const char* kTestSealKeyHex =
+    "7777777777777777777777777777777777777777777777777777777777777777";
+inline constexpr const char* kTestAdminToken = "admin-token-for-tests";
+
+class ServiceTest : public ::testing::Test {
  protected:
+  // Override to change what the service is started with.
+  virtual service::ServiceOptions Options() {
+    service::ServiceOptions o;
+    o.job_threads = 1;
+    return o;
+  }
+
   void SetUp() override {
-    StoreTest::SetUp();
-    VerifierOptions vo;
-    vo.cache = true;
-    verifier_ = std::make_unique<Verifier>(*store_, clock_, vo);
-    service_->set_change_listener([this](const std::string& id) { verifier_->InvalidateUser(id); });
-    quota_ = std::make_unique<auth::Quota>(*store_, clock_);
-    ledger_ = std::make_unique<auth::UsageLedger>(*store_);
-    gate_ = std::make_unique<auth::Gate>(*verifier_, limiter_, *quota_, *ledger_, clock_);
-    executor_ = std::make_unique<jobs::Executor>(1);
-    compute_ = std::make_unique<jobs::ComputeService>(*store_, clock_, *quota_, tasks_, *executor_);
-    queue_ = std::make_unique<jobs::JobQueue>(*store_, clock_, sealer_, tasks_, *service_);
-    ctx_ = std::make_unique<http::ServiceContext>(http::ServiceContext{
-        *store_, *service_, *verifier_, *gate_, *quota_, *compute_, *queue_, tasks_, metrics_,
-        clock_, "admin-token-for-tests"});
+    service::ServiceOptions o = Options();
+    o.store.location = dir_.File("keyward.db");
+    StatusOr<std::unique_ptr<service::Service>> s =
+        service::Service::Start(o, service::SealKeySource{kTestSealKeyHex, ""}, clock_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    svc_ = std::move(s).value();
+    ctx_ = std::make_unique<http::ServiceContext>(http::ServiceContext{*svc_, metrics_, kTestAdminToken});
     http::AddAllRoutes(router_, *ctx_);
   }
-  void TearDown() override { executor_->Stop(); }
+  void TearDown() override {
+    if (svc_) svc_->Stop();
+  }
 
-  std::unique_ptr<Verifier> verifier_;
-  auth::RateLimiter limiter_;
-  std::unique_ptr<auth::Quota> quota_;
-  std::unique_ptr<auth::UsageLedger> ledger_;
-  std::unique_ptr<auth::Gate> gate_;
-  jobs::TaskRegistry tasks_ = jobs::TaskRegistry::BuiltIn();
-  std::unique_ptr<jobs::Executor> executor_;
-  std::unique_ptr<jobs::ComputeService> compute_;
-  jobs::Sealer sealer_ = *jobs::Sealer::FromHex(std::string(64, '7'));
-  std::unique_ptr<jobs::JobQueue> queue_;
+  store::Backend& store() { return svc_->backend(); }
+  auth::Accounts& accounts() { return svc_->accounts(); }
+
+  auth::CreatedUser NewUser(const std::string& name = "Acme", Plan plan = {}) {
+    auth::CreateUserRequest req;
+    req.name = name;
+    req.plan = std::move(plan);
+    StatusOr<auth::CreatedUser> u = accounts().CreateUser(req);
+    EXPECT_TRUE(u.ok()) << u.status().ToString();
+    return u.ok() ? *u : auth::CreatedUser{};
+  }
+
+  auth::IssuedKey Issue(const std::string& user_id, Environment env = Environment::kLive,
+                        std::vector<std::string> scopes = {}) {
+    auth::IssueKeyRequest req;
+    req.user_id = user_id;
+    req.environment = env;
+    req.scopes = std::move(scopes);
+    StatusOr<auth::IssuedKey> k = accounts().IssueKey(req);
+    EXPECT_TRUE(k.ok()) << k.status().ToString();
+    return k.ok() ? *k : auth::IssuedKey{};
+  }
+
+  // One request through the route table, as the server would run it.
+  http::HttpResponse Handle(const std::string& method, const std::string& target,
+                            std::vector<std::pair<std::string, std::string>> headers = {},
+                            std::string body = "") {
+    http::HttpRequest r;
+    r.method = method;
+    std::size_t q = target.find('?');
+    r.path = target.substr(0, q);
+    if (q != std::string::npos) r.query = target.substr(q + 1);
+    r.headers = std::move(headers);
+    r.body = std::move(body);
+    return http::HandleNow(router_, std::move(r));
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<service::Service> svc_;
   http::Metrics metrics_;
   std::unique_ptr<http::ServiceContext> ctx_;
   http::Router router_;

@@ -1,11 +1,11 @@
-// store_fixture.h: a fresh SQLite store in a temp folder, with a FakeClock
-// and a KeyService on top, for tests of the lifecycle.
+// store_fixture.h: a fresh SQLite backend in a temp folder, with a FakeClock
+// and Accounts on top, for tests of storage and the key lifecycle.
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include "auth/key_service.h"
-#include "keyward/store.h"
+#include "auth/accounts.h"
+#include "store/backend.h"
 #include "support/fake_clock.h"
 #include "support/temp_dir.h"
 
@@ -15,18 +15,23 @@ class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_path_ = dir_.File("keyward.db");
-    StatusOr<StorePtr> s = OpenSqliteStore(SqliteOptions{.path = db_path_});
+    StatusOr<store::BackendPtr> s = store::OpenBackend(StoreOptions{.location = db_path_});
     ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-    service_ = std::make_unique<auth::KeyService>(*store_, clock_);
+    backend_ = std::move(s).value();
+    accounts_ = std::make_unique<auth::Accounts>(backend_->keys(), clock_);
   }
+
+  KeyStore& keys() { return backend_->keys(); }
+  JobStore& jobs() { return backend_->jobs(); }
+  UsageStore& usage() { return backend_->usage(); }
+  QueueStore& queue() { return backend_->queue(); }
 
   // Creates a user (with a first live key unless issue_key is false).
   auth::CreatedUser NewUser(const std::string& name = "Acme", bool issue_key = true) {
     auth::CreateUserRequest req;
     req.name = name;
     req.issue_key = issue_key;
-    StatusOr<auth::CreatedUser> u = service_->CreateUser(req);
+    StatusOr<auth::CreatedUser> u = accounts_->CreateUser(req);
     EXPECT_TRUE(u.ok()) << u.status().ToString();
     return u.ok() ? *u : auth::CreatedUser{};
   }
@@ -35,7 +40,7 @@ class StoreTest : public ::testing::Test {
     auth::IssueKeyRequest req;
     req.user_id = user_id;
     req.environment = env;
-    StatusOr<auth::IssuedKey> k = service_->IssueKey(req);
+    StatusOr<auth::IssuedKey> k = accounts_->IssueKey(req);
     EXPECT_TRUE(k.ok()) << k.status().ToString();
     return k.ok() ? *k : auth::IssuedKey{};
   }
@@ -43,8 +48,8 @@ class StoreTest : public ::testing::Test {
   TempDir dir_;
   std::string db_path_;
   FakeClock clock_;
-  StorePtr store_;
-  std::unique_ptr<auth::KeyService> service_;
+  store::BackendPtr backend_;
+  std::unique_ptr<auth::Accounts> accounts_;
 };
 
 }  // namespace keyward::testing

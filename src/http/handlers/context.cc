@@ -3,7 +3,10 @@
 
 #include <strings.h>
 
+#include <charconv>
+
 #include "core/crypto.h"
+#include "core/time_format.h"
 #include "http/error_mapping.h"
 #include "json/parse.h"
 
@@ -75,15 +78,15 @@ std::string_view ApiKeyFromHeader(const HttpRequest& req, bool* malformed) {
   return s;
 }
 
-void SetLogIdentity(HttpResponse& res, const auth::GateResult& result) {
+void SetLogIdentity(HttpResponse& res, const metering::GateResult& result) {
   const auto& rec = result.verification.record;
   if (!rec) return;
   res.identity = rec;
 }
 
 std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest& req,
-                                         auth::GateRequest gate_request,
-                                         auth::GateResult* result) {
+                                         metering::GateRequest gate_request,
+                                         metering::GateResult* result) {
   bool malformed = false;
   gate_request.key = ApiKeyFromHeader(req, &malformed);
   if (malformed) {
@@ -91,7 +94,7 @@ std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest&
     HttpResponse r = OutcomeResponse(VerifyOutcome::kMalformed, 0);
     return r;
   }
-  StatusOr<auth::GateResult> g = ctx.gate.Check(gate_request);
+  StatusOr<metering::GateResult> g = ctx.service.gate().Check(gate_request);
   if (!g.ok()) {
     HttpResponse r = StatusResponse(g.status());
     r.log_outcome = "UNAVAILABLE";
@@ -121,6 +124,45 @@ Status OptionalInt(const nlohmann::json& body, const char* field, std::optional<
   }
   *out = it->get<std::int64_t>();
   return OkStatus();
+}
+
+Status OptionalBool(const nlohmann::json& body, const char* field, std::optional<bool>* out) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return OkStatus();
+  if (!it->is_boolean()) return InvalidArgumentError(std::string("\"") + field + "\" must be a boolean");
+  *out = it->get<bool>();
+  return OkStatus();
+}
+
+Status OptionalDuration(const nlohmann::json& body, const char* field, std::int64_t max_ms,
+                        std::optional<std::int64_t>* out_ms) {
+  std::optional<std::string> text;
+  KW_RETURN_IF_ERROR(OptionalString(body, field, &text));
+  if (!text) return OkStatus();
+  std::optional<std::int64_t> ms = core::ParseDuration(*text, max_ms);
+  if (!ms) {
+    return InvalidArgumentError(std::string("\"") + field + "\" must be a duration such as \"90s\", "
+                                "\"24h\" or \"30d\", at most " + core::FormatDuration(max_ms));
+  }
+  *out_ms = ms;
+  return OkStatus();
+}
+
+StatusOr<PageRequest> ReadPage(const HttpRequest& req) {
+  PageRequest page;
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> limit, req.QueryParam("limit"));
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> after, req.QueryParam("after"));
+  if (limit) {
+    int v = 0;
+    auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), v);
+    if (limit->empty() || ec != std::errc() || end != limit->data() + limit->size() || v < 1 ||
+        v > kMaxPageLimit) {
+      return InvalidArgumentError("limit must be an integer from 1 to " + std::to_string(kMaxPageLimit));
+    }
+    page.limit = v;
+  }
+  if (after) page.after = *after;
+  return page;
 }
 
 Status OptionalStringList(const nlohmann::json& body, const char* field,

@@ -1,25 +1,32 @@
 // ops.cc: /healthz, /readyz, /metrics, /openapi.json.
 #include "http/error_mapping.h"
-#include "http/handlers/context.h"
+#include "http/handlers/route.h"
+#include "http/router.h"
 
 namespace keyward::http {
 
 void AddOpsRoutes(Router& router, ServiceContext& ctx, const std::string& openapi_json) {
-  router.Add("GET", "/healthz", [](const HttpRequest&, const PathParams&) {
+  auto add = [&](const char* path, const char* operation_id,
+                 std::function<HttpResponse(Exchange&, const nlohmann::json&)> fn) {
+    RouteSpec spec;
+    spec.respond = std::move(fn);
+    router.Add("GET", path, operation_id, MakeRoute(ctx, std::move(spec)));
+  };
+  add("/healthz", "getHealth", [](Exchange&, const nlohmann::json&) {
     return JsonResponse(200, {{"status", "ok"}});
   });
-  router.Add("GET", "/readyz", [&ctx](const HttpRequest&, const PathParams&) {
-    Status st = ctx.store.Ping();
-    if (!st.ok()) return ErrorResponse(503, "UNAVAILABLE", "store not ready: " + st.message());
+  add("/readyz", "getReadiness", [&ctx](Exchange&, const nlohmann::json&) {
+    Status st = ctx.service.backend().Ping();
+    if (!st.ok()) return RetryLaterResponse(503, "UNAVAILABLE", "store not ready: " + st.message(), 1000);
     return JsonResponse(200, {{"status", "ready"}});
   });
-  router.Add("GET", "/metrics", [&ctx](const HttpRequest&, const PathParams&) {
+  add("/metrics", "getMetrics", [&ctx](Exchange&, const nlohmann::json&) {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
-    r.body = ctx.metrics.Render(ctx.verifier.stats());
+    r.body = ctx.metrics.Render(ctx.service.verifier().stats());
     return r;
   });
-  router.Add("GET", "/openapi.json", [openapi_json](const HttpRequest&, const PathParams&) {
+  add("/openapi.json", "getOpenApi", [openapi_json](Exchange&, const nlohmann::json&) {
     HttpResponse r;
     r.body = openapi_json;
     return r;

@@ -1,59 +1,95 @@
 // queue.cc: POST /v1/queue/jobs — a back end hands a user's job to the
-// durable queue with that user's own key; a worker will present the same key.
-#include "core/time_format.h"
+// durable queue with that user's own key; a worker will present the same
+// key — and GET /v1/queue/jobs[/{id}], the caller's own entries.
+#include "api/wire.h"
+#include "core/ids.h"
 #include "http/error_mapping.h"
-#include "http/handlers/context.h"
-#include "jobs/queue.h"
+#include "http/handlers/route.h"
+#include "http/router.h"
 
 namespace keyward::http {
 namespace {
 
 using nlohmann::json;
 
-json EntryJson(const QueueEntry& e) {
-  return {{"id", e.id}, {"job_id", e.job_id}, {"user_id", e.user_id},
-          {"environment", EnvironmentName(e.environment)}, {"task", e.task}, {"status", e.status},
-          {"attempts", e.attempts}, {"created_at", core::FormatRfc3339(e.created_at)}};
+HttpResponse Enqueue(ServiceContext& ctx, Exchange& ex, const json& body) {
+  StatusOr<compute::JobRequest> request = compute::ReadJobRequest(body, ctx.service.tasks());
+  if (!request.ok()) return StatusResponse(request.status());
+  bool malformed = false;
+  std::string_view key = ApiKeyFromHeader(ex.request, &malformed);
+  StatusOr<queue::EnqueueResult> r =
+      ctx.service.queue().EnqueueWithKey(*ex.caller->verification.principal, key, *request);
+  if (!r.ok()) return StatusResponse(r.status());
+  using Kind = queue::EnqueueResult::Kind;
+  switch (r->kind) {
+    case Kind::kUserBusy:
+      return RetryLaterResponse(429, "TOO_MANY_PENDING",
+                                "this user has too many unfinished queue entries; retry later", 1000);
+    case Kind::kConflict:
+      return ErrorResponse(409, "JOB_ID_CONFLICT",
+                           "job_id '" + request->job_id + "' was queued before with another task or "
+                           "payload; use a new job_id for a different job");
+    case Kind::kCreated:
+    case Kind::kExisting:
+      break;
+  }
+  HttpResponse res = JsonResponse(r->kind == Kind::kCreated ? 201 : 200,
+                                  {{"entry", api::QueueEntryJson(r->entry, api::EntryView::kCaller)}});
+  res.SetHeader("Location", "/v1/queue/jobs/" + r->entry.id);
+  return res;
 }
 
-HttpResponse Enqueue(ServiceContext& ctx, const HttpRequest& req) {
-  auth::GateRequest g;
-  g.scopes = {"jobs:write"};
-  g.check_quota = false;  // charged when the worker submits
-  auth::GateResult auth;
-  if (auto refused = Authenticate(ctx, req, g, &auth)) return *refused;
-  json body;
-  HttpResponse res;
-  std::optional<std::string> job_id, task;
-  if (auto bad = ParseJsonObject(req, &body)) {
-    res = *bad;
-  } else {
-    Status st = OnlyFields(body, {"job_id", "task", "payload"});
-    if (st.ok()) st = OptionalString(body, "job_id", &job_id);
-    if (st.ok()) st = OptionalString(body, "task", &task);
-    if (st.ok() && !job_id) st = InvalidArgumentError("\"job_id\" is required");
-    if (st.ok() && !task) st = InvalidArgumentError("\"task\" is required");
-    if (!st.ok()) {
-      res = StatusResponse(st);
-    } else {
-      bool malformed = false;
-      std::string_view key = ApiKeyFromHeader(req, &malformed);
-      json payload = body.contains("payload") ? body["payload"] : json::object();
-      StatusOr<jobs::EnqueueResult> r = ctx.queue.EnqueueWithKey(
-          *auth.verification.principal, key, *job_id, *task, payload);
-      res = r.ok() ? JsonResponse(r->created ? 201 : 200, {{"entry", EntryJson(r->entry)}})
-                   : StatusResponse(r.status());
-    }
+HttpResponse Get(ServiceContext& ctx, Exchange& ex) {
+  const Principal& p = *ex.caller->verification.principal;
+  const std::string& id = ex.params[0];
+  QueueStore& q = ctx.service.backend().queue();
+  StatusOr<QueueEntry> e = core::IsValidId(id, "qen") ? q.GetQueueEntry(id)
+                                                      : q.FindQueueEntry(p.user_id, p.environment, id);
+  // Another user's (or environment's) entry does not exist for this caller.
+  if (e.ok() && (e->user_id != p.user_id || e->environment != p.environment)) {
+    e = NotFoundError("queue entry " + id.substr(0, 64) + " does not exist");
   }
-  SetLogIdentity(res, auth);
-  return res;
+  if (!e.ok()) return StatusResponse(e.status());
+  return JsonResponse(200, {{"entry", api::QueueEntryJson(*e, api::EntryView::kCaller)}});
+}
+
+HttpResponse List(ServiceContext& ctx, Exchange& ex) {
+  StatusOr<PageRequest> page = ReadPage(ex.request);
+  if (!page.ok()) return StatusResponse(page.status());
+  const Principal& p = *ex.caller->verification.principal;
+  StatusOr<Page<QueueEntry>> entries =
+      ctx.service.backend().queue().ListQueue({p.user_id, std::nullopt, p.environment}, *page);
+  if (!entries.ok()) return StatusResponse(entries.status());
+  json arr = json::array();
+  for (const QueueEntry& e : entries->items) arr.push_back(api::QueueEntryJson(e, api::EntryView::kCaller));
+  return JsonResponse(200, api::PageJson("entries", std::move(arr), entries->next));
 }
 
 }  // namespace
 
 void AddQueueRoutes(Router& router, ServiceContext& ctx) {
-  router.Add("POST", "/v1/queue/jobs",
-             [&ctx](const HttpRequest& req, const PathParams&) { return Enqueue(ctx, req); });
+  RouteSpec enqueue;
+  enqueue.access = Access::kApiKey;
+  enqueue.gate.required_scopes = {"jobs:write"};
+  enqueue.gate.require_credit = false;  // charged when the worker submits
+  enqueue.body = BodyKind::kJson;
+  enqueue.respond = [&ctx](Exchange& ex, const json& b) { return Enqueue(ctx, ex, b); };
+  router.Add("POST", "/v1/queue/jobs", "enqueueJob", MakeRoute(ctx, std::move(enqueue)));
+
+  RouteSpec list;
+  list.access = Access::kApiKey;
+  list.gate.required_scopes = {"jobs:read"};
+  list.gate.require_credit = false;
+  list.query = {"limit", "after"};
+  list.respond = [&ctx](Exchange& ex, const json&) { return List(ctx, ex); };
+  router.Add("GET", "/v1/queue/jobs", "listQueueEntries", MakeRoute(ctx, std::move(list)));
+
+  RouteSpec get;
+  get.access = Access::kApiKey;
+  get.gate.required_scopes = {"jobs:read"};
+  get.gate.require_credit = false;
+  get.respond = [&ctx](Exchange& ex, const json&) { return Get(ctx, ex); };
+  router.Add("GET", "/v1/queue/jobs/{id}", "getQueueEntry", MakeRoute(ctx, std::move(get)));
 }
 
 }  // namespace keyward::http

@@ -4,30 +4,19 @@
 #include <fmt/format.h>
 
 #include "api/wire.h"
-#include "http/error_mapping.h"
 #include "auth/scopes.h"
-#include "http/handlers/context.h"
+#include "http/error_mapping.h"
+#include "http/handlers/route.h"
+#include "http/router.h"
 
 namespace keyward::http {
 namespace {
 
 using nlohmann::json;
 
-json RateJson(const auth::GateResult& g) {
-  if (!g.rate) return nullptr;
-  return {{"limit", g.rate->limit}, {"remaining", static_cast<std::int64_t>(g.rate->remaining)}};
-}
+constexpr std::int64_t kMaxVerifyCost = 1'000'000'000;
 
-json CreditsJson(const auth::GateResult& g) {
-  if (!g.credits) return nullptr;
-  return {{"limit", g.credits->limit ? json(*g.credits->limit) : json(nullptr)},
-          {"used", g.credits->used},
-          {"remaining", g.credits->remaining() ? json(*g.credits->remaining()) : json(nullptr)}};
-}
-
-HttpResponse Verify(ServiceContext& ctx, const HttpRequest& req) {
-  json body;
-  if (auto bad = ParseJsonObject(req, &body)) return *bad;
+HttpResponse Verify(ServiceContext& ctx, const json& body) {
   std::optional<std::string> key, env;
   std::optional<std::vector<std::string>> scopes;
   std::optional<std::int64_t> cost;
@@ -37,22 +26,28 @@ HttpResponse Verify(ServiceContext& ctx, const HttpRequest& req) {
   if (st.ok()) st = OptionalString(body, "environment", &env);
   if (st.ok()) st = OptionalInt(body, "cost", &cost);
   if (st.ok() && env && !ParseEnvironment(*env)) st = InvalidArgumentError("\"environment\" must be \"live\" or \"test\"");
-  if (st.ok() && cost && (*cost < 0 || *cost > 1'000'000'000)) st = InvalidArgumentError("\"cost\" must be between 0 and 10^9");
+  if (st.ok() && cost && (*cost < 0 || *cost > kMaxVerifyCost)) {
+    st = InvalidArgumentError("\"cost\" must be an integer from 0 to 1000000000");
+  }
+  if (st.ok() && scopes) {
+    for (const std::string& s : *scopes) {
+      if (!auth::IsValidScope(s) || s == auth::kAnyScope) {
+        st = InvalidArgumentError("\"scopes\" holds an invalid scope name");
+        break;
+      }
+    }
+  }
   if (!st.ok()) return StatusResponse(st);
-  auth::GateRequest g;
+  metering::GateRequest g;
   g.key = key ? std::string_view(*key) : std::string_view();
-  if (scopes) g.scopes = *scopes;
+  if (scopes) g.required_scopes = *scopes;
   if (env) g.environment = ParseEnvironment(*env);
   g.cost = cost.value_or(0);
   g.reason = "verify";
-  StatusOr<auth::GateResult> r = ctx.gate.Check(g);
+  StatusOr<metering::GateResult> r = ctx.service.gate().Check(g);
   if (!r.ok()) return StatusResponse(r.status());
   ctx.metrics.ObserveOutcome(r->verification.outcome);
-  json out = api::VerificationJson(r->verification);
-  out["credits"] = CreditsJson(*r);
-  out["rate_limit"] = RateJson(*r);
-  if (r->retry_after_ms > 0) out["retry_after_seconds"] = (r->retry_after_ms + 999) / 1000;
-  HttpResponse res = JsonResponse(200, out);
+  HttpResponse res = JsonResponse(200, api::GateResultJson(*r));
   SetLogIdentity(res, *r);
   res.log_outcome = VerifyOutcomeName(r->verification.outcome);
   return res;
@@ -107,35 +102,25 @@ StatusOr<AuthzRequirements> ReadRequirements(const HttpRequest& req) {
   return out;
 }
 
-HttpResponse WithErrorHeader(HttpResponse r, std::string_view code) {
-  // Proxies that replace the body (nginx auth_request) can still say why.
-  r.SetHeader("X-Keyward-Error", std::string(code));
-  return r;
+// True if the requirements name both environments (nothing can pass).
+bool HasConflictingEnvironments(const HttpRequest& req) {
+  StatusOr<AuthzRequirements> wanted = ReadRequirements(req);
+  return wanted.ok() && wanted->conflicting_environments;
 }
 
-HttpResponse Authz(ServiceContext& ctx, const HttpRequest& req) {
-  StatusOr<AuthzRequirements> wanted = ReadRequirements(req);
-  if (!wanted.ok()) return WithErrorHeader(StatusResponse(wanted.status()), "INVALID_ARGUMENT");
-  auth::GateRequest g;
-  g.scopes = wanted->scopes;
-  g.environment = wanted->environment;
-  auth::GateResult result;
-  if (auto refused = Authenticate(ctx, req, g, &result)) {
-    if (refused->log_outcome.empty()) return *refused;
-    std::string_view code = refused->log_outcome;
-    return WithErrorHeader(std::move(*refused), code);
-  }
-  if (wanted->conflicting_environments) {
+// The body of an authz answer; the identity travels in headers.
+constexpr std::string_view kAuthzBody = R"({"valid":true})";
+
+HttpResponse Authz(ServiceContext& ctx, Exchange& ex) {
+  const metering::GateResult& result = *ex.caller;
+  if (HasConflictingEnvironments(ex.request)) {
     ctx.metrics.ObserveOutcome(VerifyOutcome::kWrongEnvironment);
-    HttpResponse r = OutcomeResponse(VerifyOutcome::kWrongEnvironment, 0);
-    SetLogIdentity(r, result);
-    std::string_view code = r.log_outcome;
-    return WithErrorHeader(std::move(r), code);
+    return OutcomeResponse(VerifyOutcome::kWrongEnvironment, 0);
   }
   const Principal& p = *result.verification.principal;
   HttpResponse res;
   res.status = 200;
-  res.body = R"({"valid":true})";
+  res.body = kAuthzBody;
   res.SetHeader("X-Keyward-User-Id", p.user_id);
   if (p.external_id) res.SetHeader("X-Keyward-External-Id", *p.external_id);
   res.SetHeader("X-Keyward-Key-Id", p.key_id);
@@ -144,7 +129,6 @@ HttpResponse Authz(ServiceContext& ctx, const HttpRequest& req) {
   if (result.credits && result.credits->remaining()) {
     res.SetHeader("X-Keyward-Credits-Remaining", std::to_string(*result.credits->remaining()));
   }
-  SetLogIdentity(res, result);
   res.log_outcome = "VALID";
   return res;
 }
@@ -152,10 +136,23 @@ HttpResponse Authz(ServiceContext& ctx, const HttpRequest& req) {
 }  // namespace
 
 void AddVerifyRoutes(Router& router, ServiceContext& ctx) {
-  router.Add("POST", "/v1/keys/verify",
-             [&ctx](const HttpRequest& req, const PathParams&) { return Verify(ctx, req); });
-  router.Add("GET", "/v1/authz",
-             [&ctx](const HttpRequest& req, const PathParams&) { return Authz(ctx, req); });
+  RouteSpec verify;
+  verify.body = BodyKind::kJson;
+  verify.respond = [&ctx](Exchange&, const json& b) { return Verify(ctx, b); };
+  router.Add("POST", "/v1/keys/verify", "verifyKey", MakeRoute(ctx, std::move(verify)));
+
+  RouteSpec authz;
+  authz.access = Access::kApiKey;
+  authz.query = {"scope", "environment"};
+  authz.gate_from_request = [](const HttpRequest& req) -> StatusOr<metering::GateRequest> {
+    KW_ASSIGN_OR_RETURN(AuthzRequirements wanted, ReadRequirements(req));
+    metering::GateRequest g;
+    g.required_scopes = std::move(wanted.scopes);
+    g.environment = wanted.environment;
+    return g;
+  };
+  authz.respond = [&ctx](Exchange& ex, const json&) { return Authz(ctx, ex); };
+  router.Add("GET", "/v1/authz", "authorize", MakeRoute(ctx, std::move(authz)));
 }
 
 }  // namespace keyward::http

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "auth/scopes.h"
 #include "support/store_fixture.h"
 
 namespace keyward {
@@ -13,7 +14,7 @@ class VerifierTest : public testing::StoreTest {
  protected:
   VerifyOutcome Check(const std::string& key, std::vector<std::string> scopes = {},
                       std::optional<Environment> env = std::nullopt) {
-    Verifier verifier(*store_, clock_);
+    Verifier verifier(keys(), clock_);
     StatusOr<Verification> v = verifier.Verify({key, std::move(scopes), env});
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return v.ok() ? v->outcome : VerifyOutcome::kMissing;
@@ -24,9 +25,9 @@ TEST_F(VerifierTest, ValidKeyYieldsItsOwner) {
   auth::CreateUserRequest req;
   req.name = "Acme";
   req.external_id = "acme-42";
-  StatusOr<auth::CreatedUser> u = service_->CreateUser(req);
+  StatusOr<auth::CreatedUser> u = accounts_->CreateUser(req);
   ASSERT_TRUE(u.ok());
-  Verifier verifier(*store_, clock_);
+  Verifier verifier(keys(), clock_);
   StatusOr<Verification> v = verifier.Verify({u->key->secret, {}, std::nullopt});
   ASSERT_TRUE(v.ok());
   ASSERT_EQ(v->outcome, VerifyOutcome::kValid);
@@ -48,7 +49,7 @@ TEST_F(VerifierTest, KeyExpiresExactlyAtItsTtlWithoutSleeping) {
   auth::IssueKeyRequest req;
   req.user_id = u.user.id;
   req.ttl_ms = 90'000;
-  StatusOr<auth::IssuedKey> k = service_->IssueKey(req);
+  StatusOr<auth::IssuedKey> k = accounts_->IssueKey(req);
   ASSERT_TRUE(k.ok());
   clock_.Advance(89'999);
   EXPECT_EQ(Check(k->secret), VerifyOutcome::kValid);
@@ -58,7 +59,7 @@ TEST_F(VerifierTest, KeyExpiresExactlyAtItsTtlWithoutSleeping) {
 
 TEST_F(VerifierTest, RotatedKeyWorksAtOnceAndOldKeyUntilGraceEnds) {
   auth::CreatedUser u = NewUser();
-  StatusOr<auth::RotatedKey> r = service_->RotateKey(u.key->record.id, 24 * 3'600'000LL);
+  StatusOr<auth::RotatedKey> r = accounts_->RotateKey(u.key->record.id, 24 * 3'600'000LL);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(Check(r->new_key.secret), VerifyOutcome::kValid);
   EXPECT_EQ(Check(u.key->secret), VerifyOutcome::kValid);
@@ -71,12 +72,12 @@ TEST_F(VerifierTest, RotatedKeyWorksAtOnceAndOldKeyUntilGraceEnds) {
 
 TEST_F(VerifierTest, RevokedBeatsExpiredAndIsFinal) {
   auth::CreatedUser u = NewUser();
-  ASSERT_TRUE(service_->RotateKey(u.key->record.id, 1000).ok());
-  ASSERT_TRUE(service_->RevokeKey(u.key->record.id).ok());
+  ASSERT_TRUE(accounts_->RotateKey(u.key->record.id, 1000).ok());
+  ASSERT_TRUE(accounts_->RevokeKey(u.key->record.id).ok());
   EXPECT_EQ(Check(u.key->secret), VerifyOutcome::kRevoked);
   clock_.Advance(5000);
   EXPECT_EQ(Check(u.key->secret), VerifyOutcome::kRevoked);
-  EXPECT_EQ(service_->RotateKey(u.key->record.id, 0).status().code(),
+  EXPECT_EQ(accounts_->RotateKey(u.key->record.id, 0).status().code(),
             StatusCode::kFailedPrecondition);
 }
 
@@ -84,11 +85,11 @@ TEST_F(VerifierTest, DisabledUsersKeysAreRefusedUntilEnabled) {
   auth::CreatedUser u = NewUser();
   auth::UserUpdate off;
   off.disabled = true;
-  ASSERT_TRUE(service_->UpdateUser(u.user.id, off).ok());
+  ASSERT_TRUE(accounts_->UpdateUser(u.user.id, off).ok());
   EXPECT_EQ(Check(u.key->secret), VerifyOutcome::kUserDisabled);
   auth::UserUpdate on;
   on.disabled = false;
-  ASSERT_TRUE(service_->UpdateUser(u.user.id, on).ok());
+  ASSERT_TRUE(accounts_->UpdateUser(u.user.id, on).ok());
   EXPECT_EQ(Check(u.key->secret), VerifyOutcome::kValid);
 }
 
@@ -98,7 +99,7 @@ TEST_F(VerifierTest, EnvironmentAndScopesAreEnforced) {
   req.user_id = u.user.id;
   req.environment = Environment::kTest;
   req.scopes = {"jobs:write"};
-  StatusOr<auth::IssuedKey> k = service_->IssueKey(req);
+  StatusOr<auth::IssuedKey> k = accounts_->IssueKey(req);
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(Check(k->secret, {}, Environment::kLive), VerifyOutcome::kWrongEnvironment);
   EXPECT_EQ(Check(k->secret, {}, Environment::kTest), VerifyOutcome::kValid);
@@ -107,14 +108,80 @@ TEST_F(VerifierTest, EnvironmentAndScopesAreEnforced) {
   // Narrowing the user's plan takes effect on existing keys.
   auth::UserUpdate narrow;
   narrow.allowed_scopes = std::vector<std::string>{"jobs:read"};
-  ASSERT_TRUE(service_->UpdateUser(u.user.id, narrow).ok());
+  ASSERT_TRUE(accounts_->UpdateUser(u.user.id, narrow).ok());
   EXPECT_EQ(Check(k->secret, {"jobs:write"}), VerifyOutcome::kInsufficientScope);
 }
 
 TEST_F(VerifierTest, DeletedKeyIsNotFound) {
   auth::CreatedUser u = NewUser();
-  ASSERT_TRUE(service_->DeleteKey(u.key->record.id).ok());
+  ASSERT_TRUE(accounts_->DeleteKey(u.key->record.id).ok());
   EXPECT_EQ(Check(u.key->secret), VerifyOutcome::kNotFound);
+}
+
+// Issue 7, finding 8: a key revoked while its record was being read from the
+// store was cached as valid until the cache TTL.
+class RevokingStore final : public KeyStore {
+ public:
+  explicit RevokingStore(KeyStore& inner) : inner_(inner) {}
+  std::function<void()> during_lookup;
+  StatusOr<KeyWithUser> LookupKey(const KeyHash& h) override {
+    StatusOr<KeyWithUser> r = inner_.LookupKey(h);
+    if (during_lookup) std::exchange(during_lookup, nullptr)();
+    return r;
+  }
+  Status CreateUser(const User& u, const ApiKey* k) override { return inner_.CreateUser(u, k); }
+  StatusOr<User> GetUser(const std::string& id) override { return inner_.GetUser(id); }
+  StatusOr<User> FindUserByExternalId(const std::string& e) override { return inner_.FindUserByExternalId(e); }
+  StatusOr<Page<User>> ListUsers(const PageRequest& p) override { return inner_.ListUsers(p); }
+  Status UpdateUser(const User& u) override { return inner_.UpdateUser(u); }
+  Status DeleteUser(const std::string& id) override { return inner_.DeleteUser(id); }
+  Status InsertKey(const ApiKey& k) override { return inner_.InsertKey(k); }
+  StatusOr<ApiKey> GetKey(const std::string& id) override { return inner_.GetKey(id); }
+  StatusOr<Page<ApiKey>> ListKeys(const std::string& u, const PageRequest& p) override { return inner_.ListKeys(u, p); }
+  StatusOr<ApiKey> RevokeKey(const std::string& id, UnixMillis t) override { return inner_.RevokeKey(id, t); }
+  StatusOr<std::int64_t> RevokeAllKeys(const std::string& u, UnixMillis t) override { return inner_.RevokeAllKeys(u, t); }
+  Status RotateKey(const ApiKey& k, UnixMillis t) override { return inner_.RotateKey(k, t); }
+  Status DeleteKey(const std::string& id) override { return inner_.DeleteKey(id); }
+  Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& u) override { return inner_.TouchKeys(u); }
+
+ private:
+  KeyStore& inner_;
+};
+
+TEST_F(VerifierTest, Issue7_ARevocationDuringALookupIsNotCachedAsValid) {
+  auth::CreatedUser u = NewUser();
+  RevokingStore racing(keys());
+  VerifierOptions o;
+  o.cache = true;
+  Verifier verifier(racing, clock_, o);
+  auth::Accounts accounts(racing, clock_);
+  accounts.set_change_listener([&](const std::string& id) { verifier.InvalidateUser(id); });
+  // The lookup reads the unrevoked record; the revocation commits and
+  // invalidates before the verifier caches what it read.
+  racing.during_lookup = [&] { ASSERT_TRUE(accounts.RevokeKey(u.key->record.id).ok()); };
+  StatusOr<Verification> first = verifier.Verify({u.key->secret});
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->outcome, VerifyOutcome::kValid);  // decided on what was read: the race itself
+  StatusOr<Verification> second = verifier.Verify({u.key->secret});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->outcome, VerifyOutcome::kRevoked);  // not served stale from the cache
+}
+
+// Issue 7, finding 3.
+TEST_F(VerifierTest, AJobBoundKeyIsRefusedWhereNoScopeIsRequired) {
+  auth::CreatedUser u = NewUser("A", false);
+  auth::IssueKeyRequest req;
+  req.user_id = u.user.id;
+  req.scopes = {auth::JobSubmitScope("j1")};
+  StatusOr<auth::IssuedKey> k = accounts_->IssueKey(req);
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(Check(k->secret), VerifyOutcome::kInsufficientScope);
+  EXPECT_EQ(Check(k->secret, {"jobs:write"}), VerifyOutcome::kInsufficientScope);
+  EXPECT_EQ(Check(k->secret, {auth::JobSubmitScope("j1")}), VerifyOutcome::kValid);
+  Verifier verifier(keys(), clock_);
+  VerifyRequest deferred{k->secret};
+  deferred.defer_job_scope = true;
+  EXPECT_EQ(verifier.Verify(deferred)->outcome, VerifyOutcome::kValid);
 }
 
 TEST(VerifyOutcomeName, NamesMatchTheContract) {

@@ -41,11 +41,37 @@ TEST(Duration, ParsesUnitsAndSums) {
   EXPECT_EQ(ParseDuration("30d"), 2'592'000'000);
   EXPECT_EQ(ParseDuration("2w"), 1'209'600'000);
   EXPECT_EQ(ParseDuration("1h30m"), 5'400'000);
+  EXPECT_EQ(ParseDuration("500ms"), 500);
+  EXPECT_EQ(ParseDuration("1s250ms"), 1250);
+}
+
+// Issue 8: one parser everywhere; "0s" was refused while "0" worked.
+TEST(Duration, ZeroIsADurationInBothSpellings) {
+  EXPECT_EQ(ParseDuration("0"), 0);
+  EXPECT_EQ(ParseDuration("0s"), 0);
+  EXPECT_EQ(ParseDuration("0d"), 0);
+}
+
+TEST(Duration, HonoursTheCallersCap) {
+  EXPECT_EQ(ParseDuration("366d", 366LL * 86'400'000), 366LL * 86'400'000);
+  EXPECT_FALSE(ParseDuration("367d", 366LL * 86'400'000).has_value());
+  EXPECT_FALSE(ParseDuration("1ms", 0).has_value());
+}
+
+TEST(Duration, FormatsTheShortestExactForm) {
+  EXPECT_EQ(FormatDuration(0), "0");
+  EXPECT_EQ(FormatDuration(500), "500ms");
+  EXPECT_EQ(FormatDuration(90'000), "1m30s");
+  EXPECT_EQ(FormatDuration(86'400'000), "1d");
+  EXPECT_EQ(FormatDuration(5'400'000), "1h30m");
+  for (std::int64_t ms : {1LL, 999LL, 61'001LL, 2'592'000'000LL}) {
+    EXPECT_EQ(ParseDuration(FormatDuration(ms)), ms);
+  }
 }
 
 TEST(Duration, RejectsBadInput) {
-  for (const char* bad : {"", "30", "d", "3x", "-5s", "0s", "1.5h", "s30", "99999999999999999999d",
-                          "40000d"}) {
+  for (const char* bad : {"", "30", "d", "3x", "-5s", "1.5h", "s30", "99999999999999999999d",
+                          "40000d", "00", "5 s", "5S", "ms", "5mss", "1m1"}) {
     EXPECT_FALSE(ParseDuration(bad).has_value()) << bad;
   }
 }

@@ -1,12 +1,16 @@
 // Tests for the SQLite Store on real files (src/store/sqlite/).
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+
+#include <algorithm>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "auth/scopes.h"
+#include "core/crypto.h"
 #include "store/migrations.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/schema.h"
 #include "support/store_fixture.h"
 
 namespace keyward {
@@ -18,12 +22,12 @@ using testing::TempDir;
 TEST_F(StoreTest, DeletingAUserCascadesToItsKeys) {
   auth::CreatedUser u = NewUser();
   auth::IssuedKey extra = Issue(u.user.id, Environment::kTest);
-  ASSERT_TRUE(store_->GetKey(extra.record.id).ok());
-  ASSERT_TRUE(store_->DeleteUser(u.user.id).ok());
-  EXPECT_EQ(store_->GetKey(extra.record.id).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->GetKey(u.key->record.id).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->LookupKey(extra.record.hash).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->DeleteUser(u.user.id).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(keys().GetKey(extra.record.id).ok());
+  ASSERT_TRUE(keys().DeleteUser(u.user.id).ok());
+  EXPECT_EQ(keys().GetKey(extra.record.id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(keys().GetKey(u.key->record.id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(keys().LookupKey(extra.record.hash).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(keys().DeleteUser(u.user.id).code(), StatusCode::kNotFound);
 }
 
 TEST_F(StoreTest, RevokeAllRevokesOnlyThatUsersUnrevokedKeys) {
@@ -32,39 +36,39 @@ TEST_F(StoreTest, RevokeAllRevokesOnlyThatUsersUnrevokedKeys) {
   Issue(a.user.id);
   Issue(a.user.id, Environment::kTest);
   clock_.Advance(1000);
-  ASSERT_TRUE(store_->RevokeKey(a.key->record.id, clock_.Now()).ok());
+  ASSERT_TRUE(keys().RevokeKey(a.key->record.id, clock_.Now()).ok());
   UnixMillis first_revocation = clock_.Now();
   clock_.Advance(1000);
-  StatusOr<std::int64_t> n = store_->RevokeAllKeys(a.user.id, clock_.Now());
+  StatusOr<std::int64_t> n = keys().RevokeAllKeys(a.user.id, clock_.Now());
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 2);
-  StatusOr<std::vector<ApiKey>> keys = store_->ListKeys(a.user.id);
-  ASSERT_TRUE(keys.ok());
-  for (const auto& k : *keys) EXPECT_TRUE(k.revoked_at.has_value()) << k.id;
+  StatusOr<Page<ApiKey>> listed = keys().ListKeys(a.user.id, {});
+  ASSERT_TRUE(listed.ok());
+  for (const auto& k : listed->items) EXPECT_TRUE(k.revoked_at.has_value()) << k.id;
   // The earlier revocation keeps its time.
-  EXPECT_EQ(store_->GetKey(a.key->record.id)->revoked_at, first_revocation);
-  EXPECT_FALSE(store_->GetKey(b.key->record.id)->revoked_at.has_value());
-  EXPECT_EQ(store_->RevokeAllKeys("usr_missing", 0).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(keys().GetKey(a.key->record.id)->revoked_at, first_revocation);
+  EXPECT_FALSE(keys().GetKey(b.key->record.id)->revoked_at.has_value());
+  EXPECT_EQ(keys().RevokeAllKeys("usr_missing", 0).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(StoreTest, RotationRecordsLineageAndGraceExpiry) {
   auth::CreatedUser u = NewUser();
-  StatusOr<auth::RotatedKey> r = service_->RotateKey(u.key->record.id, 3'600'000);
+  StatusOr<auth::RotatedKey> r = accounts_->RotateKey(u.key->record.id, 3'600'000);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  StatusOr<ApiKey> fresh = store_->GetKey(r->new_key.record.id);
+  StatusOr<ApiKey> fresh = keys().GetKey(r->new_key.record.id);
   ASSERT_TRUE(fresh.ok());
   EXPECT_EQ(fresh->rotated_from, u.key->record.id);
   EXPECT_EQ(fresh->environment, Environment::kLive);
-  EXPECT_EQ(store_->GetKey(u.key->record.id)->expires_at, clock_.Now() + 3'600'000);
+  EXPECT_EQ(keys().GetKey(u.key->record.id)->expires_at, clock_.Now() + 3'600'000);
   // Rotating the new key again extends the chain.
-  StatusOr<auth::RotatedKey> r2 = service_->RotateKey(fresh->id, 0);
+  StatusOr<auth::RotatedKey> r2 = accounts_->RotateKey(fresh->id, 0);
   ASSERT_TRUE(r2.ok());
-  EXPECT_EQ(store_->GetKey(r2->new_key.record.id)->rotated_from, fresh->id);
+  EXPECT_EQ(keys().GetKey(r2->new_key.record.id)->rotated_from, fresh->id);
 }
 
 TEST_F(StoreTest, LookupJoinsTheOwner) {
   auth::CreatedUser u = NewUser("Owner");
-  StatusOr<KeyWithUser> r = store_->LookupKey(u.key->record.hash);
+  StatusOr<KeyWithUser> r = keys().LookupKey(u.key->record.hash);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->user.id, u.user.id);
   EXPECT_EQ(r->user.name, "Owner");
@@ -75,18 +79,55 @@ TEST_F(StoreTest, ExternalIdIsUnique) {
   auth::CreateUserRequest req;
   req.name = "A";
   req.external_id = "ext-1";
-  ASSERT_TRUE(service_->CreateUser(req).ok());
-  EXPECT_EQ(service_->CreateUser(req).status().code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(store_->ListUsers()->size(), 1u);  // the failed create left no user or key
-  EXPECT_TRUE(store_->FindUserByExternalId("ext-1").ok());
+  ASSERT_TRUE(accounts_->CreateUser(req).ok());
+  EXPECT_EQ(accounts_->CreateUser(req).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(keys().ListUsers({})->items.size(), 1u);  // the failed create left no user or key
+  EXPECT_TRUE(keys().FindUserByExternalId("ext-1").ok());
 }
 
 TEST_F(StoreTest, TouchKeysNeverMovesLastUseBackwards) {
   auth::CreatedUser u = NewUser();
   const std::string& id = u.key->record.id;
-  ASSERT_TRUE(store_->TouchKeys({{id, 5000}, {"key_gone", 1}}).ok());
-  ASSERT_TRUE(store_->TouchKeys({{id, 4000}}).ok());
-  EXPECT_EQ(store_->GetKey(id)->last_used_at, 5000);
+  ASSERT_TRUE(keys().TouchKeys({{id, 5000}, {"key_gone", 1}}).ok());
+  ASSERT_TRUE(keys().TouchKeys({{id, 4000}}).ok());
+  EXPECT_EQ(keys().GetKey(id)->last_used_at, 5000);
+}
+
+TEST_F(StoreTest, ListingsPageWithOpaqueCursorsAndNoneIsLostOrRepeated) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7; ++i) {
+    ids.push_back(NewUser("U" + std::to_string(i), false).user.id);
+    if (i % 2 == 0) clock_.Advance(1);  // some share a created_at: the id breaks the tie
+  }
+  std::vector<std::string> seen;
+  PageRequest page{3, ""};
+  int pages = 0;
+  for (;; ++pages) {
+    StatusOr<Page<User>> p = keys().ListUsers(page);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    for (const User& u : p->items) seen.push_back(u.id);
+    if (!p->next) break;
+    EXPECT_EQ(p->next->find(':'), std::string::npos) << "cursor is opaque";
+    page.after = *p->next;
+  }
+  EXPECT_EQ(pages, 2);
+  std::sort(ids.begin(), ids.end());
+  std::vector<std::string> sorted = seen;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, ids);
+  EXPECT_EQ(keys().ListUsers({0, ""}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(keys().ListUsers({kMaxPageLimit + 1, ""}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(keys().ListUsers({10, "not-a-cursor"}).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Issue 7, finding 8: the database and its WAL and SHM files are private.
+TEST_F(StoreTest, Issue7_DatabaseFilesAreCreatedPrivate) {
+  NewUser();
+  for (const std::string& suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(stat((db_path_ + suffix).c_str(), &st), 0) << suffix;
+    EXPECT_EQ(st.st_mode & 0077, 0u) << suffix << " mode " << std::oct << (st.st_mode & 0777);
+  }
 }
 
 TEST(SqliteStore, TwoProcessesIssuingIntoOneFileBothSucceed) {
@@ -94,9 +135,9 @@ TEST(SqliteStore, TwoProcessesIssuingIntoOneFileBothSucceed) {
   std::string path = dir.File("shared.db");
   std::string user_id;
   {
-    StatusOr<StorePtr> s = OpenSqliteStore({.path = path});
+    StatusOr<KeyStorePtr> s = OpenKeyStore({.location = path});
     ASSERT_TRUE(s.ok());
-    auth::KeyService svc(**s, SystemClock());
+    auth::Accounts svc(**s, SystemClock());
     auth::CreateUserRequest req;
     req.name = "shared";
     user_id = svc.CreateUser(req)->user.id;
@@ -106,9 +147,9 @@ TEST(SqliteStore, TwoProcessesIssuingIntoOneFileBothSucceed) {
   for (pid_t& pid : pids) {
     pid = fork();
     if (pid == 0) {
-      StatusOr<StorePtr> s = OpenSqliteStore({.path = path});
+      StatusOr<KeyStorePtr> s = OpenKeyStore({.location = path});
       if (!s.ok()) _exit(10);
-      auth::KeyService svc(**s, SystemClock());
+      auth::Accounts svc(**s, SystemClock());
       for (int i = 0; i < kPerProcess; ++i) {
         auth::IssueKeyRequest req;
         req.user_id = user_id;
@@ -122,22 +163,32 @@ TEST(SqliteStore, TwoProcessesIssuingIntoOneFileBothSucceed) {
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   }
-  StatusOr<StorePtr> s = OpenSqliteStore({.path = path});
+  StatusOr<KeyStorePtr> s = OpenKeyStore({.location = path});
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ((*s)->ListKeys(user_id)->size(), 1u + 2 * kPerProcess);
+  // Every key, across pages of the most a page may hold.
+  std::size_t total = 0;
+  PageRequest page{kMaxPageLimit, ""};
+  for (;;) {
+    StatusOr<Page<ApiKey>> p = (*s)->ListKeys(user_id, page);
+    ASSERT_TRUE(p.ok());
+    total += p->items.size();
+    if (!p->next) break;
+    page.after = *p->next;
+  }
+  EXPECT_EQ(total, 1u + 2 * kPerProcess);
 }
 
 TEST(SqliteStore, DatabaseFromANewerKeywardIsRefusedAndNotModified) {
   TempDir dir;
   std::string path = dir.File("newer.db");
-  { ASSERT_TRUE(OpenSqliteStore({.path = path}).ok()); }
+  { ASSERT_TRUE(OpenKeyStore({.location = path}).ok()); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; INSERT INTO schema_version VALUES (9999, 'future', 0)",
                          nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   std::string before = testing::ReadFileBytes(path);
-  StatusOr<StorePtr> s = OpenSqliteStore({.path = path});
+  StatusOr<KeyStorePtr> s = OpenKeyStore({.location = path});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("newer"), std::string::npos) << s.status().message();
@@ -152,7 +203,7 @@ TEST(SqliteStore, AFileThatIsNotADatabaseIsUnavailable) {
     std::fputs("this is not a database, just some text that is long enough...........", f);
     std::fclose(f);
   }
-  StatusOr<StorePtr> s = OpenSqliteStore({.path = path});
+  StatusOr<KeyStorePtr> s = OpenKeyStore({.location = path});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(s.status().message().find("not a keyward database"), std::string::npos);
@@ -161,7 +212,7 @@ TEST(SqliteStore, AFileThatIsNotADatabaseIsUnavailable) {
 TEST(SqliteStore, ReopeningAppliesNoMigrationTwice) {
   TempDir dir;
   std::string path = dir.File("k.db");
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(OpenSqliteStore({.path = path}).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(OpenKeyStore({.location = path}).ok());
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
@@ -184,6 +235,16 @@ namespace {
 void MakeDatabaseAtVersion(const std::string& path, int version, const std::string& sql) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  // Migrations may call kw_sha256_hex(), which keyward registers.
+  sqlite3_create_function(db, "kw_sha256_hex", 1, SQLITE_UTF8, nullptr,
+                          [](sqlite3_context* ctx, int, sqlite3_value** argv) {
+                            std::string_view in(reinterpret_cast<const char*>(sqlite3_value_text(argv[0])),
+                                                static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
+                            core::Sha256Digest d = core::Sha256(in);
+                            std::string hex = core::HexEncode(d.data(), d.size());
+                            sqlite3_result_text(ctx, hex.c_str(), -1, SQLITE_TRANSIENT);
+                          },
+                          nullptr, nullptr);
   std::string all = "PRAGMA foreign_keys=ON; CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
                     "name TEXT NOT NULL, applied_at INTEGER NOT NULL);";
   for (const store::Migration& m : store::sqlite::Migrations()) {
@@ -199,7 +260,7 @@ void MakeDatabaseAtVersion(const std::string& path, int version, const std::stri
 }
 
 std::string ScopesOf(const std::string& path, const std::string& key_id) {
-  StatusOr<StorePtr> s = OpenSqliteStore(SqliteOptions{.path = path});
+  StatusOr<KeyStorePtr> s = OpenKeyStore({.location = path});
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   if (!s.ok()) return "";
   StatusOr<ApiKey> k = (*s)->GetKey(key_id);
@@ -226,6 +287,46 @@ TEST(SqliteStore, Issue7_InFlightJobKeysAreUpgradedToTheFullHashScope) {
       "('qen_2', 'usr_a', 'live', 'j2', 'echo', '{}', x'00', 'key_2', 'done', 5, 0, 0, 0);");
   EXPECT_EQ(ScopesOf(path, "key_1"), j1);
   EXPECT_EQ(ScopesOf(path, "key_2"), old2);  // finished: not upgraded
+}
+
+}  // namespace
+}  // namespace keyward
+
+namespace keyward {
+namespace {
+
+// Issue 7, finding 4: migration 0004 scrubs the sealed credentials of
+// finished entries (from the file, not just from the rows) and revokes the
+// job keys that outlived their entries (finding 8).
+TEST(SqliteStore, Issue7_UpgradingScrubsCredentialsOfFinishedEntries) {
+  testing::TempDir dir;
+  std::string path = dir.File("old.db");
+  const std::string marker = "5345414c45442d43524544454e5449414c";  // hex of "SEALED-CREDENTIAL"
+  MakeDatabaseAtVersion(path, 3,
+      "PRAGMA secure_delete=OFF;"
+      "INSERT INTO users (id, name, created_at) VALUES ('usr_a', 'A', 0);"
+      "INSERT INTO api_keys (id, user_id, name, environment, scopes, display, hash, created_at) VALUES "
+      "('key_done', 'usr_a', 'job d', 'live', 'jobs:write', 'kw_live_x', randomblob(32), 0),"
+      "('key_live', 'usr_a', 'job q', 'live', 'jobs:write', 'kw_live_y', randomblob(32), 0);"
+      "INSERT INTO queue (id, user_id, environment, job_id, task, payload, sealed_key, scoped_key_id, "
+      "status, max_attempts, available_at, created_at, updated_at) VALUES "
+      "('qen_d', 'usr_a', 'live', 'd', 'echo', '{}', x'" + marker + "', 'key_done', 'done', 5, 0, 0, 0),"
+      "('qen_q', 'usr_a', 'live', 'q', 'echo', '{}', x'01020304', 'key_live', 'queued', 5, 0, 0, 0);");
+  ASSERT_NE(testing::ReadFileBytes(path).find("SEALED-CREDENTIAL"), std::string::npos);
+  {
+    StatusOr<store::BackendPtr> b = store::OpenBackend({.location = path});
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_FALSE((*b)->queue().GetQueueEntry("qen_d")->sealed_key.has_value());
+    EXPECT_EQ((*b)->queue().GetQueueEntry("qen_q")->sealed_key, std::string("\x01\x02\x03\x04"));
+    EXPECT_TRUE((*b)->keys().GetKey("key_done")->revoked_at.has_value());
+    EXPECT_FALSE((*b)->keys().GetKey("key_live")->revoked_at.has_value());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(testing::ReadFileBytes(path).find("SEALED-CREDENTIAL"), std::string::npos);
+  EXPECT_EQ(testing::ReadFileBytes(path + "-wal").find("SEALED-CREDENTIAL"), std::string::npos);
 }
 
 }  // namespace

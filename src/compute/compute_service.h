@@ -1,0 +1,120 @@
+// compute_service.h: the reference compute service behind POST /v1/ai/jobs —
+// runs a user's job on that user's data, stores the result under that user
+// and environment, and charges that user's credits exactly once per job_id.
+//
+// DESIGN
+// Submit() is idempotent per (user, environment, job_id): a repeat with the
+// same task and payload returns the existing job and charges nothing, also
+// under concurrent repeats; a repeat with another task or payload is a
+// conflict. A live job's credits are reserved (metering::Credits), the job
+// and its charge are written in one transaction, and the reservation is
+// settled with the write's outcome.
+//
+// Accepted jobs wait in memory for the executor, which takes all that are
+// waiting at once: it marks the batch running (one transaction), runs each
+// task, and stores every result (one transaction). Waiting work is bounded
+// per user and in total (a submission beyond either bound is refused before
+// anything is written), results are bounded in size, and jobs left
+// unfinished by a previous server are resumed in pages, never all at once.
+// Thread-safe; borrows what it is given.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "compute/executor.h"
+#include "compute/job_request.h"
+#include "compute/task_registry.h"
+#include "keyward/principal.h"
+#include "metering/credits.h"
+#include "store/job_store.h"
+
+namespace keyward::compute {
+
+struct ComputeOptions {
+  // Jobs of one user accepted but not finished; more are refused (429).
+  int max_pending_per_user = 100;
+  // Jobs of all users accepted but not finished; more are refused (503).
+  int max_pending_total = 10'000;
+  // A result larger than this (as JSON text) fails the job instead.
+  std::size_t max_result_bytes = 256 * 1024;
+  // Unfinished jobs loaded per page when resuming after a restart.
+  int resume_page = 1'000;
+};
+
+struct SubmitResult {
+  enum class Kind {
+    kCreated,        // new job, charged
+    kExisting,       // this job_id exists with the same task and payload: nothing charged
+    kConflict,       // this job_id exists with another task or payload: nothing written
+    kQuotaExceeded,  // the user's monthly credits are used up
+    kUserBusy,       // the user has max_pending_per_user jobs waiting
+    kOverloaded,     // max_pending_total jobs are waiting
+  };
+  Kind kind = Kind::kCreated;
+  Job job;                          // kCreated, kExisting, kConflict (the existing job)
+  metering::CreditState credits;    // live jobs
+  std::int64_t retry_after_ms = 0;  // kQuotaExceeded, kUserBusy, kOverloaded
+};
+
+class ComputeService {
+ public:
+  ComputeService(JobStore& jobs, metering::Credits& credits, const TaskRegistry& tasks,
+                 Executor& executor, const Clock& clock, ComputeOptions options = {})
+      : jobs_(jobs), credits_(credits), tasks_(tasks), executor_(executor), clock_(clock),
+        options_(options) {}
+
+  // REQUIRES: ValidateJobRequest(request) is OK. kUnavailable if storage
+  // failed (nothing charged); decisions are SubmitResult kinds.
+  StatusOr<SubmitResult> Submit(const Principal& principal, const Plan& plan,
+                                const JobRequest& request);
+
+  // Schedules the jobs a previous server accepted (queued or running) but
+  // did not finish, e.g. after a crash: the first page now, the following
+  // pages whenever the executor has run out of work. Call once at start,
+  // before serving. Returns how many were found in the first page.
+  StatusOr<std::size_t> ResumeUnfinished();
+
+  // Jobs of one user in one environment only; another's is kNotFound.
+  StatusOr<Job> Get(const Principal& principal, const std::string& id);
+  // Summaries (no payload or result), newest first.
+  StatusOr<Page<Job>> List(const Principal& principal, const PageRequest& page);
+
+  // Jobs accepted and not yet finished, in total.
+  std::int64_t pending() const;
+
+ private:
+  // The existing job for principal+job_id, classified as kExisting or
+  // kConflict against `request`; nullopt if there is none.
+  StatusOr<std::optional<SubmitResult>> Replay(const Principal& principal,
+                                               const JobRequest& request);
+  // Counts a job as pending; false (nothing counted) if a bound is reached.
+  SubmitResult::Kind Admit(const std::string& user_id);
+  void Release(const std::vector<Job>& finished);
+  void Schedule(std::vector<Job> jobs);
+  void Drain();                   // runs everything waiting (executor thread)
+  void Run(std::vector<Job>& batch);
+  void ResumeNextPage();          // executor thread
+  void TakeResumed(Page<Job>& page);  // REQUIRES: mu_ held
+
+  JobStore& jobs_;
+  metering::Credits& credits_;
+  const TaskRegistry& tasks_;
+  Executor& executor_;
+  const Clock& clock_;
+  const ComputeOptions options_;
+
+  mutable std::mutex mu_;
+  std::vector<Job> waiting_;                                 // guarded by mu_
+  bool draining_ = false;                                    // guarded by mu_
+  std::unordered_map<std::string, int> pending_by_user_;    // guarded by mu_
+  std::int64_t pending_total_ = 0;                           // guarded by mu_
+  std::optional<std::string> resume_after_;                  // next page's cursor; guarded by mu_
+  UnixMillis resume_before_ = 0;  // jobs created from then on are this process's; guarded by mu_
+};
+
+}  // namespace keyward::compute

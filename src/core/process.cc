@@ -1,0 +1,35 @@
+// process.cc: core dump and environment hygiene for secrets.
+#include "core/process.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace keyward::core {
+
+Status DisableCoreDumps() {
+  rlimit none{0, 0};
+  if (setrlimit(RLIMIT_CORE, &none) != 0) {
+    return InternalError(std::string("cannot disable core dumps: ") + std::strerror(errno));
+  }
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return InternalError(std::string("cannot make the process non-dumpable: ") + std::strerror(errno));
+  }
+  return OkStatus();
+}
+
+std::string TakeSecretFromEnvironment(const char* name) {
+  char* value = std::getenv(name);
+  if (!value) return "";
+  std::string copy(value);
+  // The string lives in the environment block /proc/<pid>/environ shows:
+  // wipe it there before dropping the variable.
+  std::memset(value, 0, std::strlen(value));
+  unsetenv(name);
+  return copy;
+}
+
+}  // namespace keyward::core

@@ -1,0 +1,54 @@
+// route.h: most routes are declarative — who may call (nobody in
+// particular, the operator, or an API key with given requirements), which
+// query parameters they take, whether they take a JSON body — plus a
+// function that answers. MakeRoute() turns that into a Handler whose head
+// step enforces it all before the body is read.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "http/handler.h"
+#include "http/handlers/context.h"
+
+namespace keyward::http {
+
+enum class Access {
+  kPublic,  // anyone (health, the spec, verify: the key is in the body)
+  kAdmin,   // the operator token
+  kApiKey,  // Authorization: Api-Key, through the gate
+};
+
+enum class BodyKind {
+  kNone,          // no body is read; one sent anyway is ignored
+  kJson,          // a JSON object is required
+  kOptionalJson,  // a JSON object, or nothing (read as {})
+};
+
+struct RouteSpec {
+  Access access = Access::kPublic;
+  // kApiKey: what the key must pass in the head step.
+  metering::GateRequest gate;
+  // kApiKey, when the requirements come from the request itself (authz).
+  std::function<StatusOr<metering::GateRequest>(const HttpRequest&)> gate_from_request;
+  std::vector<std::string> query;  // accepted query parameters; any other is 400
+  BodyKind body = BodyKind::kNone;
+  // The answer, given the parsed body ({} for kNone). One of these two:
+  std::function<HttpResponse(Exchange&, const nlohmann::json&)> respond;
+  // … or an answer that comes later, through the Reply.
+  std::function<void(Exchange&, nlohmann::json, Reply&)> respond_later;
+};
+
+HandlerPtr MakeRoute(ServiceContext& ctx, RouteSpec spec);
+
+// Route registration, one function per handler file.
+class Router;
+void AddOpsRoutes(Router& router, ServiceContext& ctx, const std::string& openapi_json);
+void AddUserRoutes(Router& router, ServiceContext& ctx);
+void AddKeyRoutes(Router& router, ServiceContext& ctx);
+void AddVerifyRoutes(Router& router, ServiceContext& ctx);
+void AddComputeRoutes(Router& router, ServiceContext& ctx);
+void AddQueueRoutes(Router& router, ServiceContext& ctx);
+
+}  // namespace keyward::http

@@ -1,0 +1,34 @@
+// usage_ledger.cc: leader/follower group commit of usage entries.
+#include "metering/usage_ledger.h"
+
+
+namespace keyward::metering {
+
+Status UsageLedger::Record(const UsageEntry& entry) {
+  std::unique_lock lock(mu_);
+  Waiter me{&entry};
+  pending_.push_back(&me);
+  // Wait while someone else commits; our entry rides in the next batch.
+  cv_.wait(lock, [&] { return me.done || !committing_; });
+  if (me.done) return me.result;
+  // Leader: commit everything pending, ours included, in one transaction.
+  committing_ = true;
+  std::vector<Waiter*> batch;
+  batch.swap(pending_);
+  lock.unlock();
+  std::vector<UsageEntry> entries;
+  entries.reserve(batch.size());
+  for (const Waiter* w : batch) entries.push_back(*w->entry);
+  Status st = store_.AppendUsage(entries);
+  if (observer_) observer_(batch.size());
+  lock.lock();
+  for (Waiter* w : batch) {
+    w->result = st;
+    w->done = true;
+  }
+  committing_ = false;
+  cv_.notify_all();
+  return st;
+}
+
+}  // namespace keyward::metering

@@ -1,0 +1,139 @@
+// worker.cc: claim → unseal → POST /v1/ai/jobs → record the outcome.
+#include "queue/worker.h"
+
+#include <openssl/crypto.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "json/parse.h"
+#include "keyward/client.h"
+
+namespace keyward::queue {
+namespace {
+
+std::string DefaultWorkerId() {
+  char host[256] = "worker";
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+// "code: message" from a keyward error body, or "HTTP <status>".
+std::string ErrorOf(const ClientResponse& r) {
+  nlohmann::json j = jsonio::ParseStoredJson(r.body);
+  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+    const nlohmann::json& e = j["error"];
+    std::string code = e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "";
+    std::string message = e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
+    if (!code.empty()) return (code + ": " + message).substr(0, 500);
+  }
+  return "HTTP " + std::to_string(r.status);
+}
+
+// Retry-After in milliseconds (whole seconds in the header), or `fallback`.
+std::int64_t RetryAfterMs(const ClientResponse& r, std::int64_t fallback) {
+  std::string v = r.Header("Retry-After");
+  if (v.empty() || v.size() > 10 || v.find_first_not_of("0123456789") != std::string::npos) return fallback;
+  return std::stoll(v) * 1000;
+}
+
+}  // namespace
+
+Worker::Worker(QueueStore& store, const Clock& clock, const Sealer& sealer, WorkerOptions options)
+    : store_(store), clock_(clock), sealer_(sealer), options_([&] {
+        if (options.worker_id.empty()) options.worker_id = DefaultWorkerId();
+        return options;
+      }()) {}
+
+std::int64_t Worker::Backoff(int attempt) const {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  std::int64_t base = options_.backoff_base_ms << std::min(attempt - 1, 20);
+  base = std::min(base, options_.backoff_max_ms);
+  std::uniform_int_distribution<std::int64_t> jitter(-base / 4, base / 4);
+  return std::max<std::int64_t>(1, base + jitter(rng));
+}
+
+void Worker::Run() {
+  std::vector<std::thread> threads;
+  for (int i = 0; i < std::max(1, options_.concurrency); ++i) threads.emplace_back([this] { Loop(); });
+  for (auto& t : threads) t.join();
+}
+
+void Worker::Loop() {
+  Client client(ClientOptions{options_.server_url, options_.http_timeout_ms, 2'000});
+  while (!stopping_) {
+    StatusOr<std::vector<QueueEntry>> claimed =
+        store_.ClaimQueue(options_.worker_id, sealer_.fingerprint(), clock_.Now(), options_.lease_ms,
+                          std::max(1, options_.claim_batch));
+    if (!claimed.ok() || claimed->empty()) {
+      if (options_.once && claimed.ok()) {
+        StatusOr<std::int64_t> left = store_.CountUnfinished();
+        if (left.ok() && *left == 0) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.poll_ms));
+      continue;
+    }
+    // Claimed entries are all worked off, even after Stop(): they are ours.
+    for (QueueEntry& e : *claimed) Process(std::move(e), client);
+  }
+}
+
+void Worker::Process(QueueEntry e, Client& client) {
+  {
+    StatusOr<std::string> key = e.sealed_key ? sealer_.Open(*e.sealed_key, e.id)
+                                             : StatusOr<std::string>(PermissionDeniedError("no sealed credential"));
+    if (e.attempts > e.max_attempts) {
+      e.status = QueueStatus::kDead;
+      e.last_error = e.last_error.value_or("") + " (lease expired " + std::to_string(e.attempts - 1) + " times)";
+    } else if (!key.ok()) {
+      e.status = QueueStatus::kDead;
+      e.last_error = key.status().message();
+    } else {
+      StatusOr<ClientResponse> r = client.SubmitJob(*key, e.job_id, e.task, e.payload);
+      OPENSSL_cleanse(key->data(), key->size());
+      if (r.ok() && r->status >= 200 && r->status < 300) {
+        e.status = QueueStatus::kDone;
+        e.last_error.reset();
+        nlohmann::json j = jsonio::ParseStoredJson(r->body);
+        if (j.is_object() && j.contains("job") && j["job"].is_object() && j["job"].contains("id") &&
+            j["job"]["id"].is_string()) {
+          e.result_job_id = j["job"]["id"].get<std::string>();
+        }
+      } else if (r.ok() && r->status == 429) {
+        // Limited, not wrong: wait as long as the server asks, uncounted.
+        e.status = QueueStatus::kQueued;
+        e.attempts -= 1;
+        e.last_error = ErrorOf(*r);
+        std::int64_t wait = RetryAfterMs(*r, Backoff(1));
+        e.available_at = clock_.Now() + wait + Backoff(1) / 4;
+        stats_.throttled++;
+      } else if (r.ok() && r->status >= 400 && r->status < 500) {
+        e.status = QueueStatus::kFailed;
+        e.last_error = ErrorOf(*r);
+      } else {
+        e.last_error = r.ok() ? ErrorOf(*r) : r.status().message();
+        if (e.attempts >= e.max_attempts) {
+          e.status = QueueStatus::kDead;
+        } else {
+          e.status = QueueStatus::kQueued;
+          e.available_at = clock_.Now() + Backoff(e.attempts);
+          stats_.retried++;
+        }
+      }
+    }
+  }
+  Status st = store_.FinishClaim(e, options_.worker_id, clock_.Now());
+  if (!st.ok()) {
+    stats_.lost_leases++;  // someone else owns it now; their outcome stands
+    return;
+  }
+  if (e.status == QueueStatus::kDone) stats_.done++;
+  if (e.status == QueueStatus::kFailed) stats_.failed++;
+  if (e.status == QueueStatus::kDead) stats_.dead++;
+}
+
+}  // namespace keyward::queue

@@ -1,0 +1,82 @@
+// worker.h: `keyward worker` — drains the durable queue by calling the
+// compute API with each entry's own credential.
+//
+// DESIGN
+// N threads, each with its own keyward::Client (connections reused). A thread
+// claims a few entries at a time under a lease (QueueStore::ClaimQueue),
+// opens each sealed credential in memory, and calls POST /v1/ai/jobs with
+// `Authorization: Api-Key …` and the entry's job_id. Outcomes:
+//  - 2xx: done (200 means an earlier attempt already reached the server);
+//  - 429: back to queued until the server's Retry-After (with jitter); the
+//    attempt does not count, since the job itself did nothing wrong;
+//  - other 4xx: failed, final, with the error code (REVOKED, …);
+//  - transport error or 5xx: back to queued with exponential backoff and
+//    jitter, or dead once max_attempts claims have been made.
+// A worker that dies leaves its claims leased; when the lease expires any
+// worker claims them again. Delivery is therefore at-least-once, and the
+// compute API's idempotent job_id makes the effect and the charge
+// exactly-once. When an entry becomes final the store erases its sealed
+// credential and revokes its job-scoped key in the same transaction.
+// A worker only claims entries sealed under its own seal key.
+// Stop() (SIGTERM) stops claiming and lets in-flight calls finish.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "queue/sealing.h"
+#include "store/queue_store.h"
+
+namespace keyward {
+class Client;
+}
+
+namespace keyward::queue {
+
+struct WorkerOptions {
+  std::string server_url = "http://127.0.0.1:8080";
+  int concurrency = 2;
+  // Drain what is queued (including retries that are backing off) and return.
+  bool once = false;
+  std::int64_t lease_ms = 30'000;       // a crashed worker's claims return after this
+  std::int64_t poll_ms = 200;           // idle wait between empty claims
+  int claim_batch = 4;                  // entries a thread claims per transaction
+  std::int64_t backoff_base_ms = 500;   // retry n waits base * 2^(n-1), plus jitter
+  std::int64_t backoff_max_ms = 60'000;
+  int http_timeout_ms = 10'000;
+  std::string worker_id;                // default: host:pid
+};
+
+struct WorkerStats {
+  std::atomic<std::int64_t> done{0}, failed{0}, dead{0}, retried{0}, throttled{0}, lost_leases{0};
+};
+
+class Worker {
+ public:
+  // Borrows everything; all must outlive the worker.
+  Worker(QueueStore& store, const Clock& clock, const Sealer& sealer, WorkerOptions options);
+
+  // Blocks until Stop() or (with once) until nothing is left to do.
+  void Run();
+  // Thread-safe; may be called from a signal-handling thread.
+  void Stop() { stopping_ = true; }
+  const WorkerStats& stats() const { return stats_; }
+  const WorkerOptions& options() const { return options_; }
+
+ private:
+  void Loop();
+  // Runs one claimed entry to its outcome and records it.
+  void Process(QueueEntry e, Client& client);
+  // Backoff before retry number `attempt` (1-based), with ±25 % jitter.
+  std::int64_t Backoff(int attempt) const;
+
+  QueueStore& store_;
+  const Clock& clock_;
+  const Sealer& sealer_;
+  const WorkerOptions options_;
+  std::atomic<bool> stopping_{false};
+  WorkerStats stats_;
+};
+
+}  // namespace keyward::queue

@@ -1,0 +1,97 @@
+// service.cc: wiring, the seal key check and the last-use flusher.
+#include "service/service.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace keyward::service {
+
+std::string SealKeySource::Describe() const {
+  return hex.empty() ? "the key file " + file_path : "KEYWARD_SEAL_KEY";
+}
+
+StatusOr<queue::Sealer> LoadSealKey(const SealKeySource& source) {
+  StatusOr<queue::Sealer> s = source.hex.empty() ? queue::Sealer::FromKeyFile(source.file_path)
+                                                 : queue::Sealer::FromHex(source.hex);
+  if (!s.ok()) {
+    return Status(s.status().code(), (source.hex.empty() ? "" : "KEYWARD_SEAL_KEY: ") + s.status().message());
+  }
+  return s;
+}
+
+Status CheckSealKey(QueueStore& queue, const queue::Sealer& sealer, const SealKeySource& source) {
+  KW_ASSIGN_OR_RETURN(std::string recorded, queue.AdoptSealKey(sealer.fingerprint()));
+  if (recorded == sealer.fingerprint()) return OkStatus();
+  return FailedPreconditionError(
+      "this database's job queue is sealed under seal key " + recorded + ", but " +
+      source.Describe() + " holds seal key " + sealer.fingerprint() +
+      ": give every keyward process sharing the database the same key (KEYWARD_SEAL_KEY or "
+      "the key file), or move the queue to this key with `keyward seal rotate`");
+}
+
+struct Service::Flusher {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  std::thread thread;
+};
+
+Service::Service(store::BackendPtr backend, queue::Sealer sealer, const ServiceOptions& options,
+                 const Clock& clock)
+    : options_(options),
+      clock_(clock),
+      backend_(std::move(backend)),
+      accounts_(backend_->keys(), clock),
+      verifier_(backend_->keys(), clock, options.verifier),
+      credits_(backend_->usage(), clock),
+      ledger_(backend_->usage()),
+      gate_(verifier_, limiter_, credits_, ledger_, clock, options.gate),
+      tasks_(compute::TaskRegistry::BuiltIn()),
+      executor_(options.job_threads),
+      compute_(backend_->jobs(), credits_, tasks_, executor_, clock, options.compute),
+      sealer_(std::move(sealer)),
+      queue_(backend_->queue(), clock, sealer_, tasks_, accounts_, options.queue) {
+  accounts_.set_change_listener([this](const std::string& user_id) {
+    verifier_.InvalidateUser(user_id);
+  });
+}
+
+StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,
+                                                  const SealKeySource& seal_key, const Clock& clock) {
+  KW_ASSIGN_OR_RETURN(store::BackendPtr backend, store::OpenBackend(options.store));
+  KW_ASSIGN_OR_RETURN(queue::Sealer sealer, LoadSealKey(seal_key));
+  KW_RETURN_IF_ERROR(CheckSealKey(backend->queue(), sealer, seal_key));
+  std::unique_ptr<Service> s(new Service(std::move(backend), std::move(sealer), options, clock));
+  KW_ASSIGN_OR_RETURN(s->resumed_, s->compute_.ResumeUnfinished());
+  s->flusher_ = std::make_unique<Flusher>();
+  s->flusher_->thread = std::thread([raw = s.get()] { raw->FlushLoop(); });
+  return s;
+}
+
+void Service::FlushLoop() {
+  std::unique_lock lock(flusher_->mu);
+  const auto period = std::chrono::milliseconds(options_.last_used_flush_ms);
+  while (!flusher_->cv.wait_for(lock, period, [&] { return flusher_->stop; })) {
+    lock.unlock();
+    verifier_.FlushLastUsed().IgnoreError();
+    lock.lock();
+  }
+}
+
+void Service::Stop() {
+  if (!flusher_) return;
+  {
+    std::lock_guard lock(flusher_->mu);
+    flusher_->stop = true;
+  }
+  flusher_->cv.notify_all();
+  flusher_->thread.join();
+  flusher_.reset();
+  executor_.Stop();  // finish compute jobs already accepted
+  verifier_.FlushLastUsed().IgnoreError();
+}
+
+Service::~Service() { Stop(); }
+
+}  // namespace keyward::service

@@ -1,0 +1,115 @@
+// service.h: builds keyward's whole non-HTTP service from one set of options
+// — the storage backend, accounts, the verifier and its caches, rate
+// limits, credits, the usage ledger and gate, the compute service and its
+// executor, the seal key and the job queue — and owns them. `keyward serve`
+// and the tests wire the service through this one place.
+//
+// Defaults live in each part's own options struct; ServiceOptions only
+// gathers them. Thread-safe as its parts are; Stop() before destruction
+// when an HTTP server still holds replies (see Stop()).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "auth/accounts.h"
+#include "compute/compute_service.h"
+#include "compute/executor.h"
+#include "compute/task_registry.h"
+#include "keyward/verifier.h"
+#include "metering/credits.h"
+#include "metering/gate.h"
+#include "metering/rate_limiter.h"
+#include "metering/usage_ledger.h"
+#include "queue/job_queue.h"
+#include "queue/sealing.h"
+#include "store/backend.h"
+
+namespace keyward::service {
+
+struct ServiceOptions {
+  StoreOptions store;
+  VerifierOptions verifier = [] {
+    VerifierOptions v;
+    v.cache = true;
+    v.track_last_used = true;
+    return v;
+  }();
+  metering::GateOptions gate;
+  compute::ComputeOptions compute;
+  queue::QueueOptions queue;
+  int job_threads = 2;                     // threads running compute jobs
+  std::int64_t last_used_flush_ms = 5'000;  // how often last_used_at is written
+};
+
+// Where the seal key comes from: KEYWARD_SEAL_KEY (64 hex) if set, else the
+// file <database>.sealkey, created (0600) on first use.
+struct SealKeySource {
+  std::string hex;        // from the environment; empty if unset
+  std::string file_path;  // used when hex is empty
+  std::string Describe() const;
+};
+
+// Loads the seal key from `source`. kInvalidArgument (bad hex),
+// kFailedPrecondition (file readable by others), kUnavailable (I/O).
+StatusOr<queue::Sealer> LoadSealKey(const SealKeySource& source);
+
+// Checks `sealer` against the seal key recorded for the queue (recording it
+// when none is yet): kFailedPrecondition naming the expected key's
+// fingerprint and `source` when they differ.
+Status CheckSealKey(QueueStore& queue, const queue::Sealer& sealer, const SealKeySource& source);
+
+class Service {
+ public:
+  // Opens the backend, checks the seal key and builds every part; resumes
+  // compute jobs a previous server left unfinished. Borrows `clock`.
+  static StatusOr<std::unique_ptr<Service>> Start(const ServiceOptions& options,
+                                                  const SealKeySource& seal_key, const Clock& clock);
+  ~Service();
+
+  // Stops taking new compute work, finishes what was accepted, writes
+  // last-use times. Idempotent.
+  void Stop();
+
+  store::Backend& backend() { return *backend_; }
+  auth::Accounts& accounts() { return accounts_; }
+  Verifier& verifier() { return verifier_; }
+  metering::Credits& credits() { return credits_; }
+  metering::UsageLedger& ledger() { return ledger_; }
+  metering::Gate& gate() { return gate_; }
+  const compute::TaskRegistry& tasks() const { return tasks_; }
+  compute::ComputeService& compute() { return compute_; }
+  queue::JobQueue& queue() { return queue_; }
+  const queue::Sealer& sealer() const { return sealer_; }
+  const Clock& clock() const { return clock_; }
+  const ServiceOptions& options() const { return options_; }
+  // Compute jobs resumed at start (first page).
+  std::size_t resumed() const { return resumed_; }
+
+ private:
+  Service(store::BackendPtr backend, queue::Sealer sealer, const ServiceOptions& options,
+          const Clock& clock);
+  void FlushLoop();
+
+  const ServiceOptions options_;
+  const Clock& clock_;
+  store::BackendPtr backend_;
+  auth::Accounts accounts_;
+  Verifier verifier_;
+  metering::RateLimiter limiter_;
+  metering::Credits credits_;
+  metering::UsageLedger ledger_;
+  metering::Gate gate_;
+  compute::TaskRegistry tasks_;
+  compute::Executor executor_;
+  compute::ComputeService compute_;
+  queue::Sealer sealer_;
+  queue::JobQueue queue_;
+  std::size_t resumed_ = 0;
+
+  struct Flusher;
+  std::unique_ptr<Flusher> flusher_;
+};
+
+}  // namespace keyward::service

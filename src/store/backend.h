@@ -1,0 +1,33 @@
+// backend.h: one storage backend — all of keyward's data in one database —
+// seen through its parts: users and keys, compute jobs, the usage ledger and
+// the job queue. A backend implements every part over one connection pool,
+// so a write that spans parts (a job and its charge) is one transaction.
+// Thread-safe.
+#pragma once
+
+#include <memory>
+
+#include "keyward/store.h"
+#include "store/job_store.h"
+#include "store/queue_store.h"
+#include "store/usage_store.h"
+
+namespace keyward::store {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual KeyStore& keys() = 0;
+  virtual JobStore& jobs() = 0;
+  virtual UsageStore& usage() = 0;
+  virtual QueueStore& queue() = 0;
+  // OK if the backend can serve requests (for readiness probes).
+  virtual Status Ping() = 0;
+};
+
+using BackendPtr = std::unique_ptr<Backend>;
+
+// Opens the backend named by options.location (see keyward/store.h).
+StatusOr<BackendPtr> OpenBackend(const StoreOptions& options);
+
+}  // namespace keyward::store

@@ -1,0 +1,74 @@
+// backend.cc: the SQLite backend — one file in WAL mode, one connection
+// guarded by a mutex, opened and migrated here — and OpenBackend().
+#include <memory>
+
+#include "store/sqlite/parts.h"
+#include "store/sqlite/schema.h"
+
+namespace keyward {
+namespace store {
+namespace sqlite {
+namespace {
+
+class SqliteBackend final : public Backend {
+ public:
+  SqliteBackend() : keys_(shared_), jobs_(shared_), usage_(shared_), queue_(shared_) {}
+
+  Status Open(const std::string& path, int busy_timeout_ms) {
+    shared_.path = path;
+    Db& db = shared_.db;
+    KW_RETURN_IF_ERROR(db.Open(path, busy_timeout_ms));
+    KW_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON"));
+    // Deleted and overwritten content (sealed credentials of finished queue
+    // entries) is zeroed on disk, not left in free space.
+    KW_RETURN_IF_ERROR(db.Exec("PRAGMA secure_delete = ON"));
+    KW_RETURN_IF_ERROR(RefuseNewerSchema(db, path));
+    Status wal = db.Exec("PRAGMA journal_mode = WAL");
+    if (!wal.ok()) return Status(wal.code(), "enable WAL: " + wal.message());
+    KW_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = NORMAL"));
+    return Migrate(db);
+  }
+
+  KeyStore& keys() override { return keys_; }
+  JobStore& jobs() override { return jobs_; }
+  UsageStore& usage() override { return usage_; }
+  QueueStore& queue() override { return queue_; }
+
+  Status Ping() override {
+    std::lock_guard lock(shared_.mu);
+    return shared_.db.QueryInt("SELECT 1").status();
+  }
+
+ private:
+  Shared shared_;
+  SqliteKeyStore keys_;
+  SqliteJobStore jobs_;
+  SqliteUsageStore usage_;
+  SqliteQueueStore queue_;
+};
+
+}  // namespace
+}  // namespace sqlite
+
+StatusOr<BackendPtr> OpenBackend(const StoreOptions& options) {
+  std::string path = options.location;
+  if (path.rfind("sqlite:", 0) == 0) path = path.substr(7);
+  if (path.rfind("postgres://", 0) == 0 || path.rfind("postgresql://", 0) == 0) {
+    return InvalidArgumentError("this keyward build has no PostgreSQL store yet");
+  }
+  if (path.empty()) return InvalidArgumentError("no database location given");
+  auto backend = std::make_unique<sqlite::SqliteBackend>();
+  KW_RETURN_IF_ERROR(backend->Open(path, options.busy_timeout_ms));
+  return BackendPtr(std::move(backend));
+}
+
+}  // namespace store
+
+StatusOr<KeyStorePtr> OpenKeyStore(const StoreOptions& options) {
+  KW_ASSIGN_OR_RETURN(store::BackendPtr backend, store::OpenBackend(options));
+  // The KeyStore part shares ownership of the whole backend behind it.
+  std::shared_ptr<store::Backend> owner(std::move(backend));
+  return KeyStorePtr(owner, &owner->keys());
+}
+
+}  // namespace keyward

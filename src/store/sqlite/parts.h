@@ -1,0 +1,87 @@
+// parts.h: the SQLite backend's parts, one class per concern, all over one
+// Shared connection: users and keys, compute jobs, the usage ledger, the
+// job queue. Each method takes the shared mutex for its whole transaction.
+#pragma once
+
+#include "store/backend.h"
+#include "store/sqlite/shared.h"
+
+namespace keyward::store::sqlite {
+
+class Part {
+ protected:
+  explicit Part(Shared& shared) : shared_(shared) {}
+  Db& db() { return shared_.db; }  // REQUIRES: shared_.mu held
+  Shared& shared_;
+};
+
+class SqliteKeyStore final : public KeyStore, Part {
+ public:
+  explicit SqliteKeyStore(Shared& shared) : Part(shared) {}
+  Status CreateUser(const User& user, const ApiKey* first_key) override;
+  StatusOr<User> GetUser(const std::string& id) override;
+  StatusOr<User> FindUserByExternalId(const std::string& external_id) override;
+  StatusOr<Page<User>> ListUsers(const PageRequest& page) override;
+  Status UpdateUser(const User& user) override;
+  Status DeleteUser(const std::string& id) override;
+  Status InsertKey(const ApiKey& key) override;
+  StatusOr<ApiKey> GetKey(const std::string& id) override;
+  StatusOr<KeyWithUser> LookupKey(const KeyHash& hash) override;
+  StatusOr<Page<ApiKey>> ListKeys(const std::string& user_id, const PageRequest& page) override;
+  StatusOr<ApiKey> RevokeKey(const std::string& id, UnixMillis now) override;
+  StatusOr<std::int64_t> RevokeAllKeys(const std::string& user_id, UnixMillis now) override;
+  Status RotateKey(const ApiKey& new_key, UnixMillis old_expires_at) override;
+  Status DeleteKey(const std::string& id) override;
+  Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) override;
+
+ private:
+  Status UserExistsLocked(const std::string& user_id);
+  Status InsertKeyLocked(const ApiKey& key);
+  StatusOr<ApiKey> GetKeyLocked(const std::string& id);
+};
+
+// Appends one usage row. REQUIRES: shared.mu held (inside a transaction).
+Status AppendUsageLocked(Db& db, const UsageEntry& e);
+
+class SqliteJobStore final : public JobStore, Part {
+ public:
+  explicit SqliteJobStore(Shared& shared) : Part(shared) {}
+  StatusOr<std::vector<bool>> InsertJobs(const std::vector<NewJob>& jobs) override;
+  StatusOr<Job> GetJob(const std::string& user_id, Environment env, const std::string& id) override;
+  StatusOr<Page<Job>> ListJobs(const std::string& user_id, Environment env,
+                               const PageRequest& page) override;
+  StatusOr<Page<Job>> ListUnfinishedJobs(const PageRequest& page) override;
+  StatusOr<std::int64_t> CountPendingJobs(const std::string& user_id) override;
+  Status UpdateJobs(const std::vector<Job>& jobs) override;
+};
+
+class SqliteUsageStore final : public UsageStore, Part {
+ public:
+  explicit SqliteUsageStore(Shared& shared) : Part(shared) {}
+  Status AppendUsage(const std::vector<UsageEntry>& entries) override;
+  StatusOr<std::int64_t> SumUsage(const std::string& user_id, Environment env, UnixMillis from,
+                                  UnixMillis to) override;
+  StatusOr<std::vector<UsageByKey>> UsageReport(const std::string& user_id, UnixMillis from,
+                                                UnixMillis to) override;
+};
+
+class SqliteQueueStore final : public QueueStore, Part {
+ public:
+  explicit SqliteQueueStore(Shared& shared) : Part(shared) {}
+  Status Enqueue(const QueueEntry& entry, int max_unfinished_per_user) override;
+  StatusOr<QueueEntry> GetQueueEntry(const std::string& id) override;
+  StatusOr<QueueEntry> FindQueueEntry(const std::string& user_id, Environment env,
+                                      const std::string& job_id) override;
+  StatusOr<Page<QueueEntry>> ListQueue(const QueueFilter& filter, const PageRequest& page) override;
+  StatusOr<std::vector<QueueEntry>> ClaimQueue(const std::string& worker, const std::string& seal_key,
+                                               UnixMillis now, std::int64_t lease_ms, int limit) override;
+  Status FinishClaim(const QueueEntry& entry, const std::string& worker, UnixMillis now) override;
+  StatusOr<std::int64_t> CountUnfinished(const std::string& user_id) override;
+  StatusOr<std::string> AdoptSealKey(const std::string& fingerprint) override;
+  StatusOr<std::vector<QueueEntry>> ListInFlight() override;
+  Status ReplaceSealKey(const std::string& old_key, const std::string& new_key,
+                        const std::vector<std::pair<std::string, std::string>>& resealed,
+                        const std::vector<std::string>& abandoned, UnixMillis now) override;
+};
+
+}  // namespace keyward::store::sqlite

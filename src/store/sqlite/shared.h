@@ -1,0 +1,63 @@
+// shared.h: what the SQLite backend's parts share — one connection, the
+// mutex that serialises it, and small helpers for rows and pages.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "keyward/store.h"
+#include "store/sqlite/connection.h"
+
+namespace keyward::store::sqlite {
+
+struct Shared {
+  std::mutex mu;
+  Db db;  // guarded by mu
+  std::string path;
+};
+
+// Space-separated scope lists, as stored.
+std::string JoinScopes(const std::vector<std::string>& scopes);
+std::vector<std::string> SplitScopes(const std::string& text);
+
+inline std::string_view EnvText(Environment e) { return EnvironmentName(e); }
+inline Environment ReadEnv(const Stmt& s, int col) {
+  return ParseEnvironment(s.Text(col)).value_or(Environment::kLive);
+}
+
+// The first row of `s` read by `read`, or kNotFound with `not_found`.
+template <typename Reader>
+auto One(Stmt& s, Reader read, std::string not_found) -> StatusOr<decltype(read(s))> {
+  Status st;
+  if (!s.Step(&st)) {
+    KW_RETURN_IF_ERROR(st);
+    return NotFoundError(std::move(not_found));
+  }
+  return read(s);
+}
+
+// Every row of `s` read by `read`.
+template <typename Reader>
+auto All(Stmt& s, Reader read) -> StatusOr<std::vector<decltype(read(s))>> {
+  std::vector<decltype(read(s))> out;
+  Status st;
+  while (s.Step(&st)) out.push_back(read(s));
+  KW_RETURN_IF_ERROR(st);
+  return out;
+}
+
+// A page from rows fetched with LIMIT page.limit + 1: the extra row only says
+// that there is a next page, whose cursor is made from the last item kept.
+template <typename T, typename CursorOf>
+Page<T> MakePage(std::vector<T> rows, int limit, CursorOf cursor_of) {
+  Page<T> page;
+  if (static_cast<int>(rows.size()) > limit) {
+    rows.resize(static_cast<std::size_t>(limit));
+    page.next = cursor_of(rows.back());
+  }
+  page.items = std::move(rows);
+  return page;
+}
+
+}  // namespace keyward::store::sqlite

@@ -1,0 +1,23 @@
+// Tests for strict UTF-8 validation (src/core/utf8.h).
+#include "core/utf8.h"
+
+#include <gtest/gtest.h>
+
+namespace keyward::core {
+namespace {
+
+TEST(Utf8, AcceptsWellFormedText) {
+  for (const char* ok : {"", "plain", "Ünïcödé", "日本語", "\xf0\x9f\x94\x91", "\xf4\x8f\xbf\xbf"}) {
+    EXPECT_TRUE(IsValidUtf8(ok)) << ok;
+  }
+}
+
+TEST(Utf8, RefusesWhatRfc3629Forbids) {
+  for (const char* bad : {"\xff", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                          "\xc3", "\xe6\x97", "\x80", "a\xc3(b", "\xf8\x88\x80\x80\x80"}) {
+    EXPECT_FALSE(IsValidUtf8(bad)) << ::testing::PrintToString(std::string(bad));
+  }
+}
+
+}  // namespace
+}  // namespace keyward::core

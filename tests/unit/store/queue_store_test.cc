@@ -1,0 +1,166 @@
+// Tests for the durable queue in the SQLite store: claims, leases,
+// outcomes, bounds and the seal key.
+#include <gtest/gtest.h>
+
+#include "support/store_fixture.h"
+
+namespace keyward {
+namespace {
+
+using testing::StoreTest;
+
+constexpr int kNoBound = 1'000'000;
+
+class QueueStoreTest : public StoreTest {
+ protected:
+  QueueEntry Entry(const std::string& user, const std::string& job_id, const std::string& seal_key = "fp1") {
+    QueueEntry e;
+    e.id = "qen_" + user.substr(user.size() - 4) + "_" + job_id;
+    e.user_id = user;
+    e.job_id = job_id;
+    e.task = "echo";
+    e.payload = "{}";
+    e.sealed_key = std::string("\x01sealed\0bytes", 13);
+    e.seal_key = seal_key;
+    e.available_at = e.created_at = e.updated_at = clock_.Now();
+    return e;
+  }
+  Status Enqueue(const QueueEntry& e, int bound = kNoBound) { return queue().Enqueue(e, bound); }
+  StatusOr<std::vector<QueueEntry>> Claim(const std::string& worker, UnixMillis now, int limit,
+                                          std::int64_t lease = 1000) {
+    return queue().ClaimQueue(worker, "fp1", now, lease, limit);
+  }
+};
+
+TEST_F(QueueStoreTest, ClaimTakesEachEntryOnceUntilTheLeaseExpires) {
+  auth::CreatedUser u = NewUser();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Enqueue(Entry(u.user.id, "j" + std::to_string(i))).ok());
+  EXPECT_EQ(Enqueue(Entry(u.user.id, "j0")).code(), StatusCode::kAlreadyExists);
+  StatusOr<std::vector<QueueEntry>> a = Claim("w1", clock_.Now(), 2);
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[0].status, QueueStatus::kClaimed);
+  EXPECT_EQ((*a)[0].attempts, 1);
+  EXPECT_EQ((*a)[0].sealed_key, std::string("\x01sealed\0bytes", 13));
+  EXPECT_EQ(Claim("w2", clock_.Now(), 5)->size(), 1u);
+  EXPECT_TRUE(Claim("w2", clock_.Now(), 5)->empty());
+  // w1 dies; after its lease, its entries are claimable again.
+  clock_.Advance(1000);
+  StatusOr<std::vector<QueueEntry>> again = Claim("w3", clock_.Now(), 5);
+  ASSERT_EQ(again->size(), 3u);  // w2's lease expired too
+  EXPECT_EQ((*again)[0].attempts, 2);
+  // The old owner can no longer record an outcome.
+  QueueEntry stale = (*a)[0];
+  stale.status = QueueStatus::kDone;
+  EXPECT_EQ(queue().FinishClaim(stale, "w1", clock_.Now()).code(), StatusCode::kFailedPrecondition);
+  QueueEntry mine = (*again)[0];
+  mine.status = QueueStatus::kDone;
+  mine.result_job_id = "job_x";
+  EXPECT_TRUE(queue().FinishClaim(mine, "w3", clock_.Now()).ok());
+  EXPECT_EQ(queue().GetQueueEntry(mine.id)->status, QueueStatus::kDone);
+  EXPECT_FALSE(queue().GetQueueEntry(mine.id)->lease_owner.has_value());
+  EXPECT_EQ(*queue().CountUnfinished(), 2);
+}
+
+TEST_F(QueueStoreTest, RetriesWaitForTheirBackoff) {
+  auth::CreatedUser u = NewUser();
+  ASSERT_TRUE(Enqueue(Entry(u.user.id, "r")).ok());
+  QueueEntry e = Claim("w", clock_.Now(), 1, 10'000)->front();
+  e.status = QueueStatus::kQueued;
+  e.available_at = clock_.Now() + 500;
+  ASSERT_TRUE(queue().FinishClaim(e, "w", clock_.Now()).ok());
+  EXPECT_TRUE(Claim("w", clock_.Now() + 499, 1, 10'000)->empty());
+  EXPECT_EQ(Claim("w", clock_.Now() + 500, 1, 10'000)->size(), 1u);
+}
+
+TEST_F(QueueStoreTest, ListFiltersPagesAndDeletingTheUserDropsTheirEntries) {
+  auth::CreatedUser a = NewUser("A");
+  auth::CreatedUser b = NewUser("B");
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(1);
+    ASSERT_TRUE(Enqueue(Entry(a.user.id, "a" + std::to_string(i))).ok());
+  }
+  ASSERT_TRUE(Enqueue(Entry(b.user.id, "b1")).ok());
+  EXPECT_EQ(queue().ListQueue({a.user.id, {}, {}}, {})->items.size(), 5u);
+  EXPECT_EQ(queue().ListQueue({"", QueueStatus::kQueued, {}}, {})->items.size(), 6u);
+  EXPECT_TRUE(queue().ListQueue({"", QueueStatus::kDone, {}}, {})->items.empty());
+  EXPECT_TRUE(queue().ListQueue({"", {}, Environment::kTest}, {})->items.empty());
+  // Pages of two, newest first, without payloads or credentials.
+  std::vector<std::string> seen;
+  PageRequest page{2, ""};
+  for (;;) {
+    StatusOr<Page<QueueEntry>> p = queue().ListQueue({a.user.id, {}, {}}, page);
+    ASSERT_TRUE(p.ok());
+    for (const QueueEntry& e : p->items) {
+      seen.push_back(e.job_id);
+      EXPECT_FALSE(e.sealed_key.has_value());
+      EXPECT_TRUE(e.payload.empty());
+    }
+    if (!p->next) break;
+    page.after = *p->next;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"a4", "a3", "a2", "a1", "a0"}));
+  ASSERT_TRUE(keys().DeleteUser(a.user.id).ok());
+  EXPECT_EQ(queue().ListQueue({}, {})->items.size(), 1u);
+}
+
+// Issue 7, finding 4: a finished entry keeps no credential, and the key
+// issued for it alone is revoked in the same commit (finding 8).
+TEST_F(QueueStoreTest, Issue7_AFinishedEntryLosesItsCredentialAndItsJobKey) {
+  auth::CreatedUser u = NewUser();
+  auth::IssuedKey job_key = Issue(u.user.id);
+  QueueEntry e = Entry(u.user.id, "x");
+  e.scoped_key_id = job_key.record.id;
+  ASSERT_TRUE(Enqueue(e).ok());
+  QueueEntry claimed = Claim("w", clock_.Now(), 1)->front();
+  claimed.status = QueueStatus::kQueued;  // a retry: still in flight
+  ASSERT_TRUE(queue().FinishClaim(claimed, "w", clock_.Now()).ok());
+  EXPECT_TRUE(queue().GetQueueEntry(e.id)->sealed_key.has_value());
+  EXPECT_FALSE(keys().GetKey(job_key.record.id)->revoked_at.has_value());
+  claimed = Claim("w", clock_.Now(), 1)->front();
+  claimed.status = QueueStatus::kFailed;
+  ASSERT_TRUE(queue().FinishClaim(claimed, "w", clock_.Now()).ok());
+  EXPECT_FALSE(queue().GetQueueEntry(e.id)->sealed_key.has_value());
+  EXPECT_EQ(keys().GetKey(job_key.record.id)->revoked_at, clock_.Now());
+}
+
+// Issue 7, finding 6: unfinished entries are bounded per user; finished ones
+// do not count.
+TEST_F(QueueStoreTest, Issue7_UnfinishedEntriesAreBoundedPerUser) {
+  auth::CreatedUser u = NewUser(), v = NewUser("V");
+  ASSERT_TRUE(Enqueue(Entry(u.user.id, "1"), 2).ok());
+  ASSERT_TRUE(Enqueue(Entry(u.user.id, "2"), 2).ok());
+  EXPECT_EQ(Enqueue(Entry(u.user.id, "3"), 2).code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(Enqueue(Entry(v.user.id, "1"), 2).ok());
+  QueueEntry done = Claim("w", clock_.Now(), 1)->front();
+  done.status = QueueStatus::kDone;
+  ASSERT_TRUE(queue().FinishClaim(done, "w", clock_.Now()).ok());
+  EXPECT_TRUE(Enqueue(Entry(u.user.id, "3"), 2).ok());
+}
+
+// Issue 7, finding 5: the queue records which seal key it is sealed under;
+// entries under another key are refused, and workers claim only their own.
+TEST_F(QueueStoreTest, Issue7_TheSealKeyIsRecordedAndEnforced) {
+  auth::CreatedUser u = NewUser();
+  EXPECT_EQ(*queue().AdoptSealKey(""), "");  // nothing recorded, nothing recorded by asking
+  ASSERT_TRUE(Enqueue(Entry(u.user.id, "a", "fp1")).ok());
+  EXPECT_EQ(*queue().AdoptSealKey("fp2"), "fp1");
+  EXPECT_EQ(Enqueue(Entry(u.user.id, "b", "fp2")).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(queue().ClaimQueue("w", "fp2", clock_.Now(), 1000, 5)->empty());
+  // Moving to fp2 re-seals what is in flight and makes the rest dead.
+  ASSERT_TRUE(Enqueue(Entry(u.user.id, "c", "fp1")).ok());
+  EXPECT_EQ(queue().ReplaceSealKey("fp0", "fp2", {}, {}, clock_.Now()).code(), StatusCode::kFailedPrecondition);
+  const std::string a = Entry(u.user.id, "a").id, c = Entry(u.user.id, "c").id;
+  ASSERT_TRUE(queue().ReplaceSealKey("fp1", "fp2", {{a, "resealed"}}, {c}, clock_.Now()).ok());
+  EXPECT_EQ(*queue().AdoptSealKey(""), "fp2");
+  EXPECT_EQ(queue().GetQueueEntry(a)->sealed_key, "resealed");
+  EXPECT_EQ(queue().GetQueueEntry(a)->seal_key, "fp2");
+  EXPECT_EQ(queue().GetQueueEntry(c)->status, QueueStatus::kDead);
+  EXPECT_FALSE(queue().GetQueueEntry(c)->sealed_key.has_value());
+  StatusOr<std::vector<QueueEntry>> claimed = queue().ClaimQueue("w", "fp2", clock_.Now(), 1000, 5);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(claimed->front().id, a);
+}
+
+}  // namespace
+}  // namespace keyward
