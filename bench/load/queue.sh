@@ -11,6 +11,8 @@ work="$(mktemp -d)"; pid=""
 cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -rf "$work"; }
 trap cleanup EXIT
 export KEYWARD_ADMIN_TOKEN=queue-bench-admin-token KEYWARD_ACCESS_LOG=off
+# One user queues everything: lift the per-user bounds (docs/security.md) for the bench.
+export KEYWARD_MAX_QUEUED_PER_USER=10000000 KEYWARD_MAX_PENDING_JOBS_PER_USER=1000000 KEYWARD_MAX_PENDING_JOBS=1000000
 "$kw" --db "$work/q.db" serve --listen 127.0.0.1:0 > "$work/out" 2> "$work/err" &
 pid=$!
 for _ in $(seq 200); do grep -q '^listening on' "$work/out" 2>/dev/null && break; sleep 0.05; done

@@ -25,10 +25,12 @@ std::string TakeSecretFromEnvironment(const char* name) {
   char* value = std::getenv(name);
   if (!value) return "";
   std::string copy(value);
-  // The string lives in the environment block /proc/<pid>/environ shows:
-  // wipe it there before dropping the variable.
-  std::memset(value, 0, std::strlen(value));
+  // "NAME=value" lives in the environment block that /proc/<pid>/environ
+  // shows: drop the variable, then wipe the whole entry where it was.
+  char* entry = value - std::strlen(name) - 1;
+  std::size_t length = std::strlen(entry);
   unsetenv(name);
+  std::memset(entry, 0, length);
   return copy;
 }
 

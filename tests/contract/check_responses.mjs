@@ -84,7 +84,8 @@ for (const line of lines) {
   const template = findPath(path);
   const method = x.method === "HEAD" ? "get" : x.method.toLowerCase();
   const op = template ? doc.paths[template][method] : null;
-  if (!op || x.status === 431 || (x.status === 400 && code === "BAD_REQUEST") ||
+  // 1xx (100 Continue) are interim answers, not the response.
+  if (!op || x.status < 200 || x.status === 431 || (x.status === 400 && code === "BAD_REQUEST") ||
       (x.status === 405 && code === "METHOD_NOT_ALLOWED")) {
     skipped++;
     continue;

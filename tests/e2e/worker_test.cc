@@ -3,10 +3,13 @@
 // compute API, and the compute side charges and stores under the right user.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -181,6 +184,142 @@ TEST_F(WorkerFlow, KilledAndRestartedWorkersRunEveryJobExactlyOnce) {
   json usage = Json(Admin("GET", "/v1/users/" + u.id + "/usage"));
   EXPECT_EQ(usage["environments"]["live"]["entries"], kJobs);
   EXPECT_EQ(usage["environments"]["live"]["units"], 2 * kJobs);
+}
+
+// The sealed credentials in the queue table, by entry id.
+std::map<std::string, std::string> SealedCredentials(const std::string& db_path) {
+  std::map<std::string, std::string> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) return out;
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT id, sealed_key FROM queue WHERE sealed_key IS NOT NULL", -1, &st, nullptr);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    out[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))] =
+        std::string(static_cast<const char*>(sqlite3_column_blob(st, 1)), sqlite3_column_bytes(st, 1));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+void Checkpoint(const std::string& db_path) {
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+}
+
+// Issue 7, finding 4: a backup of the folder held every key ever queued.
+// Once entries finish, their sealed credentials are gone from the files,
+// and the keys issued for them alone are revoked.
+TEST_F(WorkerFlow, Issue7_FinishedEntriesLeaveNoSealedCredentialBehind) {
+  testing::CreatedUser u = NewUser();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(EnqueueHttp(u.key, "h" + std::to_string(i), "echo", json::object()).status, 201);
+    KwJson({"job", "enqueue", "--user", u.id, "--task", "echo", "--job-id", "c" + std::to_string(i)});
+  }
+  std::map<std::string, std::string> sealed = SealedCredentials(db_);
+  ASSERT_EQ(sealed.size(), 6u);
+  ASSERT_EQ(WorkerOnce().exit_code, 0);
+  EXPECT_EQ(Entries("done").size(), 6u);
+  EXPECT_TRUE(SealedCredentials(db_).empty());
+  server_->Stop();
+  Checkpoint(db_);
+  std::string bytes = testing::ReadFileBytes(db_) + testing::ReadFileBytes(db_ + "-wal");
+  for (const auto& [id, blob] : sealed) EXPECT_EQ(bytes.find(blob), std::string::npos) << id;
+  Start();
+  for (const json& e : Entries()) {
+    if (e["scoped_key_id"].is_null()) continue;
+    json key = Json(Admin("GET", "/v1/keys/" + e["scoped_key_id"].get<std::string>()));
+    EXPECT_EQ(key["key"]["state"], "revoked") << e;
+  }
+}
+
+// Issue 7, finding 5: with the key file moved away (or another key in
+// KEYWARD_SEAL_KEY), every queued entry used to go dead. Now nothing starts
+// with a key other than the one the queue is sealed under.
+TEST_F(WorkerFlow, Issue7_AProcessWithAnotherSealKeyRefusesToStart) {
+  testing::CreatedUser u = NewUser();
+  ASSERT_EQ(EnqueueHttp(u.key, "j1", "echo", json::object()).status, 201);
+  std::string other = "KEYWARD_SEAL_KEY=" + std::string(64, 'e');
+  std::string recorded = KwJson({"seal", "status"})["recorded"];
+  ASSERT_EQ(recorded.size(), 16u);
+  // The worker, the CLI and another server, each with another key.
+  testing::RunResult w = testing::Run({testing::KeywardBinary(), "--db", db_, "worker", "--server",
+                                       "http://" + addr(), "--once"}, "", {other});
+  EXPECT_EQ(w.exit_code, 4);
+  EXPECT_NE(w.err.find(recorded), std::string::npos) << w.err;
+  testing::RunResult e = testing::Run({testing::KeywardBinary(), "--db", db_, "job", "enqueue", "--user", u.id,
+                                       "--task", "echo"}, "", {other});
+  EXPECT_EQ(e.exit_code, 4);
+  EXPECT_NE(e.err.find("seal key"), std::string::npos) << e.err;
+  server_->Stop();
+  testing::ServerProcess refused(db_, dir_.File("refused.log"), {}, {other});
+  EXPECT_FALSE(refused.started());
+  EXPECT_NE(refused.Errors().find(recorded), std::string::npos) << refused.Errors();
+  // The key file moved away: a new one would be made, and is refused.
+  std::rename((db_ + ".sealkey").c_str(), (db_ + ".sealkey.moved").c_str());
+  testing::ServerProcess moved(db_, dir_.File("moved.log"));
+  EXPECT_FALSE(moved.started());
+  std::remove((db_ + ".sealkey").c_str());
+  std::rename((db_ + ".sealkey.moved").c_str(), (db_ + ".sealkey").c_str());
+  Start();
+  ASSERT_EQ(WorkerOnce().exit_code, 0);
+  EXPECT_EQ(Entries("done").size(), 1u);
+}
+
+// Issue 7, finding 5: `keyward seal rotate` moves in-flight entries to a new
+// key; a lost key can be given up explicitly.
+TEST_F(WorkerFlow, Issue7_SealRotateReSealsInFlightEntriesAndForgetsALostKey) {
+  testing::CreatedUser u = NewUser();
+  ASSERT_EQ(EnqueueHttp(u.key, "before", "echo", json::object()).status, 201);
+  std::string old_fp = KwJson({"seal", "status"})["recorded"];
+  server_->Stop();
+  json rotated = KwJson({"seal", "rotate"});
+  EXPECT_EQ(rotated["old"], old_fp);
+  EXPECT_NE(rotated["new"], old_fp);
+  EXPECT_EQ(rotated["resealed"], 1);
+  EXPECT_TRUE(std::filesystem::exists(db_ + ".sealkey.retired-" + old_fp));
+  EXPECT_EQ(KwJson({"seal", "status"})["matches"], true);
+  Start();
+  ASSERT_EQ(EnqueueHttp(u.key, "after", "echo", json::object()).status, 201);
+  ASSERT_EQ(WorkerOnce().exit_code, 0);
+  EXPECT_EQ(Entries("done").size(), 2u);
+  // Lose the key with an entry in flight.
+  ASSERT_EQ(EnqueueHttp(u.key, "orphan", "echo", json::object()).status, 201);
+  server_->Stop();
+  std::remove((db_ + ".sealkey").c_str());
+  testing::RunResult refused = Kw({"seal", "rotate"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("--forget-lost-key"), std::string::npos) << refused.err;
+  json forgot = KwJson({"seal", "rotate", "--forget-lost-key"});
+  EXPECT_EQ(forgot["abandoned"], 1);
+  Start();
+  json dead = Entries("dead");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0]["job_id"], "orphan");
+}
+
+// Issue 7, finding 8: the worker treated 429 as final. A limited job waits
+// for the server's Retry-After and runs.
+TEST_F(WorkerFlow, Issue7_ARateLimitedJobWaitsAndRuns) {
+  testing::CreatedUser u = NewUser({{"name", "Slow"}, {"plan", {{"rate_limit", 2}}}});
+  for (int i = 0; i < 6; ++i) {
+    HttpReply r = EnqueueHttp(u.key, "r" + std::to_string(i), "echo", json::object());
+    if (r.status == 429) {  // enqueueing is rate limited too: wait and retry
+      std::this_thread::sleep_for(std::chrono::milliseconds(600));
+      r = EnqueueHttp(u.key, "r" + std::to_string(i), "echo", json::object());
+    }
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  testing::RunResult w = WorkerOnce({"--concurrency", "4"});
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  EXPECT_EQ(Entries("done").size(), 6u) << Entries();
+  EXPECT_TRUE(Entries("failed").empty());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(w.err, m, std::regex("throttled (\\d+)"))) << w.err;
+  EXPECT_GT(std::stoi(m[1]), 0);
+  for (const json& e : Entries()) EXPECT_LE(e["attempts"].get<int>(), 1) << e;  // 429s are not attempts
 }
 
 TEST_F(WorkerFlow, GlobalFlagsMayFollowTheCommand) {

@@ -1,6 +1,8 @@
 // Regression tests for issue 7 (hostile input): each failed before its fix.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "auth/scopes.h"
 #include "support/server_fixture.h"
 
@@ -145,6 +147,184 @@ TEST_F(ServerTest, Issue7_AJobBoundKeyIsWorthOnlyItsOwnJob) {
   auto [writer, writer_id] = Issue(u.id, {{"scopes", {"jobs:write"}}});
   EXPECT_EQ(HttpGet(addr(), "/v1/ai/jobs/j1", {KeyAuth(writer)}).status, 403);
   EXPECT_EQ(Authz(writer).status, 200);
+}
+
+}  // namespace
+}  // namespace keyward
+
+namespace keyward {
+namespace {
+
+using nlohmann::json;
+using testing::HttpConnection;
+using testing::HttpReply;
+using testing::KeyAuth;
+using testing::ServerTest;
+
+// Finding 7: a body sent to a route whose key is missing or refused is never
+// read: the refusal comes as soon as the headers are in.
+TEST_F(ServerTest, Issue7_ABodyIsNotReadBeforeItsRouteAcceptsTheCaller) {
+  testing::CreatedUser u = NewUser();
+  for (const std::string& auth : std::vector<std::string>{"", "Authorization: Api-Key kw_live_bad\r\n",
+                                                          "Authorization: Bearer wrong-token-0123456789\r\n"}) {
+    HttpConnection c(addr());
+    // Announces a 900 KB body and sends none of it.
+    HttpReply r = c.RoundTrip("POST /v1/ai/jobs HTTP/1.1\r\nHost: x\r\n" + auth +
+                              "Content-Type: application/json\r\nContent-Length: 900000\r\n\r\n");
+    EXPECT_EQ(r.status, 401) << auth;
+    EXPECT_EQ(r.Header("connection"), "close");
+    EXPECT_TRUE(c.PeerClosed());
+  }
+  // An accepted caller's body is read as usual, also when the client waits
+  // for 100 Continue first.
+  HttpConnection c(addr());
+  std::string body = R"({"job_id":"after-continue","task":"echo","payload":{}})";
+  HttpReply r = c.RoundTrip("POST /v1/ai/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Api-Key " + u.key +
+                            "\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) +
+                            "\r\n\r\n" + body);
+  if (r.status == 100) r = c.RoundTrip("");
+  EXPECT_EQ(r.status, 201) << r.body;
+}
+
+class ShortReadTimeout : public ServerTest {
+ protected:
+  void SetUp() override { Start({}, {"KEYWARD_READ_TIMEOUT=300ms", "KEYWARD_IDLE_TIMEOUT=60s"}); }
+};
+
+// Finding 7: a new connection got the 60 s idle window for its first request.
+// The read timeout applies from the moment a connection is accepted, and to
+// a request from its first byte.
+TEST_F(ShortReadTimeout, Issue7_TheReadTimeoutRunsFromAcceptAndFromTheFirstByte) {
+  HttpConnection silent(addr());
+  EXPECT_TRUE(silent.PeerClosed());  // within 2 s, far short of the idle timeout
+  HttpConnection slow(addr());
+  ASSERT_TRUE(slow.connected());
+  // Keep-alive: a request, then one byte of the next; the rest never comes.
+  HttpReply first = slow.Send("GET", "/healthz");
+  ASSERT_EQ(first.status, 200);
+  slow.RoundTrip("G");
+  EXPECT_TRUE(slow.PeerClosed());
+  EXPECT_EQ(testing::HttpGet(addr(), "/healthz").status, 200);
+}
+
+class FewConnections : public ServerTest {
+ protected:
+  void SetUp() override { Start({}, {"KEYWARD_MAX_CONNECTIONS=3"}); }
+};
+
+// Finding 7: there was no connection limit. At the limit new connections
+// wait in the backlog; they are served once an open one closes.
+TEST_F(FewConnections, Issue7_AtTheConnectionLimitNewConnectionsWaitAndAreThenServed) {
+  std::vector<std::unique_ptr<HttpConnection>> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(std::make_unique<HttpConnection>(addr()));
+    ASSERT_EQ(open.back()->Send("GET", "/healthz").status, 200);
+  }
+  // A fourth is accepted by the kernel, not by keyward: no answer yet.
+  HttpConnection fourth(addr());
+  ASSERT_TRUE(fourth.connected());
+  fourth.Write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_FALSE(fourth.Readable(300));
+  std::vector<std::unique_ptr<HttpConnection>> waiting;
+  for (int i = 0; i < 20; ++i) waiting.push_back(std::make_unique<HttpConnection>(addr()));
+  open.clear();  // three slots free up: the fourth is served first
+  EXPECT_EQ(fourth.RoundTrip("").status, 200);
+  for (auto& c : waiting) {
+    ASSERT_TRUE(c->connected());
+    EXPECT_EQ(c->Send("GET", "/healthz").status, 200);
+    c.reset();  // and make room for the next
+  }
+  EXPECT_EQ(testing::HttpGet(addr(), "/healthz").status, 200);
+}
+
+class SmallQueue : public ServerTest {
+ protected:
+  void SetUp() override { Start({}, {"KEYWARD_MAX_QUEUED_PER_USER=2", "KEYWARD_TEST_RATE_LIMIT=1"}); }
+};
+
+// Finding 6: test keys' queue entries and traffic were unbounded.
+TEST_F(SmallQueue, Issue7_QueueEntriesAndTestTrafficAreBoundedPerUser) {
+  testing::CreatedUser u = NewUser();
+  auto enqueue = [&](const std::string& key, const std::string& job_id) {
+    return testing::HttpPost(addr(), "/v1/queue/jobs",
+                             json{{"job_id", job_id}, {"task", "echo"}, {"payload", json::object()}}.dump(),
+                             {KeyAuth(key)});
+  };
+  EXPECT_EQ(enqueue(u.key, "a").status, 201);
+  EXPECT_EQ(enqueue(u.key, "b").status, 201);
+  HttpReply full = enqueue(u.key, "c");
+  EXPECT_EQ(full.status, 429);
+  EXPECT_EQ(Json(full)["error"]["code"], "TOO_MANY_PENDING");
+  EXPECT_GE(std::stoi(full.Header("retry-after")), 1);
+  EXPECT_EQ(enqueue(u.key, "a").status, 200);  // a repeat is still answered
+  // Test traffic: the server default (1/s here) applies without a plan limit.
+  auto [test_key, test_id] = Issue(u.id, {{"environment", "test"}});
+  EXPECT_EQ(Authz(test_key).status, 200);
+  HttpReply limited = Authz(test_key);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.Header("x-keyward-error"), "RATE_LIMITED");
+  EXPECT_EQ(Authz(u.key).status, 200);  // live traffic has no limit here
+}
+
+// Issue 15: a job_id replayed with another payload was answered 200 with the
+// original, silently.
+TEST_F(ServerTest, Issue15_AReplayedJobIdWithAnotherPayloadIsAConflict) {
+  testing::CreatedUser u = NewUser();
+  ASSERT_EQ(SubmitJob(u.key, "same", "echo", {{"n", 1}}).status, 201);
+  EXPECT_EQ(SubmitJob(u.key, "same", "echo", {{"n", 1}}).status, 200);
+  HttpReply conflict = SubmitJob(u.key, "same", "echo", {{"n", 2}});
+  EXPECT_EQ(conflict.status, 409);
+  EXPECT_EQ(Json(conflict)["error"]["code"], "JOB_ID_CONFLICT");
+  EXPECT_EQ(conflict.Header("x-keyward-error"), "JOB_ID_CONFLICT");
+  // A payload that is not an object is refused everywhere.
+  for (const std::string& path : {"/v1/ai/jobs", "/v1/queue/jobs"}) {
+    HttpReply r = testing::HttpPost(addr(), path, R"({"job_id":"s","task":"echo","payload":"text"})", {KeyAuth(u.key)});
+    EXPECT_EQ(r.status, 400) << path;
+  }
+  // Unknown query parameters are refused like unknown body fields.
+  EXPECT_EQ(testing::HttpGet(addr(), "/v1/ai/jobs?limit=5&sort=desc", {KeyAuth(u.key)}).status, 400);
+  // GET on the verify route is 405, not a key lookup.
+  HttpReply wrong = HttpGet(addr(), "/v1/keys/verify", {testing::AdminAuth()});
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.Header("allow"), "POST");
+}
+
+// Finding 8: secrets must not reach a core dump or another process's view
+// of the environment.
+TEST_F(ServerTest, Issue7_TheServerDumpsNoCoreAndDropsItsSecretsFromTheEnvironment) {
+  std::string pid = std::to_string(server_->pid());
+  std::string limits = testing::ReadFileBytes("/proc/" + pid + "/limits");
+  EXPECT_NE(limits.find("Max core file size        0                    0"), std::string::npos) << limits;
+  std::string environ = testing::ReadFileBytes("/proc/" + pid + "/environ");
+  EXPECT_EQ(environ.find(testing::kAdminToken), std::string::npos);
+  EXPECT_EQ(environ.find("KEYWARD_ADMIN_TOKEN"), std::string::npos);
+}
+
+// Issue 8: every list pages with an opaque cursor, over HTTP too.
+TEST_F(ServerTest, Issue8_ListsPageWithCursors) {
+  testing::CreatedUser u = NewUser();
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(SubmitJob(u.key, "p" + std::to_string(i)).status, 201);
+  std::set<std::string> seen;
+  std::string after;
+  int pages = 0;
+  for (;; ++pages) {
+    HttpReply r = testing::HttpGet(addr(), "/v1/ai/jobs?limit=2" + (after.empty() ? "" : "&after=" + after),
+                                   {KeyAuth(u.key)});
+    ASSERT_EQ(r.status, 200) << r.body;
+    json page = Json(r);
+    for (const json& j : page["jobs"]) {
+      seen.insert(j["job_id"]);
+      EXPECT_FALSE(j.contains("payload"));
+    }
+    if (page["next"].is_null()) break;
+    after = page["next"];
+  }
+  EXPECT_EQ(pages, 2);
+  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_EQ(testing::HttpGet(addr(), "/v1/ai/jobs?limit=1001", {KeyAuth(u.key)}).status, 400);
+  EXPECT_EQ(testing::HttpGet(addr(), "/v1/ai/jobs?after=bogus", {KeyAuth(u.key)}).status, 400);
+  json users = Json(Admin("GET", "/v1/users?limit=1"));
+  EXPECT_EQ(users["users"].size(), 1u);
 }
 
 }  // namespace

@@ -150,6 +150,16 @@ HttpReply HttpConnection::Send(const std::string& method, const std::string& pat
   return RoundTrip(raw);
 }
 
+void HttpConnection::Write(const std::string& raw) {
+  if (fd_ >= 0) send(fd_, raw.data(), raw.size(), MSG_NOSIGNAL);
+}
+
+bool HttpConnection::Readable(int ms) {
+  if (fd_ < 0) return false;
+  pollfd p{fd_, POLLIN, 0};
+  return poll(&p, 1, ms) > 0;
+}
+
 bool HttpConnection::PeerClosed() {
   if (fd_ < 0) return true;
   pollfd p{fd_, POLLIN, 0};

@@ -32,6 +32,10 @@ class HttpConnection {
                  const std::string& body = "");
   // True if the peer has closed the connection (EOF within 2 s).
   bool PeerClosed();
+  // Sends raw bytes without waiting for an answer.
+  void Write(const std::string& raw);
+  // True if bytes (or EOF) arrive within `ms`.
+  bool Readable(int ms);
 
  private:
   int fd_ = -1;

@@ -175,3 +175,49 @@ TEST_F(SmallResultTest, Issue7_AnOversizedResultFailsItsJob) {
 
 }  // namespace
 }  // namespace keyward
+
+namespace keyward {
+namespace {
+
+// Issue 7, finding 6: a restart loaded up to 100,000 unfinished jobs at
+// once. It resumes them a page at a time, and every one runs.
+class ResumeInPagesTest : public testing::ServiceTest {
+ protected:
+  service::ServiceOptions Options() override {
+    service::ServiceOptions o = ServiceTest::Options();
+    o.compute.resume_page = 2;
+    return o;
+  }
+};
+
+TEST_F(ResumeInPagesTest, Issue7_UnfinishedJobsResumeAPageAtATime) {
+  auth::CreatedUser u = NewUser();
+  std::vector<JobStore::NewJob> rows;
+  for (int i = 0; i < 7; ++i) {
+    Job j;
+    j.id = "job_resume" + std::to_string(i);
+    j.user_id = u.user.id;
+    j.job_id = "left-" + std::to_string(i);
+    j.key_id = u.key->record.id;
+    j.task = "echo";
+    j.payload = R"({"i":)" + std::to_string(i) + "}";
+    j.status = i % 2 ? JobStatus::kRunning : JobStatus::kQueued;
+    j.created_at = clock_.Now() - 1000 + i;
+    rows.push_back({j, std::nullopt});
+  }
+  ASSERT_TRUE(store().jobs().InsertJobs(rows).ok());
+  StatusOr<std::size_t> first = svc_->compute().ResumeUnfinished();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, 2u);  // one page now, the rest as the executor frees up
+  svc_->Stop();
+  Principal p = auth::MakePrincipal(*store().keys().LookupKey(u.key->record.hash));
+  for (int i = 0; i < 7; ++i) {
+    StatusOr<Job> j = svc_->compute().Get(p, "left-" + std::to_string(i));
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ(j->status, JobStatus::kSucceeded) << i;
+    EXPECT_EQ(*j->result, R"({"i":)" + std::to_string(i) + "}");
+  }
+}
+
+}  // namespace
+}  // namespace keyward

@@ -5,6 +5,9 @@
 #include <set>
 
 #include "auth/accounts.h"
+#include "core/time_format.h"
+#include "http/server.h"
+#include "json/parse.h"
 #include "support/service_fixture.h"
 
 namespace keyward {
@@ -77,6 +80,39 @@ TEST_F(OpenApi, DocumentIsServedAtItsRoute) {
   http::HttpResponse res = Handle("GET", "/openapi.json");
   EXPECT_EQ(res.status, 200);
   EXPECT_EQ(res.body, http::OpenApiDocument());
+}
+
+// Issue 15: docs/api.md states each limit once, and states the enforced one.
+TEST_F(OpenApi, TheLimitsTableInApiMdStatesTheEnforcedLimits) {
+  std::string doc = testing::ReadFileBytes(std::string(KEYWARD_SOURCE_DIR) + "/docs/api.md");
+  ASSERT_FALSE(doc.empty());
+  auto row = [&](const std::string& what) {
+    std::size_t at = doc.find("| " + what + " |");
+    EXPECT_NE(at, std::string::npos) << what;
+    return at == std::string::npos ? std::string() : doc.substr(at, doc.find('\n', at) - at);
+  };
+  auto has = [](const std::string& line, const std::string& text) {
+    EXPECT_NE(line.find(text), std::string::npos) << line << " lacks " << text;
+  };
+  std::string page = row("`limit` of a list");
+  has(page, "1–" + std::to_string(kMaxPageLimit));
+  has(page, "| " + std::to_string(kDefaultPageLimit) + " |");
+  has(row("key lifetime (`ttl`, `ttl_seconds`, `expires_at`)"), core::FormatDuration(auth::kMaxTtlMs));
+  std::string grace = row("rotation grace (`grace`, `grace_seconds`)");
+  has(grace, core::FormatDuration(auth::kMaxGraceMs));
+  has(grace, std::to_string(auth::kDefaultGraceMs / 3'600'000) + "h");
+  compute::ComputeOptions c;
+  has(row("compute jobs waiting per user"), std::to_string(c.max_pending_per_user));
+  has(row("compute jobs waiting in total"), "10,000");
+  EXPECT_EQ(c.max_pending_total, 10'000);
+  has(row("a job's result"), std::to_string(c.max_result_bytes / 1024) + " KiB");
+  EXPECT_EQ(queue::QueueOptions{}.max_unfinished_per_user, 1'000);
+  has(row("unfinished queue entries per user"), "1,000");
+  has(row("test-environment requests per second, per user"),
+      std::to_string(static_cast<int>(metering::GateOptions{}.default_test_rate_limit)) + "/s");
+  EXPECT_EQ(http::ServerOptions{}.max_body_bytes, 1024u * 1024);
+  has(row("request body"), "1 MiB");
+  has(row("JSON nesting"), std::to_string(jsonio::kDefaultJsonLimits.max_depth));
 }
 
 }  // namespace

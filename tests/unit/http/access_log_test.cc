@@ -1,0 +1,74 @@
+// Tests for the access log (src/http/access_log.h): bounded, never blocking
+// a request, never carrying a key.
+#include "http/access_log.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace keyward::http {
+namespace {
+
+HttpRequest Request(const std::string& path) {
+  HttpRequest r;
+  r.method = "GET";
+  r.path = path;
+  r.remote = "127.0.0.1";
+  return r;
+}
+
+// Issue 7, finding 8: a writer stuck on a full pipe let the buffer grow
+// without bound. Lines beyond the bound are dropped and counted.
+TEST(AccessLog, Issue7_AStuckWriterDropsLinesInsteadOfGrowingMemory) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::FILE* out = fdopen(fds[1], "w");
+  Metrics metrics;
+  {
+    AccessLog log(out, 16 * 1024, metrics);
+    HttpResponse res;
+    res.route = "/healthz";
+    // Nobody reads the pipe: the writer blocks once the pipe is full.
+    for (int i = 0; i < 20'000; ++i) log.Log(Request("/healthz"), res, 0.001, 0);
+    EXPECT_GT(metrics.access_log_dropped_lines_total.load(), 10'000u);
+    // Drain the pipe so that the writer can finish, then stop.
+    std::thread reader([&] {
+      char buf[65536];
+      while (read(fds[0], buf, sizeof buf) > 0) {
+      }
+    });
+    log.Stop();
+    std::fclose(out);
+    reader.join();
+  }
+  close(fds[0]);
+}
+
+TEST(AccessLog, AKeyPastedIntoAPathIsCutToItsDisplayPart) {
+  char path[] = "/tmp/keyward-access-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::FILE* out = fdopen(fd, "w");
+  Metrics metrics;
+  const std::string key = "kw_live_AbCd3fGh1jKlMnOpQrStUvWxYz0123aBcDeF";
+  {
+    AccessLog log(out, 1 << 20, metrics);
+    HttpResponse res;
+    res.route = "(unmatched)";
+    log.Log(Request("/v1/keys/" + key), res, 0, 0);
+    log.Stop();
+  }
+  std::fclose(out);
+  std::FILE* in = std::fopen(path, "r");
+  char buf[4096] = {0};
+  std::size_t n = std::fread(buf, 1, sizeof buf - 1, in);
+  std::fclose(in);
+  unlink(path);
+  std::string text(buf, n);
+  EXPECT_EQ(text.find(key), std::string::npos) << text;
+  EXPECT_NE(text.find("kw_live_AbCd..."), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace keyward::http
