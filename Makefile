@@ -3,12 +3,15 @@
 #               server, users, queue, worker, usage, revocation, rotation
 #   make test   install what is missing, build, and run the whole test suite
 # plus: make tour (the CLI key lifecycle), make test-asan (the suite under
-# ASan+UBSan), make bench, make clean.
+# ASan+UBSan), make fuzz (every libFuzzer target for FUZZ_SECONDS each),
+# make bench, make clean.
 
 PRESET ?= release
 BUILD_DIR = build/$(PRESET)
 
-.PHONY: deps build run tour test test-asan bench clean
+.PHONY: deps build run tour test test-asan fuzz bench clean
+
+FUZZ_SECONDS ?= 60
 
 deps:
 	@scripts/install-deps
@@ -28,6 +31,9 @@ test: build
 
 test-asan:
 	@$(MAKE) --no-print-directory test PRESET=asan
+
+fuzz: deps
+	@scripts/fuzz $(FUZZ_SECONDS)
 
 bench: build
 	@$(BUILD_DIR)/keyward_bench

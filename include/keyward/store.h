@@ -139,7 +139,8 @@ using KeyStorePtr = std::shared_ptr<KeyStore>;
 
 struct StoreOptions {
   // Where the data lives: a SQLite file path (optionally "sqlite:PATH"),
-  // created with mode 0600 if missing.
+  // created with mode 0600 if missing; "sqlite::memory:" is a private
+  // in-memory database that lives as long as the store.
   std::string location;
   // How long a write waits for another process's lock before kUnavailable.
   int busy_timeout_ms = 5000;

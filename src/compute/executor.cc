@@ -4,12 +4,20 @@
 namespace keyward::compute {
 
 Executor::Executor(int threads) {
-  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Loop(); });
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
 Executor::~Executor() { Stop(); }
 
 bool Executor::Post(std::function<void()> fn) {
+  if (threads_.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return false;
+    }
+    fn();
+    return true;
+  }
   {
     std::lock_guard lock(mu_);
     if (stopping_) return false;

@@ -1,5 +1,7 @@
 // executor.h: a fixed pool of threads running queued closures in FIFO order.
-// Stop() lets queued work finish, then joins. Thread-safe.
+// Stop() lets queued work finish, then joins. With no threads, each closure
+// runs at once on the thread that posts it (deterministic: for fuzzing and
+// tools). Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -13,6 +15,7 @@ namespace keyward::compute {
 
 class Executor {
  public:
+  // `threads` >= 0; 0: run each closure on the posting thread.
   explicit Executor(int threads);
   ~Executor();  // Stop()
   Executor(const Executor&) = delete;

@@ -109,7 +109,13 @@ struct Connection {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   bool done = false;
 
-  void ExpiresAfter(int ms) { deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms); }
+  // Moves the deadline; a deadline earlier than the one the watchdog sleeps
+  // on wakes it, so that it re-arms for the earlier one.
+  void ExpiresAfter(int ms) {
+    auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    if (next < deadline) timer.cancel();
+    deadline = next;
+  }
 };
 
 namespace {

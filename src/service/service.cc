@@ -65,7 +65,9 @@ StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,
   std::unique_ptr<Service> s(new Service(std::move(backend), std::move(sealer), options, clock));
   KW_ASSIGN_OR_RETURN(s->resumed_, s->compute_.ResumeUnfinished());
   s->flusher_ = std::make_unique<Flusher>();
-  s->flusher_->thread = std::thread([raw = s.get()] { raw->FlushLoop(); });
+  if (options.last_used_flush_ms > 0) {
+    s->flusher_->thread = std::thread([raw = s.get()] { raw->FlushLoop(); });
+  }
   return s;
 }
 
@@ -86,7 +88,7 @@ void Service::Stop() {
     flusher_->stop = true;
   }
   flusher_->cv.notify_all();
-  flusher_->thread.join();
+  if (flusher_->thread.joinable()) flusher_->thread.join();
   flusher_.reset();
   executor_.Stop();  // finish compute jobs already accepted
   verifier_.FlushLastUsed().IgnoreError();

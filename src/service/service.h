@@ -39,8 +39,11 @@ struct ServiceOptions {
   metering::GateOptions gate;
   compute::ComputeOptions compute;
   queue::QueueOptions queue;
-  int job_threads = 2;                     // threads running compute jobs
-  std::int64_t last_used_flush_ms = 5'000;  // how often last_used_at is written
+  // Threads running compute jobs; 0 runs each job within its submission
+  // (deterministic, for fuzzing and tools).
+  int job_threads = 2;
+  // How often last_used_at is written; 0: only at Stop() (no flusher thread).
+  std::int64_t last_used_flush_ms = 5'000;
 };
 
 // Where the seal key comes from: KEYWARD_SEAL_KEY (64 hex) if set, else the

@@ -23,6 +23,12 @@ class Backend {
   virtual QueueStore& queue() = 0;
   // OK if the backend can serve requests (for readiness probes).
   virtual Status Ping() = 0;
+
+  // Test hooks (fuzzers reset one in-memory store between inputs instead of
+  // building a new one each time). An image of the whole database, and
+  // putting one back. kFailedPrecondition unless the backend is in memory.
+  virtual StatusOr<std::string> TEST_Snapshot() = 0;
+  virtual Status TEST_Restore(const std::string& image) = 0;
 };
 
 using BackendPtr = std::unique_ptr<Backend>;

@@ -39,6 +39,18 @@ class SqliteBackend final : public Backend {
     return shared_.db.QueryInt("SELECT 1").status();
   }
 
+  StatusOr<std::string> TEST_Snapshot() override {
+    std::lock_guard lock(shared_.mu);
+    if (shared_.path != ":memory:") return FailedPreconditionError("not an in-memory database");
+    return shared_.db.Serialize();
+  }
+
+  Status TEST_Restore(const std::string& image) override {
+    std::lock_guard lock(shared_.mu);
+    if (shared_.path != ":memory:") return FailedPreconditionError("not an in-memory database");
+    return shared_.db.Deserialize(image);
+  }
+
  private:
   Shared shared_;
   SqliteKeyStore keys_;

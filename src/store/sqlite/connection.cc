@@ -169,12 +169,15 @@ void Sha256HexFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
 
 Status Db::Open(const std::string& path, int busy_timeout_ms) {
   // Create the file ourselves so that it is private from its first byte:
-  // SQLite would create it with the process umask (often 0644).
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd >= 0) {
-    close(fd);
-  } else if (errno != EEXIST) {
-    return UnavailableError("cannot open database " + path + ": " + std::strerror(errno));
+  // SQLite would create it with the process umask (often 0644). ":memory:"
+  // is SQLite's private in-memory database (tests and fuzzers).
+  if (path != ":memory:") {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+      close(fd);
+    } else if (errno != EEXIST) {
+      return UnavailableError("cannot open database " + path + ": " + std::strerror(errno));
+    }
   }
   int rc = sqlite3_open_v2(path.c_str(), &db_,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -212,6 +215,29 @@ StatusOr<Stmt> Db::Prepare(const char* sql) {
 }
 
 std::int64_t Db::Changes() const { return sqlite3_changes64(db_); }
+
+StatusOr<std::string> Db::Serialize() {
+  sqlite3_int64 size = 0;
+  unsigned char* data = sqlite3_serialize(db_, "main", &size, 0);
+  if (!data) return InternalError("cannot serialize the database");
+  std::string image(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size));
+  sqlite3_free(data);
+  return image;
+}
+
+Status Db::Deserialize(const std::string& image) {
+  // Prepared statements do not survive their database being replaced.
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  cache_.clear();
+  auto* copy = static_cast<unsigned char*>(sqlite3_malloc64(image.size()));
+  if (!copy) return InternalError("out of memory");
+  std::memcpy(copy, image.data(), image.size());
+  int rc = sqlite3_deserialize(db_, "main", copy, static_cast<sqlite3_int64>(image.size()),
+                               static_cast<sqlite3_int64>(image.size()),
+                               SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
+  if (rc != SQLITE_OK) return LastError("deserialize");
+  return OkStatus();
+}
 
 StatusOr<std::int64_t> Db::QueryInt(const char* sql) {
   KW_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));

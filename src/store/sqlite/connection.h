@@ -79,6 +79,10 @@ class Db {
   // Runs `sql` and returns the first column of its first row as an integer
   // (e.g. a count or a PRAGMA value).
   StatusOr<std::int64_t> QueryInt(const char* sql);
+  // The main database as bytes (sqlite3_serialize), and replacing it with
+  // such bytes (sqlite3_deserialize): for in-memory databases only.
+  StatusOr<std::string> Serialize();
+  Status Deserialize(const std::string& image);
 
  private:
   sqlite3* db_ = nullptr;
