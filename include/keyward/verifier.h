@@ -50,9 +50,9 @@ inline constexpr std::size_t kVerifyOutcomeCount = 0 KEYWARD_VERIFY_OUTCOMES(KW_
 std::string_view VerifyOutcomeName(VerifyOutcome outcome);
 
 struct VerifyRequest {
-  std::string_view key;                        // the presented key; never stored or logged
-  std::vector<std::string> required_scopes;    // all must be held
-  std::optional<Environment> required_environment;
+  std::string_view key{};                        // the presented key; never stored or logged
+  std::vector<std::string> required_scopes{};    // all must be held
+  std::optional<Environment> required_environment{};
   // A key whose only scopes are job-submit scopes (issued for one queued job)
   // is refused with kInsufficientScope unless one of those scopes is required.
   // A caller that checks the job's own scope itself, once it knows the job

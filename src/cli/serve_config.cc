@@ -172,6 +172,12 @@ std::vector<Setting> BuildSettings() {
                              kHour, [](ServeConfig& c) -> int& { return c.server.shutdown_grace_ms; }));
   add_all(DurationField<std::int64_t>("cache_ttl", "how long a cached key record is trusted", 0, kHour,
                                       [](ServeConfig& c) -> std::int64_t& { return c.service.verifier.cache_ttl_ms; }));
+  add_all(DurationField<std::int64_t>("change_poll", "how often the change feed is checked for changes "
+                                      "made by other processes (0: not followed)", 0, 60'000,
+                                      [](ServeConfig& c) -> std::int64_t& { return c.service.changes.poll_ms; }));
+  add_all(DurationField<std::int64_t>("change_retention", "how long change feed entries are kept", 60'000,
+                                      7 * 24 * kHour,
+                                      [](ServeConfig& c) -> std::int64_t& { return c.service.changes.retention_ms; }));
   add(IntField<std::size_t>("cache_capacity", "most key records cached", 0, 100'000'000,
                             [](ServeConfig& c) -> std::size_t& { return c.service.verifier.cache_capacity; }));
   add_all(DurationField<std::int64_t>("last_used_flush", "how often last_used_at is written", 100, kHour,

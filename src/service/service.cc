@@ -64,6 +64,11 @@ StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,
   KW_RETURN_IF_ERROR(CheckSealKey(backend->queue(), sealer, seal_key));
   std::unique_ptr<Service> s(new Service(std::move(backend), std::move(sealer), options, clock));
   KW_ASSIGN_OR_RETURN(s->resumed_, s->compute_.ResumeUnfinished());
+  if (options.changes.poll_ms > 0) {
+    s->follower_ = std::make_unique<auth::ChangeFollower>(s->backend_->changes(), s->verifier_, clock,
+                                                          options.changes);
+    KW_RETURN_IF_ERROR(s->follower_->Start());
+  }
   s->flusher_ = std::make_unique<Flusher>();
   if (options.last_used_flush_ms > 0) {
     s->flusher_->thread = std::thread([raw = s.get()] { raw->FlushLoop(); });
@@ -83,6 +88,7 @@ void Service::FlushLoop() {
 
 void Service::Stop() {
   if (!flusher_) return;
+  if (follower_) follower_->Stop();
   {
     std::lock_guard lock(flusher_->mu);
     flusher_->stop = true;

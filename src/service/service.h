@@ -14,6 +14,7 @@
 #include <string>
 
 #include "auth/accounts.h"
+#include "auth/change_follower.h"
 #include "compute/compute_service.h"
 #include "compute/executor.h"
 #include "compute/task_registry.h"
@@ -44,6 +45,9 @@ struct ServiceOptions {
   int job_threads = 2;
   // How often last_used_at is written; 0: only at Stop() (no flusher thread).
   std::int64_t last_used_flush_ms = 5'000;
+  // Following the change feed, so that changes made by other processes
+  // reach the cache; poll_ms 0: not followed (one process only).
+  auth::ChangeFollowerOptions changes;
 };
 
 // Where the seal key comes from: KEYWARD_SEAL_KEY (64 hex) if set, else the
@@ -89,6 +93,8 @@ class Service {
   const ServiceOptions& options() const { return options_; }
   // Compute jobs resumed at start (first page).
   std::size_t resumed() const { return resumed_; }
+  // Null when changes are not followed.
+  const auth::ChangeFollower* follower() const { return follower_.get(); }
 
  private:
   Service(store::BackendPtr backend, queue::Sealer sealer, const ServiceOptions& options,
@@ -110,6 +116,7 @@ class Service {
   queue::Sealer sealer_;
   queue::JobQueue queue_;
   std::size_t resumed_ = 0;
+  std::unique_ptr<auth::ChangeFollower> follower_;
 
   struct Flusher;
   std::unique_ptr<Flusher> flusher_;

@@ -1,6 +1,6 @@
 // backend.h: one storage backend — all of keyward's data in one database —
-// seen through its parts: users and keys, compute jobs, the usage ledger and
-// the job queue. A backend implements every part over one connection pool,
+// seen through its parts: users and keys, compute jobs, the usage ledger,
+// the job queue and the change feed. A backend implements every part over one connection pool,
 // so a write that spans parts (a job and its charge) is one transaction.
 // Thread-safe.
 #pragma once
@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "keyward/store.h"
+#include "store/change_feed.h"
 #include "store/job_store.h"
 #include "store/queue_store.h"
 #include "store/usage_store.h"
@@ -21,6 +22,7 @@ class Backend {
   virtual JobStore& jobs() = 0;
   virtual UsageStore& usage() = 0;
   virtual QueueStore& queue() = 0;
+  virtual ChangeFeed& changes() = 0;
   // OK if the backend can serve requests (for readiness probes).
   virtual Status Ping() = 0;
 

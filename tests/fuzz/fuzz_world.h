@@ -28,6 +28,7 @@ class World {
     o.job_threads = 0;          // jobs run within their submission: no threads,
     o.last_used_flush_ms = 0;   // nothing that outlives the input
     o.gate.default_test_rate_limit = 1e9;  // no limit that depends on timing
+    o.changes.poll_ms = 0;                 // one connection: no feed to follow
 
     StatusOr<std::unique_ptr<service::Service>> s = service::Service::Start(
         o, service::SealKeySource{std::string(64, '3'), ""}, SystemClock());

@@ -12,7 +12,8 @@ namespace {
 
 class SqliteBackend final : public Backend {
  public:
-  SqliteBackend() : keys_(shared_), jobs_(shared_), usage_(shared_), queue_(shared_) {}
+  SqliteBackend()
+      : keys_(shared_), jobs_(shared_), usage_(shared_), queue_(shared_), changes_(shared_) {}
 
   Status Open(const std::string& path, int busy_timeout_ms) {
     shared_.path = path;
@@ -26,13 +27,20 @@ class SqliteBackend final : public Backend {
     Status wal = db.Exec("PRAGMA journal_mode = WAL");
     if (!wal.ok()) return Status(wal.code(), "enable WAL: " + wal.message());
     KW_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = NORMAL"));
-    return Migrate(db);
+    KW_RETURN_IF_ERROR(Migrate(db));
+    if (path != ":memory:") {
+      KW_RETURN_IF_ERROR(shared_.watch.Open(path, busy_timeout_ms));
+      KW_RETURN_IF_ERROR(shared_.watch.Exec("PRAGMA query_only = ON"));
+      shared_.has_watch = true;
+    }
+    return OkStatus();
   }
 
   KeyStore& keys() override { return keys_; }
   JobStore& jobs() override { return jobs_; }
   UsageStore& usage() override { return usage_; }
   QueueStore& queue() override { return queue_; }
+  ChangeFeed& changes() override { return changes_; }
 
   Status Ping() override {
     std::lock_guard lock(shared_.mu);
@@ -57,6 +65,7 @@ class SqliteBackend final : public Backend {
   SqliteJobStore jobs_;
   SqliteUsageStore usage_;
   SqliteQueueStore queue_;
+  SqliteChangeFeed changes_;
 };
 
 }  // namespace

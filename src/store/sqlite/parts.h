@@ -84,4 +84,16 @@ class SqliteQueueStore final : public QueueStore, Part {
                         const std::vector<std::string>& abandoned, UnixMillis now) override;
 };
 
+class SqliteChangeFeed final : public ChangeFeed, Part {
+ public:
+  explicit SqliteChangeFeed(Shared& shared) : Part(shared) {}
+  StatusOr<std::int64_t> LatestChange() override;
+  StatusOr<bool> MaybeChanged() override;
+  StatusOr<ChangeBatch> ReadChanges(std::int64_t after, int limit) override;
+  StatusOr<std::int64_t> PruneChanges(UnixMillis before) override;
+
+ private:
+  std::int64_t data_version_ = -1;  // guarded by shared_.watch_mu
+};
+
 }  // namespace keyward::store::sqlite

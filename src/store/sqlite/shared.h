@@ -15,6 +15,11 @@ struct Shared {
   std::mutex mu;
   Db db;  // guarded by mu
   std::string path;
+  // A second connection that watches for other connections' commits (the
+  // change feed); absent for an in-memory database, which has no others.
+  std::mutex watch_mu;
+  Db watch;  // guarded by watch_mu
+  bool has_watch = false;
 };
 
 // Space-separated scope lists, as stored.

@@ -159,10 +159,10 @@ TEST_F(VerifierTest, Issue7_ARevocationDuringALookupIsNotCachedAsValid) {
   // The lookup reads the unrevoked record; the revocation commits and
   // invalidates before the verifier caches what it read.
   racing.during_lookup = [&] { ASSERT_TRUE(accounts.RevokeKey(u.key->record.id).ok()); };
-  StatusOr<Verification> first = verifier.Verify({u.key->secret});
+  StatusOr<Verification> first = verifier.Verify({.key = u.key->secret});
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->outcome, VerifyOutcome::kValid);  // decided on what was read: the race itself
-  StatusOr<Verification> second = verifier.Verify({u.key->secret});
+  StatusOr<Verification> second = verifier.Verify({.key = u.key->secret});
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->outcome, VerifyOutcome::kRevoked);  // not served stale from the cache
 }
@@ -179,7 +179,7 @@ TEST_F(VerifierTest, AJobBoundKeyIsRefusedWhereNoScopeIsRequired) {
   EXPECT_EQ(Check(k->secret, {"jobs:write"}), VerifyOutcome::kInsufficientScope);
   EXPECT_EQ(Check(k->secret, {auth::JobSubmitScope("j1")}), VerifyOutcome::kValid);
   Verifier verifier(keys(), clock_);
-  VerifyRequest deferred{k->secret};
+  VerifyRequest deferred{.key = k->secret};
   deferred.defer_job_scope = true;
   EXPECT_EQ(verifier.Verify(deferred)->outcome, VerifyOutcome::kValid);
 }

@@ -123,7 +123,7 @@ TEST_F(StoreTest, ListingsPageWithOpaqueCursorsAndNoneIsLostOrRepeated) {
 // Issue 7, finding 8: the database and its WAL and SHM files are private.
 TEST_F(StoreTest, Issue7_DatabaseFilesAreCreatedPrivate) {
   NewUser();
-  for (const std::string& suffix : {"", "-wal", "-shm"}) {
+  for (std::string suffix : {"", "-wal", "-shm"}) {
     struct stat st {};
     ASSERT_EQ(stat((db_path_ + suffix).c_str(), &st), 0) << suffix;
     EXPECT_EQ(st.st_mode & 0077, 0u) << suffix << " mode " << std::oct << (st.st_mode & 0777);

@@ -1,0 +1,61 @@
+// change_follower.cc: poll, read, invalidate, prune.
+#include "auth/change_follower.h"
+
+namespace keyward::auth {
+
+ChangeFollower::ChangeFollower(ChangeFeed& feed, Verifier& verifier, const Clock& clock,
+                               ChangeFollowerOptions options)
+    : feed_(feed), verifier_(verifier), clock_(clock), options_(options) {}
+
+ChangeFollower::~ChangeFollower() { Stop(); }
+
+Status ChangeFollower::Start() {
+  KW_ASSIGN_OR_RETURN(position_, feed_.LatestChange());
+  feed_.MaybeChanged().status().IgnoreError();  // set the baseline
+  last_prune_ = clock_.Now();
+  thread_ = std::thread([this] { Loop(); });
+  return OkStatus();
+}
+
+void ChangeFollower::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ChangeFollower::Loop() {
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms), [&] { return stop_; })) {
+    lock.unlock();
+    if (!PollOnce().ok()) stats_.errors++;
+    lock.lock();
+  }
+}
+
+Status ChangeFollower::PollOnce() {
+  const UnixMillis now = clock_.Now();
+  if (now - last_prune_ >= options_.prune_every_ms) {
+    last_prune_ = now;
+    feed_.PruneChanges(now - options_.retention_ms).status().IgnoreError();
+  }
+  KW_ASSIGN_OR_RETURN(bool maybe, feed_.MaybeChanged());
+  if (!maybe) return OkStatus();
+  for (;;) {
+    KW_ASSIGN_OR_RETURN(ChangeBatch batch, feed_.ReadChanges(position_, options_.batch));
+    if (batch.gap) {
+      verifier_.InvalidateAll();
+      stats_.full_flushes++;
+    }
+    for (const Change& c : batch.changes) {
+      verifier_.InvalidateUser(c.user_id);
+      stats_.changes++;
+    }
+    position_ = batch.last_seq;
+    if (static_cast<int>(batch.changes.size()) < options_.batch) return OkStatus();
+  }
+}
+
+}  // namespace keyward::auth

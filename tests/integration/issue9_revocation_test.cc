@@ -1,0 +1,88 @@
+// Regression tests for issue 9: a change made by another writer — the CLI on
+// the same SQLite file — reaches the running server through the change feed,
+// not after the cache TTL (set to an hour here, so it cannot be the cause).
+#include <gtest/gtest.h>
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <thread>
+
+#include "support/server_fixture.h"
+#include "support/subprocess.h"
+
+namespace keyward {
+namespace {
+
+using nlohmann::json;
+using testing::HttpReply;
+
+// Hand-written SQL on the database: a writer keyward knows nothing about.
+void sqlite3_exec_on(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+class CliRevocation : public testing::ServerTest {
+ protected:
+  void SetUp() override { Start({}, {"KEYWARD_CACHE_TTL=1h"}); }
+
+  void Cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::KeywardBinary(), "--db", db_});
+    testing::RunResult r = testing::Run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  // The authz status for `key` once it becomes `want`, or the last one seen
+  // after a bounded wait (the feed is polled every 10 ms; the bound is only
+  // there so that a broken feed fails instead of hanging).
+  int AuthzBecomes(const std::string& key, int want, const std::string& query = "") {
+    int status = 0;
+    for (int i = 0; i < 1000; ++i) {
+      status = Authz(key, query).status;
+      if (status == want) return status;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return status;
+  }
+};
+
+TEST_F(CliRevocation, Issue9_EveryKindOfChangeFromTheCliReachesTheServer) {
+  testing::CreatedUser revoked = NewUser({{"name", "revoked"}});
+  testing::CreatedUser all = NewUser({{"name", "all"}});
+  testing::CreatedUser disabled = NewUser({{"name", "disabled"}});
+  testing::CreatedUser deleted = NewUser({{"name", "deleted"}});
+  testing::CreatedUser key_deleted = NewUser({{"name", "key deleted"}});
+  testing::CreatedUser narrowed = NewUser({{"name", "narrowed"}});
+  auto [second, second_id] = Issue(all.id);
+  for (const std::string& k : {revoked.key, all.key, second, disabled.key, deleted.key, key_deleted.key, narrowed.key}) {
+    ASSERT_EQ(Authz(k).status, 200);  // now cached
+  }
+  ASSERT_EQ(Authz(narrowed.key, "?scope=jobs:write").status, 200);
+  Cli({"key", "revoke", revoked.key_id});
+  Cli({"key", "revoke-all", all.id});
+  Cli({"user", "disable", disabled.id});
+  Cli({"user", "delete", deleted.id});
+  Cli({"key", "delete", key_deleted.key_id});
+  EXPECT_EQ(AuthzBecomes(revoked.key, 401), 401);
+  EXPECT_EQ(AuthzBecomes(all.key, 401), 401);
+  EXPECT_EQ(AuthzBecomes(second, 401), 401);
+  EXPECT_EQ(AuthzBecomes(disabled.key, 401), 401);
+  EXPECT_EQ(AuthzBecomes(deleted.key, 401), 401);
+  EXPECT_EQ(AuthzBecomes(key_deleted.key, 401), 401);
+  EXPECT_EQ(Json(Authz(revoked.key))["error"]["code"], "REVOKED");
+  EXPECT_EQ(Json(Authz(disabled.key))["error"]["code"], "USER_DISABLED");
+  // A plan change made by another writer: narrowing the allowed scopes.
+  sqlite3_exec_on(db_, "UPDATE users SET allowed_scopes = 'jobs:read' WHERE id = '" + narrowed.id + "'");
+  EXPECT_EQ(AuthzBecomes(narrowed.key, 403, "?scope=jobs:write"), 403);
+  EXPECT_EQ(Authz(narrowed.key, "?scope=jobs:read").status, 200);
+  // Unchanged users are untouched.
+  testing::CreatedUser bystander = NewUser({{"name", "bystander"}});
+  EXPECT_EQ(Authz(bystander.key).status, 200);
+}
+
+}  // namespace
+}  // namespace keyward
