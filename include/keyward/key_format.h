@@ -42,6 +42,11 @@ StatusOr<std::string> GenerateKey(Environment env);
 // Checks shape and checksum. Returns the key's environment, or nullopt if the
 // input is not a well-formed keyward key. Touches no storage.
 std::optional<Environment> ParseKey(std::string_view key);
+// The two halves of ParseKey(): the shape (length, prefix, alphabet), and
+// the checksum (REQUIRES: ParseKeyShape(key)). A verifier whose cache holds
+// the key's hash can skip the checksum: only issued keys get there.
+std::optional<Environment> ParseKeyShape(std::string_view key);
+bool KeyChecksumMatches(std::string_view key);
 
 // The 6-character checksum of "kw_<env>_<body>".
 std::string KeyChecksum(std::string_view prefix_and_body);

@@ -1,6 +1,8 @@
 // change_follower.cc: poll, read, invalidate, prune.
 #include "auth/change_follower.h"
 
+#include "core/process.h"
+
 namespace keyward::auth {
 
 ChangeFollower::ChangeFollower(ChangeFeed& feed, Verifier& verifier, const Clock& clock,
@@ -13,7 +15,10 @@ Status ChangeFollower::Start() {
   KW_ASSIGN_OR_RETURN(position_, feed_.LatestChange());
   feed_.MaybeChanged().status().IgnoreError();  // set the baseline
   last_prune_ = clock_.Now();
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    core::NameThread("kw-changes");
+    Loop();
+  });
   return OkStatus();
 }
 

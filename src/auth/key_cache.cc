@@ -73,7 +73,7 @@ void KeyCache::InvalidateUser(const std::string& user_id) {
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   for (Shard& s : shards_) {
     std::unique_lock lock(s.mu);
-    std::erase_if(s.entries, [&](const auto& kv) { return kv.second.key.record->user.id == user_id; });
+    erase_if(s.entries, [&](const auto& kv) { return kv.second.key.record->user.id == user_id; });
   }
 }
 

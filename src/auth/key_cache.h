@@ -2,8 +2,9 @@
 // verification hot path — positive (hash -> key record with owner) and
 // negative (hash -> "no such key") — with TTLs and per-user invalidation.
 //
-// Thread-safe: 16 shards by hash, each with a shared_mutex (lookups share,
-// inserts and invalidations are exclusive). When a shard is full it is
+// Thread-safe: 16 shards by hash, each an open-addressing table
+// (boost::unordered_flat_map) with a shared_mutex (lookups share, inserts and
+// invalidations are exclusive). When a shard is full it is
 // cleared: simple, bounded, and a refill costs one store lookup per live key.
 //
 // Invalidation epochs. A record read from the store just before a change was
@@ -18,7 +19,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "auth/key_check.h"
 #include "keyward/principal.h"
@@ -27,6 +28,8 @@
 namespace keyward::auth {
 
 struct KeyHashHasher {
+  // The value is uniformly distributed already: no extra mixing needed.
+  using is_avalanching = void;
   std::size_t operator()(const KeyHash& h) const {
     // The hash is uniformly random already: its first 8 bytes are a fine hash.
     std::size_t v;
@@ -94,8 +97,9 @@ class KeyCache {
   };
   struct Shard {
     mutable std::shared_mutex mu;
-    std::unordered_map<KeyHash, Entry, KeyHashHasher> entries;       // guarded by mu
-    std::unordered_map<KeyHash, UnixMillis, KeyHashHasher> missing;  // guarded by mu
+    // Open addressing: a lookup reads one group of slots, not a chain of nodes.
+    boost::unordered_flat_map<KeyHash, Entry, KeyHashHasher> entries;       // guarded by mu
+    boost::unordered_flat_map<KeyHash, UnixMillis, KeyHashHasher> missing;  // guarded by mu
   };
   Shard& ShardFor(const KeyHash& h) const { return shards_[h[8] % kShards]; }
 

@@ -32,9 +32,12 @@ struct Verifier::Impl {
     }
   }
 
-  // The record for `hash` from the cache or the store; kNotFound if none.
-  // *hit says whether it came from the cache (the map matched all 32 bytes).
-  StatusOr<auth::CachedKey> Find(const KeyHash& hash, UnixMillis now, bool* hit);
+  // The record for `key` (whose hash is `hash`) from the cache or the store;
+  // kNotFound if none. *hit says whether it came from the cache (the map
+  // matched all 32 bytes); *malformed that the checksum is wrong (checked
+  // only when the cache does not know the hash).
+  StatusOr<auth::CachedKey> Find(std::string_view key, const KeyHash& hash, UnixMillis now,
+                                 bool* hit, bool* malformed);
   void NoteUse(const auth::CachedKey& key, UnixMillis now);
 
   KeyStore& store;
@@ -46,16 +49,23 @@ struct Verifier::Impl {
   std::unordered_map<std::string, UnixMillis> last_used;  // guarded by last_used_mu
 };
 
-StatusOr<auth::CachedKey> Verifier::Impl::Find(const KeyHash& hash, UnixMillis now, bool* hit) {
+StatusOr<auth::CachedKey> Verifier::Impl::Find(std::string_view key, const KeyHash& hash,
+                                                UnixMillis now, bool* hit, bool* malformed) {
   auth::CachedKey cached;
   *hit = false;
+  *malformed = false;
   std::uint64_t epoch = 0;
+  if (cache && cache->Find(hash, now, &cached)) {
+    // Only an issued key's hash is ever cached: its checksum is right.
+    hits.fetch_add(1, std::memory_order_relaxed);
+    *hit = true;
+    return cached;
+  }
+  if (!KeyChecksumMatches(key)) {
+    *malformed = true;
+    return NotFoundError("malformed key");
+  }
   if (cache) {
-    if (cache->Find(hash, now, &cached)) {
-      hits.fetch_add(1, std::memory_order_relaxed);
-      *hit = true;
-      return cached;
-    }
     if (cache->KnownMissing(hash, now)) {
       negative_hits.fetch_add(1, std::memory_order_relaxed);
       return NotFoundError("no such key");
@@ -96,14 +106,18 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
     v.outcome = VerifyOutcome::kMissing;
     return v;
   }
-  if (!ParseKey(request.key)) {
+  if (!ParseKeyShape(request.key)) {
     v.outcome = VerifyOutcome::kMalformed;
     return v;
   }
   const KeyHash hash = HashKey(request.key);
   const UnixMillis now = impl_->clock.Now();
-  bool hit = false;
-  StatusOr<auth::CachedKey> found = impl_->Find(hash, now, &hit);
+  bool hit = false, malformed = false;
+  StatusOr<auth::CachedKey> found = impl_->Find(request.key, hash, now, &hit, &malformed);
+  if (malformed) {
+    v.outcome = VerifyOutcome::kMalformed;
+    return v;
+  }
   if (!found.ok()) {
     if (found.status().code() != StatusCode::kNotFound) return found.status();
     v.outcome = VerifyOutcome::kNotFound;

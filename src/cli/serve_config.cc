@@ -143,6 +143,8 @@ std::vector<Setting> BuildSettings() {
                     [](ServeConfig& c) -> int& { return c.server.threads; }));
   add(IntField<int>("job_threads", "threads running compute jobs", 1, 256,
                     [](ServeConfig& c) -> int& { return c.service.job_threads; }));
+  add(IntField<int>("request_threads", "threads answering requests that use the database", 1, 256,
+                    [](ServeConfig& c) -> int& { return c.service.request_threads; }));
   Setting token = TextField("admin_token", "operator token for the admin API (empty: admin API off)",
                             [](ServeConfig& c) -> std::string& { return c.admin_token; },
                             [](const std::string& v) {

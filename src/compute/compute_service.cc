@@ -1,6 +1,8 @@
 // compute_service.cc: idempotent, credit-charged job submission and execution.
 #include "compute/compute_service.h"
 
+#include <future>
+
 #include "core/ids.h"
 #include "json/parse.h"
 
@@ -45,10 +47,59 @@ StatusOr<std::optional<SubmitResult>> ComputeService::Replay(const Principal& pr
   return std::optional<SubmitResult>(std::move(out));
 }
 
+ComputeService::ComputeService(JobStore& jobs, metering::Credits& credits, const TaskRegistry& tasks,
+                               Executor& executor, const Clock& clock, ComputeOptions options)
+    : jobs_(jobs), credits_(credits), tasks_(tasks), executor_(executor), clock_(clock),
+      options_(options),
+      committer_([this](std::vector<JobStore::NewJob>& batch) { return CommitBatch(batch); },
+                 StatusOr<bool>(UnavailableError("the compute service is stopping")),
+                 options.group_commit, "kw-job-commit") {}
+
+std::vector<StatusOr<bool>> ComputeService::CommitBatch(std::vector<JobStore::NewJob>& batch) {
+  std::vector<StatusOr<bool>> out;
+  out.reserve(batch.size());
+  StatusOr<std::vector<bool>> inserted = jobs_.InsertJobs(batch);
+  if (inserted.ok()) {
+    for (bool b : *inserted) out.emplace_back(b);
+    return out;
+  }
+  if (batch.size() == 1) {
+    out.emplace_back(inserted.status());
+    return out;
+  }
+  // The batch failed as a whole (a user deleted meanwhile, say): find out
+  // which jobs the failure concerns by committing them one by one.
+  for (JobStore::NewJob& job : batch) {
+    StatusOr<std::vector<bool>> one = jobs_.InsertJobs({job});
+    out.push_back(one.ok() ? StatusOr<bool>((*one)[0]) : StatusOr<bool>(one.status()));
+  }
+  return out;
+}
+
+void ComputeService::StopAccepting() { committer_.Stop(); }
+
+StatusOr<SubmitResult> ComputeService::Clashed(const Principal& principal, const JobRequest& request,
+                                               const metering::CreditState& credits) {
+  // That job_id exists (an earlier or concurrent submission).
+  KW_ASSIGN_OR_RETURN(std::optional<SubmitResult> replay, Replay(principal, request));
+  if (!replay) return InternalError("job_id '" + request.job_id + "' clashed but cannot be found");
+  replay->credits = credits;
+  return std::move(*replay);
+}
+
 StatusOr<SubmitResult> ComputeService::Submit(const Principal& principal, const Plan& plan,
                                               const JobRequest& request) {
+  std::promise<StatusOr<SubmitResult>> promise;
+  std::future<StatusOr<SubmitResult>> outcome = promise.get_future();
+  SubmitAsync(principal, plan, request,
+              [&promise](StatusOr<SubmitResult> r) { promise.set_value(std::move(r)); });
+  return outcome.get();
+}
+
+void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
+                                 const JobRequest& request, SubmitDone done) {
   const Task* task = tasks_.Find(request.task);
-  if (!task) return InvalidArgumentError("unknown task '" + request.task + "'");
+  if (!task) return done(InvalidArgumentError("unknown task '" + request.task + "'"));
   const bool live = principal.environment == Environment::kLive;
   const UnixMillis now = clock_.Now();
 
@@ -56,12 +107,12 @@ StatusOr<SubmitResult> ComputeService::Submit(const Principal& principal, const 
   out.kind = Admit(principal.user_id);
   if (out.kind != SubmitResult::Kind::kCreated) {
     // A repeat of an accepted job is answered even when the user is busy.
-    KW_ASSIGN_OR_RETURN(std::optional<SubmitResult> replay, Replay(principal, request));
-    if (replay) return std::move(*replay);
+    StatusOr<std::optional<SubmitResult>> replay = Replay(principal, request);
+    if (!replay.ok()) return done(replay.status());
+    if (*replay) return done(std::move(**replay));
     out.retry_after_ms = 1000;
-    return out;
+    return done(std::move(out));
   }
-  auto unadmit = [&](const Job& j) { Release({j}); };
 
   Job job;
   job.user_id = principal.user_id;
@@ -73,48 +124,49 @@ StatusOr<SubmitResult> ComputeService::Submit(const Principal& principal, const 
   job.status = JobStatus::kQueued;
   job.cost = task->cost;
   job.created_at = now;
+  auto unadmit = [this](const Job& j) { Release({j}); };
 
-  metering::Reservation held;
+  auto held = std::make_shared<metering::Reservation>();
   if (live) {
     StatusOr<metering::Reservation> r = credits_.Reserve(principal.user_id, plan.monthly_credits, task->cost);
     if (!r.ok()) {
       unadmit(job);
-      return r.status();
+      return done(r.status());
     }
-    held = std::move(r).value();
-    out.credits = held.state();
-    if (!held.granted()) {
+    *held = std::move(r).value();
+    out.credits = held->state();
+    if (!held->granted()) {
       unadmit(job);
       // A repeat of an accepted job is answered even when credits ran out.
-      KW_ASSIGN_OR_RETURN(std::optional<SubmitResult> replay, Replay(principal, request));
-      if (replay) return std::move(*replay);
+      StatusOr<std::optional<SubmitResult>> replay = Replay(principal, request);
+      if (!replay.ok()) return done(replay.status());
+      if (*replay) return done(std::move(**replay));
       out.kind = SubmitResult::Kind::kQuotaExceeded;
       out.retry_after_ms = metering::MonthBounds(now).second - now;
-      return out;
+      return done(std::move(out));
     }
   }
   StatusOr<std::string> id = core::NewId("job");
   if (!id.ok()) {
     unadmit(job);
-    return id.status();
+    return done(id.status());
   }
   job.id = *id;
   JobStore::NewJob row{job, UsageEntry{principal.user_id, principal.key_id, principal.environment,
                                        task->cost, "job:" + task->name, now}};
-  StatusOr<std::vector<bool>> inserted = jobs_.InsertJobs({row});
-  held.Settle(inserted.ok() && (*inserted)[0] ? OkStatus() : AlreadyExistsError("not inserted"));
-  if (!inserted.ok() || !(*inserted)[0]) {
-    unadmit(job);
-    if (!inserted.ok()) return inserted.status();
-    // That job_id exists (an earlier or concurrent submission).
-    KW_ASSIGN_OR_RETURN(std::optional<SubmitResult> replay, Replay(principal, request));
-    if (!replay) return InternalError("job_id '" + request.job_id + "' clashed but cannot be found");
-    replay->credits = out.credits;
-    return std::move(*replay);
-  }
-  out.job = job;
-  Schedule({std::move(job)});
-  return out;
+  committer_.Submit(std::move(row), [this, held, principal, request, out = std::move(out),
+                                     job = std::move(job), done = std::move(done)](
+                                        StatusOr<bool> inserted) mutable {
+    held->Settle(inserted.ok() && *inserted ? OkStatus() : AlreadyExistsError("not inserted"));
+    if (!inserted.ok() || !*inserted) {
+      Release({job});
+      if (!inserted.ok()) return done(inserted.status());
+      return done(Clashed(principal, request, out.credits));
+    }
+    out.job = job;
+    Schedule({std::move(job)});
+    done(std::move(out));
+  });
 }
 
 void ComputeService::Schedule(std::vector<Job> jobs) {
@@ -199,11 +251,16 @@ void ComputeService::Drain() {
 
 void ComputeService::Run(std::vector<Job>& batch) {
   const UnixMillis started = clock_.Now();
-  for (Job& job : batch) {
-    job.status = JobStatus::kRunning;
-    job.started_at = started;
+  {
+    // "running" lives in memory only: the store holds a job as queued until
+    // its outcome is written, which is what a restart needs to resume it.
+    std::lock_guard lock(mu_);
+    for (Job& job : batch) {
+      job.status = JobStatus::kRunning;
+      job.started_at = started;
+      running_.emplace(job.id, started);
+    }
   }
-  jobs_.UpdateJobs(batch).IgnoreError();
   for (Job& job : batch) {
     const Task* task = tasks_.Find(job.task);
     nlohmann::json payload = jsonio::ParseStoredJson(job.payload);
@@ -220,17 +277,32 @@ void ComputeService::Run(std::vector<Job>& batch) {
                               : result.status().message();
     }
   }
-  // A failure here leaves the batch "running"; it is visible to callers and
-  // resumed at the next start.
+  // One transaction for the whole batch. A failure here leaves the batch
+  // queued in the store; it is resumed at the next start.
   jobs_.UpdateJobs(batch).IgnoreError();
+  std::lock_guard lock(mu_);
+  for (const Job& job : batch) running_.erase(job.id);
+}
+
+void ComputeService::ShowRunning(Job& job) const {
+  if (job.status != JobStatus::kQueued) return;
+  std::lock_guard lock(mu_);
+  auto it = running_.find(job.id);
+  if (it == running_.end()) return;
+  job.status = JobStatus::kRunning;
+  job.started_at = it->second;
 }
 
 StatusOr<Job> ComputeService::Get(const Principal& principal, const std::string& id) {
-  return jobs_.GetJob(principal.user_id, principal.environment, id);
+  KW_ASSIGN_OR_RETURN(Job job, jobs_.GetJob(principal.user_id, principal.environment, id));
+  ShowRunning(job);
+  return job;
 }
 
 StatusOr<Page<Job>> ComputeService::List(const Principal& principal, const PageRequest& page) {
-  return jobs_.ListJobs(principal.user_id, principal.environment, page);
+  KW_ASSIGN_OR_RETURN(Page<Job> jobs, jobs_.ListJobs(principal.user_id, principal.environment, page));
+  for (Job& job : jobs.items) ShowRunning(job);
+  return jobs;
 }
 
 }  // namespace keyward::compute

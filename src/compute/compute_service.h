@@ -10,9 +10,17 @@
 // and its charge are written in one transaction, and the reservation is
 // settled with the write's outcome.
 //
+// Submissions are group-committed: SubmitAsync() returns at once and hears
+// its outcome once the transaction that carries it has committed; every job
+// that arrived while a commit ran joins the next one (core::GroupCommitter).
+// So the answer to a submission always follows the commit of its job and
+// charge, and a commit costs the same for one job or a thousand.
+//
 // Accepted jobs wait in memory for the executor, which takes all that are
-// waiting at once: it marks the batch running (one transaction), runs each
-// task, and stores every result (one transaction). Waiting work is bounded
+// waiting at once, runs each task and stores every result (one
+// transaction). "running" is known in memory only (Get and List show it):
+// the store keeps a job queued until its outcome is written, so a job whose
+// server died while running it is resumed like any other. Waiting work is bounded
 // per user and in total (a submission beyond either bound is refused before
 // anything is written), results are bounded in size, and jobs left
 // unfinished by a previous server are resumed in pages, never all at once.
@@ -20,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,6 +36,7 @@
 #include <vector>
 
 #include "compute/executor.h"
+#include "core/group_commit.h"
 #include "compute/job_request.h"
 #include "compute/task_registry.h"
 #include "keyward/principal.h"
@@ -40,6 +50,9 @@ struct ComputeOptions {
   int max_pending_per_user = 100;
   // Jobs of all users accepted but not finished; more are refused (503).
   int max_pending_total = 10'000;
+  // Commit submissions on a committer thread (group commit); false commits
+  // each on the submitting thread (deterministic, for fuzzing).
+  bool group_commit = true;
   // A result larger than this (as JSON text) fails the job instead.
   std::size_t max_result_bytes = 256 * 1024;
   // Unfinished jobs loaded per page when resuming after a restart.
@@ -64,14 +77,21 @@ struct SubmitResult {
 class ComputeService {
  public:
   ComputeService(JobStore& jobs, metering::Credits& credits, const TaskRegistry& tasks,
-                 Executor& executor, const Clock& clock, ComputeOptions options = {})
-      : jobs_(jobs), credits_(credits), tasks_(tasks), executor_(executor), clock_(clock),
-        options_(options) {}
+                 Executor& executor, const Clock& clock, ComputeOptions options = {});
 
-  // REQUIRES: ValidateJobRequest(request) is OK. kUnavailable if storage
-  // failed (nothing charged); decisions are SubmitResult kinds.
+  using SubmitDone = std::function<void(StatusOr<SubmitResult>)>;
+  // REQUIRES: ValidateJobRequest(request) is OK. `done` hears the outcome
+  // exactly once, from any thread, after the job and its charge are
+  // committed: kUnavailable if storage failed (nothing charged); decisions
+  // are SubmitResult kinds.
+  void SubmitAsync(const Principal& principal, const Plan& plan, const JobRequest& request,
+                   SubmitDone done);
+  // SubmitAsync(), waiting for the outcome.
   StatusOr<SubmitResult> Submit(const Principal& principal, const Plan& plan,
                                 const JobRequest& request);
+  // Commits the submissions already made and refuses further ones
+  // (kUnavailable). Idempotent.
+  void StopAccepting();
 
   // Schedules the jobs a previous server accepted (queued or running) but
   // did not finish, e.g. after a crash: the first page now, the following
@@ -94,11 +114,18 @@ class ComputeService {
                                                const JobRequest& request);
   // Counts a job as pending; false (nothing counted) if a bound is reached.
   SubmitResult::Kind Admit(const std::string& user_id);
+  // The outcome of a submission whose insert found its job_id taken.
+  StatusOr<SubmitResult> Clashed(const Principal& principal, const JobRequest& request,
+                                 const metering::CreditState& credits);
+  // Commits a batch of new jobs; one result per job (inserted or not).
+  std::vector<StatusOr<bool>> CommitBatch(std::vector<JobStore::NewJob>& batch);
   void Release(const std::vector<Job>& finished);
   void Schedule(std::vector<Job> jobs);
   void Drain();                   // runs everything waiting (executor thread)
   void Run(std::vector<Job>& batch);
   void ResumeNextPage();          // executor thread
+  // Shows a job this process is running as running.
+  void ShowRunning(Job& job) const;
   void TakeResumed(Page<Job>& page);  // REQUIRES: mu_ held
 
   JobStore& jobs_;
@@ -113,8 +140,11 @@ class ComputeService {
   bool draining_ = false;                                    // guarded by mu_
   std::unordered_map<std::string, int> pending_by_user_;    // guarded by mu_
   std::int64_t pending_total_ = 0;                           // guarded by mu_
+  std::unordered_map<std::string, UnixMillis> running_;     // id -> started_at; guarded by mu_
   std::optional<std::string> resume_after_;                  // next page's cursor; guarded by mu_
   UnixMillis resume_before_ = 0;  // jobs created from then on are this process's; guarded by mu_
+
+  core::GroupCommitter<JobStore::NewJob, StatusOr<bool>> committer_;  // last: stopped first
 };
 
 }  // namespace keyward::compute

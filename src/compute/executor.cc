@@ -1,10 +1,17 @@
 // executor.cc: the thread pool.
 #include "compute/executor.h"
 
+#include "core/process.h"
+
 namespace keyward::compute {
 
-Executor::Executor(int threads) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+Executor::Executor(int threads, const char* name) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, name] {
+      core::NameThread(name);
+      Loop();
+    });
+  }
 }
 
 Executor::~Executor() { Stop(); }

@@ -16,7 +16,8 @@ namespace keyward::compute {
 class Executor {
  public:
   // `threads` >= 0; 0: run each closure on the posting thread.
-  explicit Executor(int threads);
+  // `name` (a literal) names the threads.
+  explicit Executor(int threads, const char* name = "kw-pool");
   ~Executor();  // Stop()
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;

@@ -36,7 +36,7 @@ StatusOr<std::string> GenerateKey(Environment env) {
   return key;
 }
 
-std::optional<Environment> ParseKey(std::string_view key) {
+std::optional<Environment> ParseKeyShape(std::string_view key) {
   if (key.size() != kKeyLength) return std::nullopt;
   std::optional<Environment> env;
   std::string_view prefix = key.substr(0, kPrefixLength);
@@ -50,12 +50,21 @@ std::optional<Environment> ParseKey(std::string_view key) {
   for (std::size_t i = kPrefixLength; i < key.size(); ++i) {
     if (!core::IsBase62(key[i])) return std::nullopt;
   }
+  return env;
+}
+
+bool KeyChecksumMatches(std::string_view key) {
   // Decode the check digits instead of encoding the CRC: multiplications are
   // much cheaper than six 64-bit divisions on the hot path.
   const std::size_t check_at = kKeyLength - kKeyCheckLength;
   std::uint64_t check = 0;
   for (std::size_t i = check_at; i < kKeyLength; ++i) check = check * 62 + core::Base62Value(key[i]);
-  if (check != core::Crc32(key.substr(0, check_at))) return std::nullopt;
+  return check == core::Crc32(key.substr(0, check_at));
+}
+
+std::optional<Environment> ParseKey(std::string_view key) {
+  std::optional<Environment> env = ParseKeyShape(key);
+  if (!env || !KeyChecksumMatches(key)) return std::nullopt;
   return env;
 }
 

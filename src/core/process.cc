@@ -1,10 +1,12 @@
 // process.cc: core dump and environment hygiene for secrets.
 #include "core/process.h"
 
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -32,6 +34,12 @@ std::string TakeSecretFromEnvironment(const char* name) {
   unsetenv(name);
   std::memset(entry, 0, length);
   return copy;
+}
+
+void NameThread(const char* name) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%s", name);
+  pthread_setname_np(pthread_self(), buf);
 }
 
 }  // namespace keyward::core

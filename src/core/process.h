@@ -18,4 +18,7 @@ Status DisableCoreDumps();
 // /proc/<pid>/environ nor child processes see it.
 std::string TakeSecretFromEnvironment(const char* name);
 
+// Names the calling thread (first 15 bytes), as `top -H`, perf and gdb show it.
+void NameThread(const char* name);
+
 }  // namespace keyward::core

@@ -38,4 +38,27 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+void AppendJsonString(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const bool valid = IsValidUtf8(s);
+  out->reserve(out->size() + s.size() + 2);
+  *out += '"';
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      *out += '\\';
+      *out += ch;
+    } else if (c < 0x20 || c == 0x7f) {
+      *out += "\\u00";
+      *out += kHex[c >> 4];
+      *out += kHex[c & 15];
+    } else if (c >= 0x80 && !valid) {
+      *out += "\\ufffd";
+    } else {
+      *out += ch;
+    }
+  }
+  *out += '"';
+}
+
 }  // namespace keyward::core

@@ -1,10 +1,13 @@
 // access_log.cc: JSON access log lines and their writer thread.
 #include "http/access_log.h"
 
+#include <atomic>
 #include <cctype>
-#include <nlohmann/json.hpp>
+#include <charconv>
 
+#include "core/process.h"
 #include "core/time_format.h"
+#include "core/utf8.h"
 #include "keyward/store.h"
 
 namespace keyward::http {
@@ -25,11 +28,37 @@ std::string RedactKeys(std::string path) {
   return path;
 }
 
+void AppendInt(std::string& out, long long v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+  core::AppendJsonString(&out, value);
+}
+
+// Which shard this thread writes to: threads take them in turn.
+std::size_t ThreadShard(std::size_t shards) {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
+  return mine % shards;
+}
+
 }  // namespace
 
 AccessLog::AccessLog(std::FILE* out, std::size_t max_buffered_bytes, Metrics& metrics)
-    : out_(out), max_buffered_bytes_(max_buffered_bytes), metrics_(metrics) {
-  if (out_) writer_ = std::thread([this] { Loop(); });
+    : out_(out), max_shard_bytes_(std::max<std::size_t>(1, max_buffered_bytes / kShards)),
+      metrics_(metrics) {
+  if (out_) {
+    writer_ = std::thread([this] {
+      core::NameThread("kw-access-log");
+      Loop();
+    });
+  }
 }
 
 AccessLog::~AccessLog() { Stop(); }
@@ -37,28 +66,48 @@ AccessLog::~AccessLog() { Stop(); }
 void AccessLog::Log(const HttpRequest& req, const HttpResponse& res, double seconds,
                     long long now_ms) {
   if (!out_) return;
-  nlohmann::json line{{"time", core::FormatRfc3339(now_ms)},
-                      {"method", req.method},
-                      {"path", RedactKeys(req.path)},
-                      {"route", res.route},
-                      {"status", res.status},
-                      {"latency_ms", static_cast<double>(static_cast<long long>(seconds * 1e6)) / 1e3},
-                      {"remote", req.remote}};
+  Shard& shard = shards_[ThreadShard(kShards)];
+  std::lock_guard lock(shard.mu);
+  std::string& out = shard.buffer;
+  const std::size_t start = out.size();
+  long long second = now_ms >= 0 ? now_ms / 1000 : (now_ms - 999) / 1000;
+  if (second != shard.second) {
+    shard.second = second;
+    shard.stamp = core::FormatRfc3339(second * 1000);
+    shard.stamp.pop_back();  // the 'Z'
+  }
+  out += "{\"time\":\"";
+  out += shard.stamp;
+  char ms[8];
+  std::snprintf(ms, sizeof ms, ".%03lldZ\"", now_ms - second * 1000);
+  out += ms;
+  AppendField(out, "method", req.method);
+  if (req.path.find("kw_") == std::string::npos) {
+    AppendField(out, "path", req.path);
+  } else {
+    AppendField(out, "path", RedactKeys(req.path));
+  }
+  AppendField(out, "route", res.route);
+  out += ",\"status\":";
+  AppendInt(out, res.status);
+  const long long micros = static_cast<long long>(seconds * 1e6);
+  out += ",\"latency_ms\":";
+  AppendInt(out, micros / 1000);
+  std::snprintf(ms, sizeof ms, ".%03lld", micros % 1000);
+  out += ms;
+  AppendField(out, "remote", req.remote);
   if (res.identity) {
-    line["user_id"] = res.identity->user.id;
-    line["key"] = res.identity->key.display;
-    line["environment"] = EnvironmentName(res.identity->key.environment);
-    if (res.identity->key.environment == Environment::kTest) line["test"] = true;
+    AppendField(out, "user_id", res.identity->user.id);
+    AppendField(out, "key", res.identity->key.display);
+    AppendField(out, "environment", EnvironmentName(res.identity->key.environment));
+    if (res.identity->key.environment == Environment::kTest) out += ",\"test\":true";
   }
-  if (!res.log_outcome.empty()) line["outcome"] = res.log_outcome;
-  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  text += '\n';
-  std::lock_guard lock(mu_);
-  if (buffer_.size() + text.size() > max_buffered_bytes_) {
+  if (!res.log_outcome.empty()) AppendField(out, "outcome", res.log_outcome);
+  out += "}\n";
+  if (out.size() > max_shard_bytes_) {
+    out.resize(start);
     metrics_.access_log_dropped_lines_total++;
-    return;
   }
-  buffer_ += text;
 }
 
 void AccessLog::Stop() {
@@ -72,19 +121,32 @@ void AccessLog::Stop() {
 }
 
 void AccessLog::Loop() {
-  std::unique_lock lock(mu_);
+  std::string chunk;
   for (;;) {
-    cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
-    std::string chunk;
-    chunk.swap(buffer_);
-    bool stop = stopping_;
-    lock.unlock();
-    if (!chunk.empty()) {
-      std::fwrite(chunk.data(), 1, chunk.size(), out_);
-      std::fflush(out_);
+    bool stop;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
+      stop = stopping_;
     }
-    lock.lock();
-    if (stop && buffer_.empty()) return;
+    for (Shard& s : shards_) {
+      chunk.clear();
+      {
+        std::lock_guard lock(s.mu);
+        chunk.swap(s.buffer);
+      }
+      if (!chunk.empty()) std::fwrite(chunk.data(), 1, chunk.size(), out_);
+    }
+    std::fflush(out_);
+    if (stop) {
+      // Lines logged while the last chunks were written.
+      bool empty = true;
+      for (Shard& s : shards_) {
+        std::lock_guard lock(s.mu);
+        empty = empty && s.buffer.empty();
+      }
+      if (empty) return;
+    }
   }
 }
 

@@ -17,12 +17,37 @@ std::string_view StableMethod(std::string_view m) {
 
 }  // namespace
 
+void Metrics::DeclareRoutes(const std::vector<std::pair<std::string_view, std::string_view>>& routes) {
+  std::call_once(declared_, [&] {
+    for (const auto& [method, pattern] : routes) {
+      auto c = std::make_unique<RouteCounters>();
+      c->method = method;
+      c->pattern = pattern;
+      routes_.push_back(std::move(c));
+    }
+  });
+}
+
+void Metrics::ObserveRoute(std::size_t index, int status, double seconds) {
+  if (index < routes_.size() && status >= 100 && status < 600) {
+    routes_[index]->by_status[static_cast<std::size_t>(status - 100)].fetch_add(1, std::memory_order_relaxed);
+    ObserveLatency(seconds);
+    return;
+  }
+  ObserveRequest(index < routes_.size() ? routes_[index]->method : "-",
+                 index < routes_.size() ? routes_[index]->pattern : "(unknown)", status, seconds);
+}
+
 void Metrics::ObserveRequest(std::string_view method, std::string_view route, int status,
                              double seconds) {
   {
     std::lock_guard lock(mu_);
     ++requests_[{StableMethod(method), route, status}];
   }
+  ObserveLatency(seconds);
+}
+
+void Metrics::ObserveLatency(double seconds) {
   std::size_t i = 0;
   while (i < kBuckets.size() && seconds > kBuckets[i]) ++i;
   latency_buckets_[i].fetch_add(1, std::memory_order_relaxed);
@@ -55,8 +80,19 @@ std::string Metrics::Render(const VerifierStats& v) const {
   out += "# HELP keyward_http_requests_total HTTP requests by route and status\n"
          "# TYPE keyward_http_requests_total counter\n";
   {
-    std::lock_guard lock(mu_);
-    for (const auto& [k, n] : requests_) {
+    std::map<std::tuple<std::string_view, std::string_view, int>, std::uint64_t> all;
+    for (const auto& r : routes_) {
+      for (std::size_t i = 0; i < r->by_status.size(); ++i) {
+        if (std::uint64_t n = r->by_status[i].load(std::memory_order_relaxed)) {
+          all[{r->method, r->pattern, static_cast<int>(i + 100)}] += n;
+        }
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [k, n] : requests_) all[k] += n;
+    }
+    for (const auto& [k, n] : all) {
       out += fmt::format("keyward_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}\n",
                          std::get<0>(k), std::get<1>(k), std::get<2>(k), n);
     }

@@ -8,8 +8,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "keyward/verifier.h"
 
@@ -28,7 +31,14 @@ class Metrics {
   KEYWARD_SERVER_COUNTERS(KW_DECLARE_COUNTER)
 #undef KW_DECLARE_COUNTER
 
-  // `route` must outlive the Metrics (a Router pattern or a literal).
+  // Declares the routes (method, pattern) that ObserveRoute() counts by
+  // position; both views must outlive the Metrics (a Router's routes).
+  // Only the first call has an effect.
+  void DeclareRoutes(const std::vector<std::pair<std::string_view, std::string_view>>& routes);
+  // A request served by declared route `index`: lock-free.
+  void ObserveRoute(std::size_t index, int status, double seconds);
+  // Any other request (rejected, unmatched, HEAD on a GET route). `route`
+  // must outlive the Metrics (a Router pattern or a literal).
   void ObserveRequest(std::string_view method, std::string_view route, int status,
                       double seconds);
   void ObserveOutcome(VerifyOutcome outcome);
@@ -40,6 +50,15 @@ class Metrics {
  private:
   static constexpr std::array<double, 12> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                       0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
+  void ObserveLatency(double seconds);
+
+  // Requests of one declared route by status code (100..599).
+  struct RouteCounters {
+    std::string_view method, pattern;
+    std::array<std::atomic<std::uint64_t>, 500> by_status{};
+  };
+  std::vector<std::unique_ptr<RouteCounters>> routes_;  // fixed after DeclareRoutes
+  std::once_flag declared_;
   mutable std::mutex mu_;
   // Keys are views of literals and Router patterns: no allocation per request.
   std::map<std::tuple<std::string_view, std::string_view, int>, std::uint64_t> requests_;  // guarded by mu_

@@ -20,6 +20,7 @@ struct Route {
   std::string operation_id;  // the OpenAPI operationId
   HandlerPtr handler;
   std::vector<std::string> segments;  // pattern split at '/'
+  std::size_t index = 0;              // position in Router::routes()
 };
 
 struct RouteMatch {

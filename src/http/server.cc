@@ -1,32 +1,50 @@
-// server.cc: Boost.Beast/Asio with C++20 coroutines. One coroutine per
-// connection reads a request's header, lets the route's Handler decide on it
-// (Head), reads the body only if the route goes on, hands the request to the
-// Handler (Body), waits for its Reply if that comes later, writes the
-// response, and loops for keep-alive. Limit violations are answered
-// (431/413/400) before the connection closes.
+// server.cc: Boost.Asio with C++20 coroutines and Beast's HTTP/1.1 parser.
+// One coroutine per connection reads a request's header, lets the route's
+// Handler decide on it (Head), reads the body only if the route goes on,
+// hands the request to the Handler (Body), waits for its Reply if that comes
+// later, writes the response, and loops for keep-alive. Limit violations are
+// answered (431/413/400) before the connection closes.
 //
-// Deadlines: instead of arming a timer for every read and write (which
-// beast::tcp_stream does, and which cost ~15% of throughput here), each
-// connection has one watchdog coroutine on the connection's strand. The
-// session moves a deadline forward; the watchdog sleeps until the deadline it
-// last saw, re-arms if it moved, and closes the socket once it has passed.
-// A keep-alive connection waits for the first byte of its next request under
-// the idle timeout; from that byte on the request has the read timeout, and
-// so does a new connection's first request from the moment it is accepted.
+// The request path does no work per request that a connection can do once:
+// - Threads: one io_context per I/O thread, each run by its own thread, and
+//   a connection lives on one of them from accept to close; so there are no
+//   strands, no locks in the scheduler (concurrency hint 1) and no handler
+//   ever hops threads.
+// - Reading: a basic_parser subclass writes the request line and headers
+//   straight into the connection's reused HttpRequest (names lower-cased in
+//   place; strings keep their capacity from one request to the next) and
+//   appends the body as it arrives. One read loop serves both the idle wait
+//   for the next request and the header itself.
+// - Writing: the status line and headers are formatted into a reused string
+//   and sent with the body in one gathered write; no serializer.
+// - A reply given before Body() returns (the common case) is taken without a
+//   wake-up; a later one wakes the session through its timer.
+//
+// Deadlines: instead of arming a timer for every read and write, each
+// connection has one watchdog coroutine. The session moves a deadline
+// forward; the watchdog sleeps until the deadline it last saw, re-arms if it
+// moved, and closes the socket once it has passed. A keep-alive connection
+// waits for the first byte of its next request under the idle timeout; from
+// that byte on the request has the read timeout, and so does a new
+// connection's first request from the moment it is accepted.
 #include "http/server.h"
 
 #include <strings.h>
 #include <sys/resource.h>
 
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/status.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "core/process.h"
 #include "http/access_log.h"
 #include "http/error_mapping.h"
 #include "http/metrics.h"
@@ -40,42 +58,80 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
-using net::awaitable;
-using net::use_awaitable;
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock,
+                                        net::wait_traits<std::chrono::steady_clock>, Executor>;
+template <typename T>
+using Task = net::awaitable<T, Executor>;
 
-constexpr auto kAsTuple = net::as_tuple(use_awaitable);
-using Parser = bhttp::request_parser<bhttp::string_body>;
+constexpr auto kAsTuple = net::as_tuple(net::use_awaitable_t<Executor>{});
+constexpr std::size_t kReadChunk = 16 * 1024;
 
-// The request line and headers, before any of the body.
-HttpRequest FromHeader(const bhttp::request<bhttp::string_body>& r, const std::string& remote) {
-  HttpRequest out;
-  out.method = std::string(r.method_string());
-  std::string_view target = r.target();
-  std::size_t q = target.find('?');
-  out.path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) out.query = std::string(target.substr(q + 1));
-  out.headers.reserve(8);
-  for (const auto& f : r) {
-    std::string name(f.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers.emplace_back(std::move(name), std::string(f.value()));
+// Fills a reused HttpRequest from Beast's parser callbacks.
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  explicit RequestParser(HttpRequest& req) : req_(req) {}
+
+  unsigned version() const { return version_; }
+  bhttp::verb verb() const { return verb_; }
+
+ private:
+  void on_request_impl(bhttp::verb method, beast::string_view method_str, beast::string_view target,
+                       int version, beast::error_code&) override {
+    verb_ = method;
+    version_ = static_cast<unsigned>(version);
+    req_.method.assign(method_str.data(), method_str.size());
+    std::string_view t(target.data(), target.size());
+    std::size_t q = t.find('?');
+    req_.path.assign(t.substr(0, q));
+    if (q == std::string_view::npos) {
+      req_.query.clear();
+    } else {
+      req_.query.assign(t.substr(q + 1));
+    }
   }
-  out.remote = remote;
-  return out;
-}
 
-bhttp::response<bhttp::string_body> ToBeast(HttpResponse&& res, unsigned version, bool keep_alive,
-                                            bool head) {
-  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
-  out.set(bhttp::field::server, "keyward");
-  out.set(bhttp::field::content_type, res.content_type);
-  for (auto& [k, v] : res.headers) out.insert(k, v);
-  out.body() = std::move(res.body);
-  out.keep_alive(keep_alive);
-  out.prepare_payload();
-  if (head) out.body().clear();
-  return out;
-}
+  void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+    ec = bhttp::error::bad_version;  // never called for requests
+  }
+
+  void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    if (fields_ == req_.headers.size()) req_.headers.emplace_back();
+    auto& [n, v] = req_.headers[fields_++];
+    n.assign(name.data(), name.size());
+    for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    v.assign(value.data(), value.size());
+  }
+
+  void on_header_impl(beast::error_code&) override { req_.headers.resize(fields_); }
+
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
+    // The body limit is checked against a declared length before this.
+    if (length) req_.body.reserve(static_cast<std::size_t>(*length));
+  }
+
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    req_.body.append(body.data(), body.size());
+    return body.size();
+  }
+
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+    req_.body.append(body.data(), body.size());
+    return body.size();
+  }
+
+  void on_finish_impl(beast::error_code&) override {}
+
+  HttpRequest& req_;
+  std::size_t fields_ = 0;
+  unsigned version_ = 11;
+  bhttp::verb verb_ = bhttp::verb::unknown;
+};
 
 // The response for a read error, or status 0 when the connection just ends.
 HttpResponse ReadErrorResponse(const beast::error_code& ec, const ServerOptions& o) {
@@ -87,8 +143,8 @@ HttpResponse ReadErrorResponse(const beast::error_code& ec, const ServerOptions&
     return ErrorResponse(413, "BODY_TOO_LARGE",
                          "request body exceeds " + std::to_string(o.max_body_bytes) + " bytes");
   }
-  if (ec.category() == beast::error_code(bhttp::error::header_limit).category() ||
-      ec == bhttp::error::bad_target) {
+  if (ec.category() == beast::error_code(bhttp::error::header_limit).category() &&
+      ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream) {
     return ErrorResponse(400, "BAD_REQUEST", "malformed HTTP request");
   }
   HttpResponse none;
@@ -96,18 +152,51 @@ HttpResponse ReadErrorResponse(const beast::error_code& ec, const ServerOptions&
   return none;
 }
 
+void AppendNumber(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// The status line and headers of `res` into `out` (cleared first).
+void FormatHead(std::string& out, const HttpResponse& res, unsigned version, bool keep_alive) {
+  out.clear();
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  AppendNumber(out, static_cast<std::uint64_t>(res.status));
+  out += ' ';
+  beast::string_view reason = bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: keyward\r\nContent-Type: ";
+  out += res.content_type;
+  out += "\r\nContent-Length: ";
+  AppendNumber(out, res.body.size());
+  out += "\r\n";
+  if (!keep_alive) {
+    out += "Connection: close\r\n";
+  } else if (version == 10) {
+    out += "Connection: keep-alive\r\n";
+  }
+  out += res.header_lines();
+  out += "\r\n";
+}
+
 }  // namespace
 
-// A connection's socket, deadline, watchdog timer and reply timer; touched
-// only on the connection's strand.
+// A connection's socket, deadline, watchdog timer and reply slot. Everything
+// but the reply slot is touched only by the connection's I/O thread.
 struct Connection {
-  explicit Connection(tcp::socket s)
+  explicit Connection(Socket s)
       : socket(std::move(s)), timer(socket.get_executor()), reply_timer(socket.get_executor()) {}
-  tcp::socket socket;
-  net::steady_timer timer;
-  net::steady_timer reply_timer;  // a session waiting for a late Reply sleeps on it
+  Socket socket;
+  Timer timer;
+  Timer reply_timer;  // a session waiting for a late Reply sleeps on it
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   bool done = false;
+
+  // The reply slot: Body()'s answer, from whichever thread gives it.
+  std::mutex reply_mu;
+  std::optional<HttpResponse> reply;  // guarded by reply_mu
+  bool reply_waiting = false;         // the session sleeps on reply_timer; guarded by reply_mu
 
   // Moves the deadline; a deadline earlier than the one the watchdog sleeps
   // on wakes it, so that it re-arms for the earlier one.
@@ -120,7 +209,7 @@ struct Connection {
 
 namespace {
 
-awaitable<void> Watchdog(std::shared_ptr<Connection> c) {
+Task<void> Watchdog(std::shared_ptr<Connection> c) {
   while (!c->done) {
     c->timer.expires_at(c->deadline);
     co_await c->timer.async_wait(kAsTuple);
@@ -133,30 +222,27 @@ awaitable<void> Watchdog(std::shared_ptr<Connection> c) {
   }
 }
 
-// The Reply a session hands to Body(): Send() from the session's own strand
-// is seen when Body() returns; from another thread it wakes the session.
+// The Reply a session hands to Body(): the response goes into the
+// connection's slot; a session already asleep is woken on its own thread.
 class ConnectionReply final : public Reply {
  public:
   explicit ConnectionReply(std::shared_ptr<Connection> conn) : conn_(std::move(conn)) {}
 
   void Send(HttpResponse response) override {
+    // Once the response is in the slot the session may go on and destroy
+    // this object: only the local copy of the connection is used after.
+    std::shared_ptr<Connection> c = conn_;
+    bool wake;
     {
-      std::lock_guard lock(mu_);
-      response_ = std::move(response);
+      std::lock_guard lock(c->reply_mu);
+      c->reply = std::move(response);
+      wake = c->reply_waiting;
     }
-    // Wake a waiting session; a wake-up with nothing to take is harmless.
-    net::post(conn_->socket.get_executor(), [c = conn_] { c->reply_timer.cancel(); });
-  }
-
-  std::optional<HttpResponse> Take() {
-    std::lock_guard lock(mu_);
-    return std::exchange(response_, std::nullopt);
+    if (wake) net::post(c->socket.get_executor(), [c] { c->reply_timer.cancel(); });
   }
 
  private:
   std::shared_ptr<Connection> conn_;
-  std::mutex mu_;
-  std::optional<HttpResponse> response_;
 };
 
 }  // namespace
@@ -167,10 +253,12 @@ struct Server::Impl {
   Metrics& metrics;
   AccessLog& log;
   const Clock& clock;
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  net::strand<net::io_context::executor_type> accept_strand{net::make_strand(ioc)};
-  net::steady_timer accept_gate{accept_strand};  // the acceptor sleeps on it at the limit
+  // One io_context per I/O thread; the first also runs the acceptor.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<net::executor_work_guard<Executor>> guards;
+  std::size_t next_context = 0;  // round robin; accept coroutine only
+  std::unique_ptr<Acceptor> acceptor;
+  std::unique_ptr<Timer> accept_gate;  // the acceptor sleeps on it at the limit
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
   std::atomic<int> open_connections{0};
@@ -182,85 +270,132 @@ struct Server::Impl {
   }
 
   Impl(ServerOptions o, const Router& r, Metrics& m, AccessLog& l, const Clock& c)
-      : options(std::move(o)), router(r), metrics(m), log(l), clock(c), ioc(Threads(options)) {}
-
-  // Writes a response built from `res`; returns false if the write failed.
-  awaitable<bool> Send(Connection& c, HttpResponse res, unsigned version, bool keep_alive,
-                       bool head) {
-    auto msg = ToBeast(std::move(res), version, keep_alive, head);
-    c.ExpiresAfter(options.read_timeout_ms);
-    auto [ec, n] = co_await bhttp::async_write(c.socket, msg, kAsTuple);
-    co_return !ec;
+      : options(std::move(o)), router(r), metrics(m), log(l), clock(c) {
+    for (int i = 0; i < Threads(options); ++i) {
+      contexts.push_back(std::make_unique<net::io_context>(1));
+      guards.push_back(net::make_work_guard(contexts.back()->get_executor()));
+    }
+    acceptor = std::make_unique<Acceptor>(contexts[0]->get_executor());
+    accept_gate = std::make_unique<Timer>(contexts[0]->get_executor());
+    std::vector<std::pair<std::string_view, std::string_view>> declared;
+    for (const Route& route : router.routes()) declared.emplace_back(route.method, route.pattern);
+    metrics.DeclareRoutes(declared);
   }
 
-  awaitable<void> Session(tcp::socket socket) {
+  Task<void> Session(Socket socket) {
     beast::error_code ignored;
     std::string remote = socket.remote_endpoint(ignored).address().to_string();
     auto conn = std::make_shared<Connection>(std::move(socket));
     conn->ExpiresAfter(options.read_timeout_ms);
     net::co_spawn(conn->socket.get_executor(), Watchdog(conn), net::detached);
-    co_await Serve(conn, remote);
+    co_await Serve(conn, std::move(remote));
     conn->done = true;
     conn->timer.cancel();
     conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
     conn->socket.close(ignored);
     if (open_connections.fetch_sub(1) >= max_connections) {
-      net::post(accept_strand, [this] { accept_gate.cancel(); });
+      net::post(contexts[0]->get_executor(), [this] { accept_gate->cancel(); });
     }
   }
 
-  void Observe(const HttpRequest& req, const HttpResponse& res,
+  void Observe(const HttpRequest& req, const HttpResponse& res, const Route* route, bool head,
                std::chrono::steady_clock::time_point start) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    metrics.ObserveRequest(req.method, res.route, res.status, secs);
-    log.Log(req, res, secs, clock.Now());
+    if (route && !head) {
+      metrics.ObserveRoute(route->index, res.status, secs);
+    } else {
+      metrics.ObserveRequest(req.method, res.route, res.status, secs);
+    }
+    if (log.enabled()) log.Log(req, res, secs, clock.Now());
   }
 
   // Runs Body() and waits for its reply, however late it comes.
-  awaitable<HttpResponse> Answer(const std::shared_ptr<Connection>& conn, const Handler& handler,
-                                 Exchange& ex) {
+  Task<HttpResponse> Answer(const std::shared_ptr<Connection>& conn, Handler& handler, Exchange& ex) {
+    {
+      std::lock_guard lock(conn->reply_mu);
+      conn->reply.reset();
+      conn->reply_waiting = false;
+    }
     ConnectionReply reply(conn);
     try {
-      const_cast<Handler&>(handler).Body(ex, reply);
+      handler.Body(ex, reply);
     } catch (const std::exception&) {
       reply.Send(ErrorResponse(500, "INTERNAL", "internal error"));
     }
     for (;;) {
-      if (std::optional<HttpResponse> res = reply.Take()) co_return std::move(*res);
+      {
+        std::lock_guard lock(conn->reply_mu);
+        if (conn->reply) {
+          HttpResponse res = std::move(*conn->reply);
+          conn->reply.reset();
+          conn->reply_waiting = false;
+          co_return res;
+        }
+        conn->reply_waiting = true;
+      }
       conn->reply_timer.expires_at(std::chrono::steady_clock::time_point::max());
       co_await conn->reply_timer.async_wait(kAsTuple);
     }
   }
 
-  awaitable<void> Serve(std::shared_ptr<Connection> conn_ptr, const std::string& remote) {
+  // Reads more bytes into `buffer`; an error code on failure.
+  static Task<beast::error_code> ReadSome(Connection& c, beast::flat_buffer& buffer) {
+    auto [ec, n] = co_await c.socket.async_read_some(buffer.prepare(kReadChunk), kAsTuple);
+    buffer.commit(n);
+    co_return ec;
+  }
+
+  Task<void> Serve(std::shared_ptr<Connection> conn_ptr, std::string remote) {
     Connection& conn = *conn_ptr;
-    beast::flat_buffer buffer(8192);
+    beast::flat_buffer buffer;
+    std::string head_text;  // the response's status line and headers
+    Exchange ex;
+    ex.request.remote = std::move(remote);
     metrics.connections_total++;
     for (bool first = true;; first = false) {
-      Parser parser;
+      ex.request.body.clear();
+      if (ex.request.body.capacity() > 64 * 1024) ex.request.body.shrink_to_fit();
+      ex.params.clear();
+      ex.caller.reset();
+      RequestParser parser(ex.request);
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       parser.body_limit(options.max_body_bytes);
-      if (!first && buffer.size() == 0) {
-        // Keep-alive: the idle timeout until the next request's first byte.
-        conn.ExpiresAfter(options.idle_timeout_ms);
-        auto [wec] = co_await conn.socket.async_wait(tcp::socket::wait_read, kAsTuple);
-        if (wec) break;
+
+      // The header. A keep-alive connection waits under the idle timeout
+      // until the next request's first byte arrives.
+      bool idle = !first && buffer.size() == 0;
+      conn.ExpiresAfter(idle ? options.idle_timeout_ms : options.read_timeout_ms);
+      beast::error_code ec;
+      for (;;) {
+        if (buffer.size() > 0) {
+          buffer.consume(parser.put(buffer.data(), ec));
+          if (ec == bhttp::error::need_more) {
+            ec = {};
+          } else if (ec || parser.is_header_done()) {
+            break;
+          }
+        }
+        ec = co_await ReadSome(conn, buffer);
+        if (ec) {
+          if (ec == net::error::eof && parser.got_some()) ec = bhttp::error::partial_message;
+          break;
+        }
+        if (idle) {
+          idle = false;
+          conn.ExpiresAfter(options.read_timeout_ms);
+        }
       }
-      conn.ExpiresAfter(options.read_timeout_ms);
-      auto [ec, n] = co_await bhttp::async_read_header(conn.socket, buffer, parser, kAsTuple);
-      if (ec == bhttp::error::end_of_stream || ec == net::error::eof) break;
       if (ec) {
-        co_await Reject(conn, ReadErrorResponse(ec, options), remote);
+        co_await Reject(conn, ReadErrorResponse(ec, options), ex.request.remote);
         break;
       }
+
       in_flight++;
       auto start = std::chrono::steady_clock::now();
-      const unsigned version = parser.get().version();
-      bool keep_alive = parser.get().keep_alive() && !stopping;
-      const bool head_method = parser.get().method() == bhttp::verb::head;
-      Exchange ex{FromHeader(parser.get(), remote), {}, {}, std::nullopt};
+      const unsigned version = parser.version();
+      bool keep_alive = parser.keep_alive() && !stopping;
+      const bool head_method = parser.verb() == bhttp::verb::head;
       HttpResponse res;
-      bool ok = true;
       std::variant<RouteMatch, HttpResponse> found = router.Find(ex.request.method, ex.request.path);
       std::optional<HttpResponse> early;
       if (auto* refused = std::get_if<HttpResponse>(&found)) early = std::move(*refused);
@@ -284,63 +419,90 @@ struct Server::Impl {
           // does, for larger bodies) to send the body now.
           const std::string* expect = ex.request.Header("expect");
           if (expect && expect->size() == 12 && strncasecmp(expect->data(), "100-continue", 12) == 0) {
-            bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
-            co_await bhttp::async_write(conn.socket, cont, kAsTuple);
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            co_await net::async_write(conn.socket, net::buffer(kContinue.data(), kContinue.size()),
+                                      kAsTuple);
           }
-          auto [bec, bn] = co_await bhttp::async_read(conn.socket, buffer, parser, kAsTuple);
+          beast::error_code bec;
+          while (!parser.is_done()) {
+            if (buffer.size() > 0) {
+              buffer.consume(parser.put(buffer.data(), bec));
+              if (bec == bhttp::error::need_more) {
+                bec = {};
+              } else if (bec) {
+                break;
+              } else {
+                continue;
+              }
+            }
+            bec = co_await ReadSome(conn, buffer);
+            if (bec == net::error::eof) bec = bhttp::error::partial_message;
+            if (bec) break;
+          }
           if (bec) {
             HttpResponse rejected = ReadErrorResponse(bec, options);
             in_flight--;
-            if (rejected.status != 0) co_await Reject(conn, std::move(rejected), remote);
+            if (rejected.status != 0) co_await Reject(conn, std::move(rejected), ex.request.remote);
             break;
           }
         }
-        ex.request.body = std::move(parser.get().body());
         conn.ExpiresAfter(options.read_timeout_ms);
         res = co_await Answer(conn_ptr, *match->route->handler, ex);
       }
       if (res.route.empty()) res.route = match ? std::string_view(match->route->pattern) : "(rejected)";
-      Observe(ex.request, res, start);
-      ok = co_await Send(conn, std::move(res), version, keep_alive, head_method);
+      Observe(ex.request, res, match ? match->route : nullptr, head_method, start);
+      bool ok = co_await Send(conn, res, head_text, version, keep_alive, head_method);
       in_flight--;
       if (!ok || !keep_alive) break;
     }
   }
 
+  // Writes `res`; false if the write failed.
+  Task<bool> Send(Connection& c, const HttpResponse& res, std::string& head_text, unsigned version,
+                  bool keep_alive, bool head) {
+    FormatHead(head_text, res, version, keep_alive);
+    c.ExpiresAfter(options.read_timeout_ms);
+    std::array<net::const_buffer, 2> parts{net::buffer(head_text),
+                                           head ? net::const_buffer() : net::buffer(res.body)};
+    auto [ec, n] = co_await net::async_write(c.socket, parts, kAsTuple);
+    co_return !ec;
+  }
+
   // Answers a request that could not be read (431/413/400) and logs it.
-  awaitable<void> Reject(Connection& conn, HttpResponse res, const std::string& remote) {
+  Task<void> Reject(Connection& conn, HttpResponse res, const std::string& remote) {
     if (res.status == 0 || stopping) co_return;
     HttpRequest pseudo;
     pseudo.method = "-";
     pseudo.path = "-";
     pseudo.remote = remote;
     res.route = "(rejected)";
-    log.Log(pseudo, res, 0, clock.Now());
+    if (log.enabled()) log.Log(pseudo, res, 0, clock.Now());
     metrics.ObserveRequest("-", res.route, res.status, 0);
-    co_await Send(conn, std::move(res), 11, false, false);
+    std::string head_text;
+    co_await Send(conn, res, head_text, 11, false, false);
   }
 
-  awaitable<void> Accept() {
+  Task<void> Accept() {
     for (;;) {
       while (open_connections.load() >= max_connections && !stopping) {
         // At the limit: leave new connections in the backlog until one closes.
-        accept_gate.expires_after(std::chrono::milliseconds(100));
-        co_await accept_gate.async_wait(kAsTuple);
+        accept_gate->expires_after(std::chrono::milliseconds(100));
+        co_await accept_gate->async_wait(kAsTuple);
       }
-      // Each connection gets its own strand: its session and watchdog never
-      // run at the same time, whatever the number of I/O threads.
-      auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), kAsTuple);
+      // Connections are dealt to the I/O threads in turn.
+      net::io_context& home = *contexts[next_context];
+      next_context = (next_context + 1) % contexts.size();
+      auto [ec, socket] = co_await acceptor->async_accept(home.get_executor(), kAsTuple);
       if (ec) {
-        if (!acceptor.is_open() || stopping) co_return;
+        if (!acceptor->is_open() || stopping) co_return;
         // Out of descriptors or memory: back off instead of spinning.
-        accept_gate.expires_after(std::chrono::milliseconds(50));
-        co_await accept_gate.async_wait(kAsTuple);
+        accept_gate->expires_after(std::chrono::milliseconds(50));
+        co_await accept_gate->async_wait(kAsTuple);
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
       open_connections++;
-      auto executor = socket.get_executor();
-      net::co_spawn(executor, Session(std::move(socket)), [](std::exception_ptr e) {
+      net::co_spawn(home.get_executor(), Session(std::move(socket)), [](std::exception_ptr e) {
         if (e) {
           try {
             std::rethrow_exception(e);
@@ -384,15 +546,16 @@ StatusOr<std::string> Server::Listen() {
   if (ec) return InvalidArgumentError("invalid listen address '" + s.options.host + "'");
   if (s.options.port < 0 || s.options.port > 65535) return InvalidArgumentError("invalid port");
   tcp::endpoint ep(addr, static_cast<unsigned short>(s.options.port));
-  s.acceptor.open(ep.protocol(), ec);
-  if (!ec) s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) s.acceptor.bind(ep, ec);
-  if (!ec) s.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  Acceptor& acceptor = *s.acceptor;
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
     return UnavailableError("cannot listen on " + s.options.host + ":" +
                             std::to_string(s.options.port) + ": " + ec.message());
   }
-  tcp::endpoint bound = s.acceptor.local_endpoint();
+  tcp::endpoint bound = acceptor.local_endpoint();
   std::string host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
                                              : bound.address().to_string();
   return host + ":" + std::to_string(bound.port());
@@ -400,15 +563,20 @@ StatusOr<std::string> Server::Listen() {
 
 void Server::Run() {
   Impl& s = *impl_;
-  net::co_spawn(s.accept_strand, s.Accept(), net::detached);
-  net::signal_set signals(s.ioc, SIGINT, SIGTERM);
+  net::io_context& first = *s.contexts[0];
+  net::co_spawn(first.get_executor(), s.Accept(), net::detached);
+  net::signal_set signals(first, SIGINT, SIGTERM);
   signals.async_wait([this](const beast::error_code& ec, int) {
     if (!ec) Stop();
   });
-  int n = Impl::Threads(s.options);
   std::vector<std::thread> threads;
-  for (int i = 1; i < n; ++i) threads.emplace_back([&s] { s.ioc.run(); });
-  s.ioc.run();
+  for (std::size_t i = 1; i < s.contexts.size(); ++i) {
+    threads.emplace_back([ctx = s.contexts[i].get()] {
+      core::NameThread("kw-io");
+      ctx->run();
+    });
+  }
+  first.run();
   for (auto& t : threads) t.join();
   if (s.stopper.joinable()) s.stopper.join();
 }
@@ -416,12 +584,12 @@ void Server::Run() {
 void Server::Stop() {
   Impl& s = *impl_;
   if (s.stopping.exchange(true)) return;
-  net::post(s.accept_strand, [&s] {
+  net::post(s.contexts[0]->get_executor(), [&s] {
     beast::error_code ec;
-    s.acceptor.close(ec);
-    s.accept_gate.cancel();
+    s.acceptor->close(ec);
+    s.accept_gate->cancel();
   });
-  // Let in-flight requests finish, then stop the loop (idle keep-alive
+  // Let in-flight requests finish, then stop the loops (idle keep-alive
   // connections are simply closed).
   s.stopper = std::thread([&s] {
     auto deadline = std::chrono::steady_clock::now() +
@@ -431,7 +599,8 @@ void Server::Stop() {
     while (s.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    s.ioc.stop();
+    for (auto& g : s.guards) g.reset();
+    for (auto& c : s.contexts) c->stop();
   });
 }
 

@@ -44,8 +44,7 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 200;
-  std::string content_type = "application/json";
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::string_view content_type = "application/json";  // a literal
   std::string body;
   // For the access log and metrics; never sent.
   // The matched pattern, e.g. "/v1/keys/{id}"; points into the Router (or a
@@ -56,9 +55,16 @@ struct HttpResponse {
   std::shared_ptr<const KeyWithUser> identity;
   std::string_view log_outcome;  // a VerifyOutcomeName() literal
 
-  void SetHeader(std::string name, std::string value) {
-    headers.emplace_back(std::move(name), std::move(value));
-  }
+  // Adds a header. `name` is a token chosen by the code; CR, LF and NUL in
+  // `value` become spaces, so no value can end the header block early.
+  void SetHeader(std::string_view name, std::string_view value);
+  // The first value of header `name` (ASCII case-insensitive), if set.
+  std::optional<std::string_view> Header(std::string_view name) const;
+  // The headers set so far, as "Name: value\r\n" lines in order.
+  const std::string& header_lines() const { return header_lines_; }
+
+ private:
+  std::string header_lines_;
 };
 
 // Percent-decodes `s` ('+' as space). nullopt on a bad escape or a NUL byte.

@@ -1,6 +1,8 @@
 // service.cc: wiring, the seal key check and the last-use flusher.
 #include "service/service.h"
 
+#include "core/process.h"
+
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -48,8 +50,15 @@ Service::Service(store::BackendPtr backend, queue::Sealer sealer, const ServiceO
       ledger_(backend_->usage()),
       gate_(verifier_, limiter_, credits_, ledger_, clock, options.gate),
       tasks_(compute::TaskRegistry::BuiltIn()),
-      executor_(options.job_threads),
-      compute_(backend_->jobs(), credits_, tasks_, executor_, clock, options.compute),
+      executor_(options.job_threads, "kw-jobs"),
+      compute_(backend_->jobs(), credits_, tasks_, executor_, clock,
+               [&options] {
+                 compute::ComputeOptions c = options.compute;
+                 // Without job threads everything happens on the caller's thread.
+                 if (options.job_threads == 0) c.group_commit = false;
+                 return c;
+               }()),
+      request_pool_(options.request_threads, "kw-requests"),
       sealer_(std::move(sealer)),
       queue_(backend_->queue(), clock, sealer_, tasks_, accounts_, options.queue) {
   accounts_.set_change_listener([this](const std::string& user_id) {
@@ -71,7 +80,10 @@ StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,
   }
   s->flusher_ = std::make_unique<Flusher>();
   if (options.last_used_flush_ms > 0) {
-    s->flusher_->thread = std::thread([raw = s.get()] { raw->FlushLoop(); });
+    s->flusher_->thread = std::thread([raw = s.get()] {
+      core::NameThread("kw-last-used");
+      raw->FlushLoop();
+    });
   }
   return s;
 }
@@ -96,7 +108,9 @@ void Service::Stop() {
   flusher_->cv.notify_all();
   if (flusher_->thread.joinable()) flusher_->thread.join();
   flusher_.reset();
-  executor_.Stop();  // finish compute jobs already accepted
+  request_pool_.Stop();     // answer the requests already taken
+  compute_.StopAccepting();  // commit the submissions already made
+  executor_.Stop();          // finish compute jobs already accepted
   verifier_.FlushLastUsed().IgnoreError();
 }
 

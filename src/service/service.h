@@ -43,6 +43,10 @@ struct ServiceOptions {
   // Threads running compute jobs; 0 runs each job within its submission
   // (deterministic, for fuzzing and tools).
   int job_threads = 2;
+  // Threads answering requests that read or write the store (admin calls,
+  // job and queue routes), so that no I/O thread waits on the database;
+  // 0 answers them on the I/O thread (deterministic, for fuzzing).
+  int request_threads = 4;
   // How often last_used_at is written; 0: only at Stop() (no flusher thread).
   std::int64_t last_used_flush_ms = 5'000;
   // Following the change feed, so that changes made by other processes
@@ -87,6 +91,10 @@ class Service {
   metering::Gate& gate() { return gate_; }
   const compute::TaskRegistry& tasks() const { return tasks_; }
   compute::ComputeService& compute() { return compute_; }
+  // Runs compute jobs.
+  compute::Executor& job_executor() { return executor_; }
+  // Runs request work that may wait on the store.
+  compute::Executor& request_pool() { return request_pool_; }
   queue::JobQueue& queue() { return queue_; }
   const queue::Sealer& sealer() const { return sealer_; }
   const Clock& clock() const { return clock_; }
@@ -113,6 +121,7 @@ class Service {
   compute::TaskRegistry tasks_;
   compute::Executor executor_;
   compute::ComputeService compute_;
+  compute::Executor request_pool_;
   queue::Sealer sealer_;
   queue::JobQueue queue_;
   std::size_t resumed_ = 0;

@@ -26,6 +26,7 @@ class World {
     service::ServiceOptions o;
     o.store.location = "sqlite::memory:";
     o.job_threads = 0;          // jobs run within their submission: no threads,
+    o.request_threads = 0;      // requests answered on the calling thread,
     o.last_used_flush_ms = 0;   // nothing that outlives the input
     o.gate.default_test_rate_limit = 1e9;  // no limit that depends on timing
     o.changes.poll_ms = 0;                 // one connection: no feed to follow

@@ -17,17 +17,9 @@ HttpResponse Refuse(ServiceContext& ctx, VerifyOutcome outcome, std::int64_t ret
   return OutcomeResponse(outcome, retry_after_ms);
 }
 
-HttpResponse Submit(ServiceContext& ctx, Exchange& ex, const json& body) {
-  StatusOr<compute::JobRequest> request = compute::ReadJobRequest(body, ctx.service.tasks());
-  if (!request.ok()) return StatusResponse(request.status());
-  const KeyWithUser& rec = *ex.caller->verification.record;
-  // A job-scoped key may submit its own job only: checked now that the
-  // job_id is known (the head step deferred it).
-  if (!auth::MaySubmitJob(rec.key.scopes, rec.user.plan.allowed_scopes, request->job_id)) {
-    return Refuse(ctx, VerifyOutcome::kInsufficientScope);
-  }
-  StatusOr<compute::SubmitResult> r =
-      ctx.service.compute().Submit(*ex.caller->verification.principal, rec.user.plan, *request);
+// The answer to a submission, once its outcome is known.
+HttpResponse SubmitAnswer(ServiceContext& ctx, const std::string& job_id,
+                          const StatusOr<compute::SubmitResult>& r) {
   if (!r.ok()) return StatusResponse(r.status());
   using Kind = compute::SubmitResult::Kind;
   switch (r->kind) {
@@ -42,7 +34,7 @@ HttpResponse Submit(ServiceContext& ctx, Exchange& ex, const json& body) {
                                 r->retry_after_ms);
     case Kind::kConflict:
       return ErrorResponse(409, "JOB_ID_CONFLICT",
-                           "job_id '" + request->job_id + "' was submitted before with another task "
+                           "job_id '" + job_id + "' was submitted before with another task "
                            "or payload; use a new job_id for a different job");
     case Kind::kCreated:
     case Kind::kExisting:
@@ -53,6 +45,28 @@ HttpResponse Submit(ServiceContext& ctx, Exchange& ex, const json& body) {
   HttpResponse res = JsonResponse(created ? 201 : 200, {{"job", api::JobJson(r->job)}});
   res.SetHeader("Location", "/v1/ai/jobs/" + r->job.id);
   return res;
+}
+
+// Answers through `reply` once the job and its charge are committed (group
+// commit: the request waits without holding a thread).
+void Submit(ServiceContext& ctx, Exchange& ex, const json& body, Reply& reply) {
+  auto answer = [&ex, &reply](HttpResponse res) {
+    SetLogIdentity(res, *ex.caller);
+    reply.Send(std::move(res));
+  };
+  StatusOr<compute::JobRequest> request = compute::ReadJobRequest(body, ctx.service.tasks());
+  if (!request.ok()) return answer(StatusResponse(request.status()));
+  const KeyWithUser& rec = *ex.caller->verification.record;
+  // A job-scoped key may submit its own job only: checked now that the
+  // job_id is known (the head step deferred it).
+  if (!auth::MaySubmitJob(rec.key.scopes, rec.user.plan.allowed_scopes, request->job_id)) {
+    return answer(Refuse(ctx, VerifyOutcome::kInsufficientScope));
+  }
+  ctx.service.compute().SubmitAsync(
+      *ex.caller->verification.principal, rec.user.plan, *request,
+      [&ctx, answer, job_id = request->job_id](StatusOr<compute::SubmitResult> r) {
+        answer(SubmitAnswer(ctx, job_id, r));
+      });
 }
 
 HttpResponse Get(ServiceContext& ctx, Exchange& ex) {
@@ -89,7 +103,7 @@ void AddComputeRoutes(Router& router, ServiceContext& ctx) {
   submit.gate.defer_job_scope = true;   // MaySubmitJob, once the job_id is known
   submit.gate.require_credit = false;   // charged with the task's cost on submission
   submit.body = BodyKind::kJson;
-  submit.respond = [&ctx](Exchange& ex, const json& b) { return Submit(ctx, ex, b); };
+  submit.respond_later = [&ctx](Exchange& ex, json b, Reply& reply) { Submit(ctx, ex, b, reply); };
   router.Add("POST", "/v1/ai/jobs", "submitJob", MakeRoute(ctx, std::move(submit)));
 
   RouteSpec list;

@@ -7,19 +7,23 @@ namespace keyward::http {
 
 void AddOpsRoutes(Router& router, ServiceContext& ctx, const std::string& openapi_json) {
   auto add = [&](const char* path, const char* operation_id,
-                 std::function<HttpResponse(Exchange&, const nlohmann::json&)> fn) {
+                 std::function<HttpResponse(Exchange&, const nlohmann::json&)> fn,
+                 bool uses_store = false) {
     RouteSpec spec;
     spec.respond = std::move(fn);
+    spec.uses_store = uses_store;
     router.Add("GET", path, operation_id, MakeRoute(ctx, std::move(spec)));
   };
   add("/healthz", "getHealth", [](Exchange&, const nlohmann::json&) {
-    return JsonResponse(200, {{"status", "ok"}});
+    HttpResponse r;
+    r.body = R"({"status":"ok"})";
+    return r;
   });
   add("/readyz", "getReadiness", [&ctx](Exchange&, const nlohmann::json&) {
     Status st = ctx.service.backend().Ping();
     if (!st.ok()) return RetryLaterResponse(503, "UNAVAILABLE", "store not ready: " + st.message(), 1000);
     return JsonResponse(200, {{"status", "ready"}});
-  });
+  }, /*uses_store=*/true);
   add("/metrics", "getMetrics", [&ctx](Exchange&, const nlohmann::json&) {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";

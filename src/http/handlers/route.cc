@@ -35,23 +35,41 @@ class SpecRoute final : public Handler {
   }
 
   void Body(Exchange& ex, Reply& reply) override {
-    nlohmann::json body = nlohmann::json::object();
-    bool parse = spec_.body == BodyKind::kJson ||
-                 (spec_.body == BodyKind::kOptionalJson && !ex.request.body.empty());
-    if (parse) {
-      if (std::optional<HttpResponse> bad = ParseJsonObject(ex.request, &body)) {
-        reply.Send(Identified(ex, std::move(*bad)));
-        return;
-      }
-    }
-    if (spec_.respond_later) {
-      spec_.respond_later(ex, std::move(body), reply);
+    if (!spec_.uses_store) {
+      Answer(ex, reply);
       return;
     }
-    reply.Send(Identified(ex, spec_.respond(ex, body)));
+    // The exchange and the reply stay valid until the reply is sent.
+    if (!ctx_.service.request_pool().Post([this, &ex, &reply] { Answer(ex, reply); })) {
+      reply.Send(Identified(ex, RetryLaterResponse(503, "UNAVAILABLE", "the server is stopping", 1000)));
+    }
   }
 
  private:
+  void Answer(Exchange& ex, Reply& reply) {
+    try {
+      nlohmann::json body;
+      bool parse = spec_.body == BodyKind::kJson ||
+                   (spec_.body == BodyKind::kOptionalJson && !ex.request.body.empty());
+      if (parse) {
+        if (std::optional<HttpResponse> bad = ParseJsonObject(ex.request, &body)) {
+          reply.Send(Identified(ex, std::move(*bad)));
+          return;
+        }
+      } else if (spec_.body != BodyKind::kNone) {
+        body = nlohmann::json::object();
+      }
+      if (spec_.respond_later) {
+        spec_.respond_later(ex, std::move(body), reply);
+        return;
+      }
+      reply.Send(Identified(ex, spec_.respond(ex, body)));
+    } catch (const std::exception&) {
+      reply.Send(ErrorResponse(500, "INTERNAL", "internal error"));
+    }
+  }
+
+
   // Every answer to an identified caller is logged with that identity.
   static HttpResponse Identified(const Exchange& ex, HttpResponse res) {
     if (ex.caller && !res.identity) SetLogIdentity(res, *ex.caller);

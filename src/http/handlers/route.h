@@ -34,6 +34,10 @@ struct RouteSpec {
   std::function<StatusOr<metering::GateRequest>(const HttpRequest&)> gate_from_request;
   std::vector<std::string> query;  // accepted query parameters; any other is 400
   BodyKind body = BodyKind::kNone;
+  // The answer reads or writes the store: it is computed on the service's
+  // request pool, never on an I/O thread. Off for answers that need memory
+  // only (health, metrics, the spec) or the key cache first (authz).
+  bool uses_store = true;
   // The answer, given the parsed body ({} for kNone). One of these two:
   std::function<HttpResponse(Exchange&, const nlohmann::json&)> respond;
   // … or an answer that comes later, through the Reply.

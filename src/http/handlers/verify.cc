@@ -1,7 +1,7 @@
 // verify.cc: POST /v1/keys/verify (a query: always 200) and GET /v1/authz
 // (for nginx auth_request / Envoy ext_authz: 200 with identity headers, or
 // 401/403/429).
-#include <fmt/format.h>
+#include <charconv>
 
 #include "api/wire.h"
 #include "auth/scopes.h"
@@ -75,8 +75,19 @@ struct AuthzRequirements {
   bool conflicting_environments = false;  // live and test both required: nothing passes
 };
 
+// True if the request names any requirement (most name none: the common
+// case costs no allocation).
+bool NamesRequirements(const HttpRequest& req) {
+  if (!req.query.empty()) return true;
+  for (const auto& [name, value] : req.headers) {
+    if (std::string_view(name).starts_with("x-keyward-required-")) return true;
+  }
+  return false;
+}
+
 StatusOr<AuthzRequirements> ReadRequirements(const HttpRequest& req) {
   AuthzRequirements out;
+  if (!NamesRequirements(req)) return out;
   std::vector<std::string> scope_values, env_values;
   if (!req.QueryValues("scope", &scope_values) || !req.QueryValues("environment", &env_values)) {
     return InvalidArgumentError("the query string is not correctly percent-encoded");
@@ -124,10 +135,17 @@ HttpResponse Authz(ServiceContext& ctx, Exchange& ex) {
   res.SetHeader("X-Keyward-User-Id", p.user_id);
   if (p.external_id) res.SetHeader("X-Keyward-External-Id", *p.external_id);
   res.SetHeader("X-Keyward-Key-Id", p.key_id);
-  res.SetHeader("X-Keyward-Environment", std::string(EnvironmentName(p.environment)));
-  res.SetHeader("X-Keyward-Scopes", fmt::format("{}", fmt::join(p.scopes, " ")));
+  res.SetHeader("X-Keyward-Environment", EnvironmentName(p.environment));
+  std::string scopes;
+  for (const std::string& s : p.scopes) {
+    if (!scopes.empty()) scopes += ' ';
+    scopes += s;
+  }
+  res.SetHeader("X-Keyward-Scopes", scopes);
   if (result.credits && result.credits->remaining()) {
-    res.SetHeader("X-Keyward-Credits-Remaining", std::to_string(*result.credits->remaining()));
+    char buf[24];
+    auto end = std::to_chars(buf, buf + sizeof buf, *result.credits->remaining()).ptr;
+    res.SetHeader("X-Keyward-Credits-Remaining", std::string_view(buf, static_cast<std::size_t>(end - buf)));
   }
   res.log_outcome = "VALID";
   return res;
@@ -138,12 +156,15 @@ HttpResponse Authz(ServiceContext& ctx, Exchange& ex) {
 void AddVerifyRoutes(Router& router, ServiceContext& ctx) {
   RouteSpec verify;
   verify.body = BodyKind::kJson;
+  // A verification with a cost waits for its charge to commit: not on an
+  // I/O thread (uses_store stays on).
   verify.respond = [&ctx](Exchange&, const json& b) { return Verify(ctx, b); };
   router.Add("POST", "/v1/keys/verify", "verifyKey", MakeRoute(ctx, std::move(verify)));
 
   RouteSpec authz;
   authz.access = Access::kApiKey;
   authz.query = {"scope", "environment"};
+  authz.uses_store = false;  // the key cache first; a miss is one indexed read
   authz.gate_from_request = [](const HttpRequest& req) -> StatusOr<metering::GateRequest> {
     KW_ASSIGN_OR_RETURN(AuthzRequirements wanted, ReadRequirements(req));
     metering::GateRequest g;

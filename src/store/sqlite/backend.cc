@@ -1,5 +1,6 @@
-// backend.cc: the SQLite backend — one file in WAL mode, one connection
-// guarded by a mutex, opened and migrated here — and OpenBackend().
+// backend.cc: the SQLite backend — one file in WAL mode; a writer
+// connection, a reader connection and the change feed's watcher, each
+// guarded by its own mutex; opened and migrated here — and OpenBackend().
 #include <memory>
 
 #include "store/sqlite/parts.h"
@@ -32,6 +33,9 @@ class SqliteBackend final : public Backend {
       KW_RETURN_IF_ERROR(shared_.watch.Open(path, busy_timeout_ms));
       KW_RETURN_IF_ERROR(shared_.watch.Exec("PRAGMA query_only = ON"));
       shared_.has_watch = true;
+      KW_RETURN_IF_ERROR(shared_.reader.Open(path, busy_timeout_ms));
+      KW_RETURN_IF_ERROR(shared_.reader.Exec("PRAGMA query_only = ON"));
+      shared_.has_reader = true;
     }
     return OkStatus();
   }

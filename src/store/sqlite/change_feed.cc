@@ -8,8 +8,8 @@ namespace keyward::store::sqlite {
 namespace {
 
 // The connection the feed reads through, and the lock that guards it.
-struct Reader {
-  explicit Reader(Shared& s)
+struct Watcher {
+  explicit Watcher(Shared& s)
       : lock(s.has_watch ? s.watch_mu : s.mu), db(s.has_watch ? s.watch : s.db) {}
   std::unique_lock<std::mutex> lock;
   Db& db;
@@ -21,7 +21,7 @@ constexpr const char* kLatestSql =
 }  // namespace
 
 StatusOr<std::int64_t> SqliteChangeFeed::LatestChange() {
-  Reader r(shared_);
+  Watcher r(shared_);
   return r.db.QueryInt(kLatestSql);
 }
 
@@ -35,7 +35,7 @@ StatusOr<bool> SqliteChangeFeed::MaybeChanged() {
 }
 
 StatusOr<ChangeBatch> SqliteChangeFeed::ReadChanges(std::int64_t after, int limit) {
-  Reader r(shared_);
+  Watcher r(shared_);
   ChangeBatch out;
   out.last_seq = after;
   // One snapshot for the bounds and the rows.

@@ -78,8 +78,8 @@ StatusOr<std::vector<bool>> SqliteJobStore::InsertJobs(const std::vector<NewJob>
 
 StatusOr<Job> SqliteJobStore::GetJob(const std::string& user_id, Environment env,
                                      const std::string& id) {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       // Two indexed lookups (primary key, then the unique job_id index); an
       // OR in one WHERE would scan the user's jobs.
       "SELECT " KW_JOB_COLUMNS ", payload, result FROM jobs "
@@ -93,8 +93,8 @@ StatusOr<Job> SqliteJobStore::GetJob(const std::string& user_id, Environment env
 StatusOr<Page<Job>> SqliteJobStore::ListJobs(const std::string& user_id, Environment env,
                                              const PageRequest& page) {
   KW_ASSIGN_OR_RETURN(std::optional<CursorPosition> after, CheckPage(page));
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       after ? "SELECT " KW_JOB_COLUMNS " FROM jobs WHERE user_id = ?4 AND environment = ?5 "
               "AND (created_at, id) < (?1, ?2) ORDER BY created_at DESC, id DESC LIMIT ?3"
             : "SELECT " KW_JOB_COLUMNS " FROM jobs WHERE user_id = ?4 AND environment = ?5 "
@@ -107,8 +107,8 @@ StatusOr<Page<Job>> SqliteJobStore::ListJobs(const std::string& user_id, Environ
 
 StatusOr<Page<Job>> SqliteJobStore::ListUnfinishedJobs(const PageRequest& page) {
   KW_ASSIGN_OR_RETURN(std::optional<CursorPosition> after, CheckPage(page));
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       after ? "SELECT " KW_JOB_COLUMNS ", payload, result FROM jobs "
               "WHERE status IN ('queued', 'running') AND (created_at, id) > (?1, ?2) "
               "ORDER BY created_at, id LIMIT ?3"
@@ -121,8 +121,8 @@ StatusOr<Page<Job>> SqliteJobStore::ListUnfinishedJobs(const PageRequest& page) 
 }
 
 StatusOr<std::int64_t> SqliteJobStore::CountPendingJobs(const std::string& user_id) {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       "SELECT count(*) FROM jobs WHERE user_id = ? AND status IN ('queued', 'running')"));
   s.Bind(1, user_id);
   return One(s, [](const Stmt& r) { return r.Int(0); }, "no row");
@@ -155,8 +155,8 @@ Status SqliteUsageStore::AppendUsage(const std::vector<UsageEntry>& entries) {
 
 StatusOr<std::int64_t> SqliteUsageStore::SumUsage(const std::string& user_id, Environment env,
                                                   UnixMillis from, UnixMillis to) {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       "SELECT coalesce(sum(units), 0) FROM usage WHERE user_id = ? AND environment = ? "
       "AND at >= ? AND at < ?"));
   s.Bind(1, user_id).Bind(2, EnvText(env)).Bind(3, from).Bind(4, to);
@@ -165,11 +165,11 @@ StatusOr<std::int64_t> SqliteUsageStore::SumUsage(const std::string& user_id, En
 
 StatusOr<std::vector<UsageByKey>> SqliteUsageStore::UsageReport(const std::string& user_id,
                                                                 UnixMillis from, UnixMillis to) {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt u, db().Prepare("SELECT 1 FROM users WHERE id = ?"));
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt u, r.db().Prepare("SELECT 1 FROM users WHERE id = ?"));
   u.Bind(1, user_id);
   KW_RETURN_IF_ERROR(One(u, [](const Stmt&) { return true; }, "user " + user_id + " does not exist").status());
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       "SELECT coalesce(key_id, ''), environment, sum(units), count(*) FROM usage "
       "WHERE user_id = ? AND at >= ? AND at < ? GROUP BY key_id, environment "
       "ORDER BY environment, key_id"));

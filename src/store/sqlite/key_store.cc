@@ -101,8 +101,8 @@ Status SqliteKeyStore::InsertKeyLocked(const ApiKey& k) {
   return st;
 }
 
-StatusOr<ApiKey> SqliteKeyStore::GetKeyLocked(const std::string& id) {
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare("SELECT " KW_KEY_COLUMNS " FROM api_keys k WHERE k.id = ?"));
+StatusOr<ApiKey> SqliteKeyStore::GetKeyLocked(Db& db, const std::string& id) {
+  KW_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT " KW_KEY_COLUMNS " FROM api_keys k WHERE k.id = ?"));
   s.Bind(1, id);
   return One(s, ReadKeyRow, "key " + id + " does not exist");
 }
@@ -128,15 +128,15 @@ Status SqliteKeyStore::CreateUser(const User& user, const ApiKey* first_key) {
 }
 
 StatusOr<User> SqliteKeyStore::GetUser(const std::string& id) {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare("SELECT " KW_USER_COLUMNS " FROM users u WHERE u.id = ?"));
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare("SELECT " KW_USER_COLUMNS " FROM users u WHERE u.id = ?"));
   s.Bind(1, id);
   return One(s, ReadUserRow, "user " + id + " does not exist");
 }
 
 StatusOr<User> SqliteKeyStore::FindUserByExternalId(const std::string& external_id) {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       "SELECT " KW_USER_COLUMNS " FROM users u WHERE u.external_id = ?"));
   s.Bind(1, external_id);
   return One(s, ReadUserRow, "no user has external_id '" + external_id + "'");
@@ -144,9 +144,9 @@ StatusOr<User> SqliteKeyStore::FindUserByExternalId(const std::string& external_
 
 StatusOr<Page<User>> SqliteKeyStore::ListUsers(const PageRequest& page) {
   KW_ASSIGN_OR_RETURN(std::optional<CursorPosition> after, CheckPage(page));
-  std::lock_guard lock(shared_.mu);
+  Reader r = ForRead();
   // Two statements, so that each walks the (created_at, id) index from its start.
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       after ? "SELECT " KW_USER_COLUMNS " FROM users u WHERE (u.created_at, u.id) > (?1, ?2) "
               "ORDER BY u.created_at, u.id LIMIT ?3"
             : "SELECT " KW_USER_COLUMNS " FROM users u ORDER BY u.created_at, u.id LIMIT ?3"));
@@ -188,13 +188,13 @@ Status SqliteKeyStore::InsertKey(const ApiKey& key) {
 }
 
 StatusOr<ApiKey> SqliteKeyStore::GetKey(const std::string& id) {
-  std::lock_guard lock(shared_.mu);
-  return GetKeyLocked(id);
+  Reader r = ForRead();
+  return GetKeyLocked(r.db(), id);
 }
 
 StatusOr<KeyWithUser> SqliteKeyStore::LookupKey(const KeyHash& hash) {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       "SELECT " KW_KEY_COLUMNS ", " KW_USER_COLUMNS
       " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = ?"));
   s.BindBlob(1, hash.data(), hash.size());
@@ -204,9 +204,9 @@ StatusOr<KeyWithUser> SqliteKeyStore::LookupKey(const KeyHash& hash) {
 
 StatusOr<Page<ApiKey>> SqliteKeyStore::ListKeys(const std::string& user_id, const PageRequest& page) {
   KW_ASSIGN_OR_RETURN(std::optional<CursorPosition> after, CheckPage(page));
-  std::lock_guard lock(shared_.mu);
+  Reader r = ForRead();
   KW_RETURN_IF_ERROR(UserExistsLocked(user_id));
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       after ? "SELECT " KW_KEY_COLUMNS " FROM api_keys k WHERE k.user_id = ?4 "
               "AND (k.created_at, k.id) > (?1, ?2) ORDER BY k.created_at, k.id LIMIT ?3"
             : "SELECT " KW_KEY_COLUMNS " FROM api_keys k WHERE k.user_id = ?4 "
@@ -224,7 +224,7 @@ StatusOr<ApiKey> SqliteKeyStore::RevokeKey(const std::string& id, UnixMillis now
       "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"));
   s.Bind(1, now).Bind(2, id);
   KW_RETURN_IF_ERROR(s.Run());
-  return GetKeyLocked(id);
+  return GetKeyLocked(db(), id);
 }
 
 StatusOr<std::int64_t> SqliteKeyStore::RevokeAllKeys(const std::string& user_id, UnixMillis now) {

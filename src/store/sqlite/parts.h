@@ -1,6 +1,7 @@
-// parts.h: the SQLite backend's parts, one class per concern, all over one
-// Shared connection: users and keys, compute jobs, the usage ledger, the
-// job queue. Each method takes the shared mutex for its whole transaction.
+// parts.h: the SQLite backend's parts, one class per concern, all over the
+// Shared connections: users and keys, compute jobs, the usage ledger, the
+// job queue, the change feed. A writing method holds the writer's mutex for
+// its whole transaction; a reading method uses the reader connection.
 #pragma once
 
 #include "store/backend.h"
@@ -12,6 +13,22 @@ class Part {
  protected:
   explicit Part(Shared& shared) : shared_(shared) {}
   Db& db() { return shared_.db; }  // REQUIRES: shared_.mu held
+
+  // A connection for one read-only call, locked while the Reader lives: the
+  // reader connection, so that reads never wait for a write transaction
+  // (WAL), or the writer's for an in-memory database.
+  class Reader {
+   public:
+    explicit Reader(Shared& s)
+        : lock_(s.has_reader ? s.read_mu : s.mu), db_(s.has_reader ? s.reader : s.db) {}
+    Db& db() { return db_; }
+
+   private:
+    std::unique_lock<std::mutex> lock_;
+    Db& db_;
+  };
+  Reader ForRead() { return Reader(shared_); }
+
   Shared& shared_;
 };
 
@@ -37,7 +54,7 @@ class SqliteKeyStore final : public KeyStore, Part {
  private:
   Status UserExistsLocked(const std::string& user_id);
   Status InsertKeyLocked(const ApiKey& key);
-  StatusOr<ApiKey> GetKeyLocked(const std::string& id);
+  static StatusOr<ApiKey> GetKeyLocked(Db& db, const std::string& id);
 };
 
 // Appends one usage row. REQUIRES: shared.mu held (inside a transaction).

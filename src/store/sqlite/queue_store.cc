@@ -121,8 +121,8 @@ Status SqliteQueueStore::Enqueue(const QueueEntry& e, int max_unfinished_per_use
 }
 
 StatusOr<QueueEntry> SqliteQueueStore::GetQueueEntry(const std::string& id) {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       "SELECT " KW_QUEUE_COLUMNS ", payload FROM queue WHERE id = ?"));
   s.Bind(1, id);
   return One(s, ReadFullEntry, "queue entry " + id + " does not exist");
@@ -130,8 +130,8 @@ StatusOr<QueueEntry> SqliteQueueStore::GetQueueEntry(const std::string& id) {
 
 StatusOr<QueueEntry> SqliteQueueStore::FindQueueEntry(const std::string& user_id, Environment env,
                                                       const std::string& job_id) {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       "SELECT " KW_QUEUE_COLUMNS ", payload FROM queue "
       "WHERE user_id = ? AND environment = ? AND job_id = ?"));
   s.Bind(1, user_id).Bind(2, EnvText(env)).Bind(3, job_id);
@@ -141,8 +141,8 @@ StatusOr<QueueEntry> SqliteQueueStore::FindQueueEntry(const std::string& user_id
 StatusOr<Page<QueueEntry>> SqliteQueueStore::ListQueue(const QueueFilter& filter,
                                                        const PageRequest& page) {
   KW_ASSIGN_OR_RETURN(std::optional<CursorPosition> after, CheckPage(page));
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       after ? "SELECT " KW_QUEUE_COLUMNS " FROM queue WHERE (?4 = '' OR user_id = ?4) "
               "AND (?5 = '' OR status = ?5) AND (?6 = '' OR environment = ?6) "
               "AND (created_at, id) < (?1, ?2) ORDER BY created_at DESC, id DESC LIMIT ?3"
@@ -207,8 +207,8 @@ Status SqliteQueueStore::FinishClaim(const QueueEntry& e, const std::string& wor
 }
 
 StatusOr<std::int64_t> SqliteQueueStore::CountUnfinished(const std::string& user_id) {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       "SELECT count(*) FROM queue WHERE status IN ('queued', 'claimed') AND (?1 = '' OR user_id = ?1)"));
   s.Bind(1, user_id);
   return One(s, [](const Stmt& r) { return r.Int(0); }, "no row");
@@ -226,8 +226,8 @@ StatusOr<std::string> SqliteQueueStore::AdoptSealKey(const std::string& fingerpr
 }
 
 StatusOr<std::vector<QueueEntry>> SqliteQueueStore::ListInFlight() {
-  std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
       "SELECT " KW_QUEUE_COLUMNS ", payload FROM queue WHERE status IN ('queued', 'claimed') "
       "ORDER BY created_at, id"));
   return All(s, ReadFullEntry);

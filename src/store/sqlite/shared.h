@@ -1,5 +1,5 @@
-// shared.h: what the SQLite backend's parts share — one connection, the
-// mutex that serialises it, and small helpers for rows and pages.
+// shared.h: what the SQLite backend's parts share — the connections (a
+// writer, a reader, a watcher) and the mutexes that serialise them, and small helpers for rows and pages.
 #pragma once
 
 #include <mutex>
@@ -13,8 +13,13 @@ namespace keyward::store::sqlite {
 
 struct Shared {
   std::mutex mu;
-  Db db;  // guarded by mu
+  Db db;  // guarded by mu; every write goes through it
   std::string path;
+  // A read-only connection for calls that only read; absent for an
+  // in-memory database (reads use `db` then).
+  std::mutex read_mu;
+  Db reader;  // guarded by read_mu
+  bool has_reader = false;
   // A second connection that watches for other connections' commits (the
   // change feed); absent for an in-memory database, which has no others.
   std::mutex watch_mu;

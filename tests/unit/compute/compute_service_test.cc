@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -134,8 +136,10 @@ TEST_F(BoundedComputeTest, Issue7_PendingJobsAreBoundedPerUserAndInTotal) {
   auth::CreatedUser a = NewUser("A"), b = NewUser("B");
   Principal pa = PrincipalOf(a), pb = PrincipalOf(b);
   using Kind = compute::SubmitResult::Kind;
-  // With the executor stopped nothing runs: every accepted job stays pending.
-  svc_->Stop();
+  // With the only job thread held nothing runs: every accepted job stays pending.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ASSERT_TRUE(svc_->job_executor().Post([released] { released.wait(); }));
   EXPECT_EQ(svc_->compute().Submit(pa, Plan{}, {"a1", "echo", json::object()})->kind, Kind::kCreated);
   EXPECT_EQ(svc_->compute().Submit(pa, Plan{}, {"a2", "echo", json::object()})->kind, Kind::kCreated);
   StatusOr<compute::SubmitResult> busy = svc_->compute().Submit(pa, Plan{}, {"a3", "echo", json::object()});
@@ -148,6 +152,7 @@ TEST_F(BoundedComputeTest, Issue7_PendingJobsAreBoundedPerUserAndInTotal) {
   EXPECT_EQ(svc_->compute().pending(), 3);
   EXPECT_EQ(Charged(a.user.id), 2);  // refusals charge nothing
   EXPECT_EQ(Charged(b.user.id), 1);
+  release.set_value();
 }
 
 // Issue 7, finding 6: results are bounded.

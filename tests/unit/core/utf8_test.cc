@@ -19,5 +19,20 @@ TEST(Utf8, RefusesWhatRfc3629Forbids) {
   }
 }
 
+TEST(AppendJsonString, EscapesQuotesBackslashesAndControls) {
+  std::string out = "x=";
+  AppendJsonString(&out, std::string_view("a\"b\\c\n\x01\x7f", 8));
+  EXPECT_EQ(out, "x=\"a\\\"b\\\\c\\u000a\\u0001\\u007f\"");
+}
+
+TEST(AppendJsonString, KeepsValidUtf8AndReplacesInvalidBytes) {
+  std::string ok;
+  AppendJsonString(&ok, "caf\xc3\xa9");
+  EXPECT_EQ(ok, "\"caf\xc3\xa9\"");
+  std::string bad;
+  AppendJsonString(&bad, "a\xff\xc3");
+  EXPECT_EQ(bad, "\"a\\ufffd\\ufffd\"");
+}
+
 }  // namespace
 }  // namespace keyward::core

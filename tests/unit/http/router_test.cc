@@ -61,9 +61,7 @@ TEST(Router, CapturesParamsAndAnswers404And405) {
   EXPECT_EQ(HandleNow(router, Req("GET", "/v1/users/a/b/keys")).status, 404);
   HttpResponse m = HandleNow(router, Req("DELETE", "/v1/users/x/keys"));
   EXPECT_EQ(m.status, 405);
-  bool allow = false;
-  for (const auto& [k, v] : m.headers) allow = allow || (k == "Allow" && v == "GET, POST");
-  EXPECT_TRUE(allow);
+  EXPECT_EQ(m.Header("Allow").value_or(""), "GET, POST");
   EXPECT_EQ(HandleNow(router, Req("GET", "relative")).status, 400);
   EXPECT_EQ(HandleNow(router, Req("HEAD", "/v1/users/u/keys")).status, 200);
 }
@@ -143,10 +141,7 @@ TEST(ErrorMapping, OutcomesMapToTheContract) {
   HttpResponse r = OutcomeResponse(VerifyOutcome::kRateLimited, 1500);
   EXPECT_EQ(r.status, 429);
   auto header = [](const HttpResponse& res, const std::string& name) {
-    for (const auto& [k, v] : res.headers) {
-      if (k == name) return v;
-    }
-    return std::string();
+    return std::string(res.Header(name).value_or(""));
   };
   EXPECT_EQ(header(r, "Retry-After"), "2");
   EXPECT_EQ(header(r, "X-Keyward-Error"), "RATE_LIMITED");
@@ -164,6 +159,24 @@ TEST(ErrorMapping, StatusCodesMapToHttp) {
   EXPECT_EQ(StatusResponse(UnavailableError("x")).status, 503);
   EXPECT_EQ(StatusResponse(ResourceExhaustedError("x")).status, 429);
   EXPECT_EQ(nlohmann::json::parse(StatusResponse(NotFoundError("gone")).body)["error"]["message"], "gone");
+}
+
+TEST(HttpResponse, HeaderValuesCannotEndTheHeaderBlock) {
+  HttpResponse r;
+  r.SetHeader("X-Keyward-External-Id", std::string_view("acme\r\nSet-Cookie: x=1\0z", 23));
+  r.SetHeader("Location", "/v1/users/usr_1");
+  EXPECT_EQ(r.header_lines(), "X-Keyward-External-Id: acme  Set-Cookie: x=1 z\r\nLocation: /v1/users/usr_1\r\n");
+  EXPECT_EQ(r.Header("location").value_or(""), "/v1/users/usr_1");
+  EXPECT_FALSE(r.Header("Set-Cookie").has_value());
+}
+
+TEST(Router, PathsWithManySegmentsAreNotFound) {
+  Router router;
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += "/a";
+  auto found = router.Find("GET", deep);
+  ASSERT_TRUE(std::holds_alternative<HttpResponse>(found));
+  EXPECT_EQ(std::get<HttpResponse>(found).status, 404);
 }
 
 }  // namespace

@@ -1,0 +1,110 @@
+// group_commit.h: one write transaction for everything that arrived while
+// the previous one ran. Callers Submit() an item with a callback and return
+// at once; one committer thread takes all items queued, commits them with
+// one call of `commit`, and calls each item's callback with its own result.
+// No caller thread ever waits for storage, and the cost of a commit (the
+// fsync, the lock) is shared by every request that arrived meanwhile, across
+// connections.
+//
+// `commit` gets the batch in arrival order and returns one result per item,
+// in the same order; it decides what a failure means for each item (e.g. by
+// retrying them one by one). Callbacks run on the committer thread and must
+// not block for long. Without a thread (threaded = false) Submit() commits
+// on the calling thread (deterministic: for fuzzing and tools). Stop()
+// commits what is queued, then joins; items submitted after it get
+// `stopped` at once. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/process.h"
+
+namespace keyward::core {
+
+template <typename Item, typename Result>
+class GroupCommitter {
+ public:
+  using Done = std::function<void(Result)>;
+  using Commit = std::function<std::vector<Result>(std::vector<Item>& batch)>;
+
+  // `name` (a literal) names the committer thread.
+  GroupCommitter(Commit commit, Result stopped, bool threaded, const char* name = "kw-commit")
+      : commit_(std::move(commit)), stopped_(std::move(stopped)) {
+    if (threaded) {
+      thread_ = std::thread([this, name] {
+        NameThread(name);
+        Loop();
+      });
+    }
+  }
+  ~GroupCommitter() { Stop(); }
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  void Submit(Item item, Done done) {
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_ && thread_.joinable()) {
+        items_.push_back(std::move(item));
+        done_.push_back(std::move(done));
+        if (items_.size() == 1) cv_.notify_one();
+        return;
+      }
+      if (!stopping_) {
+        // No thread: commit now, alone.
+        std::vector<Item> one;
+        one.push_back(std::move(item));
+        std::vector<Result> r = commit_(one);
+        done(std::move(r.at(0)));
+        return;
+      }
+    }
+    done(stopped_);
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::vector<Item> items;
+    std::vector<Done> done;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
+        if (items_.empty()) return;  // stopping, and everything is committed
+        items.swap(items_);
+        done.swap(done_);
+      }
+      std::vector<Result> results = commit_(items);
+      for (std::size_t i = 0; i < done.size(); ++i) {
+        done[i](i < results.size() ? std::move(results[i]) : stopped_);
+      }
+      items.clear();
+      done.clear();
+    }
+  }
+
+  const Commit commit_;
+  const Result stopped_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Item> items_;  // guarded by mu_
+  std::vector<Done> done_;   // guarded by mu_
+  bool stopping_ = false;    // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace keyward::core

@@ -1,0 +1,77 @@
+// Tests for core::GroupCommitter (src/core/group_commit.h): items that
+// arrive while a commit runs share the next one; each caller hears its own
+// result; nothing is lost at Stop().
+#include "core/group_commit.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <string>
+
+namespace keyward::core {
+namespace {
+
+TEST(GroupCommitter, ItemsArrivingDuringACommitShareTheNextOne) {
+  std::promise<void> first_started, release_first;
+  std::shared_future<void> released = release_first.get_future().share();
+  std::vector<std::size_t> batch_sizes;
+  std::atomic<int> calls{0};
+  GroupCommitter<int, int> committer(
+      [&](std::vector<int>& batch) {
+        if (calls++ == 0) {
+          first_started.set_value();
+          released.wait();  // the first commit is slow
+        }
+        batch_sizes.push_back(batch.size());
+        std::vector<int> out;
+        for (int v : batch) out.push_back(v * 10);
+        return out;
+      },
+      -1, /*threaded=*/true);
+  std::vector<std::promise<int>> results(51);
+  committer.Submit(0, [&](int r) { results[0].set_value(r); });
+  first_started.get_future().wait();
+  for (int i = 1; i <= 50; ++i) committer.Submit(i, [&results, i](int r) { results[i].set_value(r); });
+  release_first.set_value();
+  for (int i = 0; i <= 50; ++i) EXPECT_EQ(results[i].get_future().get(), i * 10);
+  committer.Stop();
+  ASSERT_EQ(batch_sizes.size(), 2u);
+  EXPECT_EQ(batch_sizes[0], 1u);
+  EXPECT_EQ(batch_sizes[1], 50u);  // one commit for everything that waited
+}
+
+TEST(GroupCommitter, StopCommitsWhatIsQueuedAndRefusesTheRest) {
+  std::atomic<int> committed{0};
+  GroupCommitter<int, std::string> committer(
+      [&](std::vector<int>& batch) {
+        committed += static_cast<int>(batch.size());
+        return std::vector<std::string>(batch.size(), "ok");
+      },
+      "stopped", /*threaded=*/true);
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 100; ++i) committer.Submit(i, [&](const std::string& r) { ok += r == "ok"; });
+  committer.Stop();
+  EXPECT_EQ(committed.load(), 100);
+  EXPECT_EQ(ok.load(), 100);
+  std::string late;
+  committer.Submit(1, [&](const std::string& r) { late = r; });
+  EXPECT_EQ(late, "stopped");
+}
+
+TEST(GroupCommitter, WithoutAThreadEachItemCommitsOnTheCaller) {
+  std::thread::id committer_thread;
+  GroupCommitter<int, int> committer(
+      [&](std::vector<int>& batch) {
+        committer_thread = std::this_thread::get_id();
+        return std::vector<int>(batch.size(), 7);
+      },
+      -1, /*threaded=*/false);
+  int got = 0;
+  committer.Submit(3, [&](int r) { got = r; });
+  EXPECT_EQ(got, 7);  // answered before Submit returned
+  EXPECT_EQ(committer_thread, std::this_thread::get_id());
+}
+
+}  // namespace
+}  // namespace keyward::core
