@@ -1,72 +1,128 @@
 #!/usr/bin/env bash
 # Load test: keyward (release build) against nginx `return 200` on the same
-# machine, driven by wrk with keep-alive and keys rotated from 10,000 issued
-# keys. Prints rps, p50, p99 and the ratio to the nginx ceiling.
+# machine, measured interleaved — nginx, keyward, nginx, keyward… — so that
+# both see the same machine state; each ratio is taken within its round and
+# the table shows the median over the rounds.
 #
-#   bench/load/run.sh [DURATION_SECONDS] [CONNECTIONS]
-# Needs: a release build (make build), wrk, nginx, python3. Touches only 127.0.0.1.
-# Run from anywhere; the wrk scripts are loaded relative to the repository root.
+#   bench/load/run.sh [ROUNDS] [SECONDS] [CONNECTIONS]     (default 5 5 64)
+#
+# Rows: GET /v1/authz with the access log off and on (to a file), GET
+# /healthz (the HTTP layer alone), authz with 2 I/O threads, POST /v1/ai/jobs
+# (durable: each job and its charge committed before its 201), and authz
+# while job submissions and admin writes run (mixed). wrk -t1, keep-alive,
+# keys rotated from 2,000 keys of 100 users; keyward --threads 1 unless the
+# row says otherwise. Needs a release build (make build), wrk, nginx and
+# python3. Touches only 127.0.0.1; stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-duration="${1:-10}"
-conns="${2:-64}"
+rounds="${1:-5}"; duration="${2:-5}"; conns="${3:-64}"
 kw="$PWD/build/release/keyward"
 [ -x "$kw" ] || { echo "build first: make build" >&2; exit 2; }
 work="$(mktemp -d)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export KEYWARD_ADMIN_TOKEN=load-test-admin-token
+# Every job stays pending until it runs: lift the per-user bounds for the
+# bench (docs/security.md explains them).
+export KEYWARD_MAX_PENDING_JOBS_PER_USER=1000000 KEYWARD_MAX_PENDING_JOBS=1000000
 
-start_keyward() {  # $1 = threads
-  : > "$work/kw.out"
-  KEYWARD_ADMIN_TOKEN=load-test-admin-token KEYWARD_ACCESS_LOG="$work/access.log" \
-    "$kw" --db "$work/load.db" serve --listen 127.0.0.1:0 --threads "$1" > "$work/kw.out" 2> "$work/kw.err" &
-  kw_pid=$!
-  pids+=("$kw_pid")
-  for _ in $(seq 200); do grep -q '^listening on' "$work/kw.out" && break; sleep 0.05; done
-  kw_addr="$(awk '/^listening on/ {print $3}' "$work/kw.out")"
+# start_keyward NAME THREADS ACCESS_LOG -> sets addr_NAME
+start_keyward() {
+  KEYWARD_ACCESS_LOG="$3" "$kw" --db "$work/load.db" serve --listen 127.0.0.1:0 --threads "$2" \
+    > "$work/$1.out" 2> "$work/$1.err" &
+  pids+=("$!")
+  for _ in $(seq 200); do grep -q '^listening on' "$work/$1.out" && break; sleep 0.05; done
+  printf -v "addr_$1" '%s' "$(awk '/^listening on/ {print $3}' "$work/$1.out")"
 }
-stop_keyward() { kill "$kw_pid"; wait "$kw_pid" || true; }
 
-# nginx ceiling: return 200, one worker per thread count under test.
-ngx_port="$(free_port)"
+ngx_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 mkdir -p "$work/nginx/tmp"
 cat > "$work/nginx/nginx.conf" <<CONF
 daemon off; worker_processes 1; pid $work/nginx/nginx.pid; error_log $work/nginx/error.log;
 events { worker_connections 1024; }
-http { access_log off; client_body_temp_path $work/nginx/tmp; proxy_temp_path $work/nginx/tmp;
-  fastcgi_temp_path $work/nginx/tmp; uwsgi_temp_path $work/nginx/tmp; scgi_temp_path $work/nginx/tmp;
-  server { listen 127.0.0.1:$ngx_port; location / { return 200 '{"valid":true}'; } } }
+http { access_log off; keepalive_requests 1000000; client_body_temp_path $work/nginx/tmp;
+  proxy_temp_path $work/nginx/tmp; fastcgi_temp_path $work/nginx/tmp; uwsgi_temp_path $work/nginx/tmp;
+  scgi_temp_path $work/nginx/tmp;
+  server { listen 127.0.0.1:$ngx_port; location / { default_type application/json; return 200 '{"valid":true}'; } } }
 CONF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=("$!")
 
-result() { grep '^RESULT' | tail -1 | sed 's/^RESULT //'; }
-field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" <<<"$2"; }
-
-echo "keyward load test: ${duration}s per run, ${conns} connections, wrk -t2, $(nproc) cores"
-start_keyward 2
-echo "issuing 10,000 keys ..."
-bench/load/issue_keys.py "$kw_addr" load-test-admin-token 10000 100 > "$work/keys.txt"
-stop_keyward
+start_keyward quiet 1 off
+start_keyward logged 1 "$work/access.log"
+start_keyward two 2 off
+bench/load/issue_keys.py "$addr_quiet" "$KEYWARD_ADMIN_TOKEN" 2000 100 > "$work/keys.txt"
 export KEYS_FILE="$work/keys.txt"
 
-for workers in 1 2; do
-  sed -i "s/worker_processes [0-9]*/worker_processes $workers/" "$work/nginx/nginx.conf"
-  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & ngx_pid=$!; pids+=("$ngx_pid")
-  sleep 0.3
-  ceiling="$(wrk -t2 -c"$conns" -d"${duration}s" -s bench/load/ceiling.lua "http://127.0.0.1:$ngx_port/" | result)"
-  kill "$ngx_pid"; wait "$ngx_pid" 2>/dev/null || true
+# run NAME SCRIPT URL [CONNECTIONS] -> appends "rps p99_us" to $work/NAME
+run() {
+  local r
+  r="$(wrk -t1 -c"${4:-$conns}" -d"${duration}s" -s "bench/load/$2" "$3" | grep '^RESULT')"
+  local errors non2xx
+  errors="$(sed -n 's/.*errors=\([0-9]*\).*/\1/p' <<<"$r")"
+  non2xx="$(sed -n 's/.*non2xx=\([0-9]*\).*/\1/p' <<<"$r")"
+  if [ "$errors" != 0 ] || [ "$non2xx" != 0 ]; then echo "$1: $r" >&2; fi
+  echo "$(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")" >> "$work/$1"
+}
 
-  start_keyward "$workers"
-  authz="$(wrk -t2 -c"$conns" -d"${duration}s" -s bench/load/authz.lua "http://$kw_addr/" | result)"
-  jobs="$(wrk -t2 -c"$conns" -d"${duration}s" -s bench/load/jobs.lua "http://$kw_addr/" | result)"
-  stop_keyward
+# Writes that run beside authz in the mixed rows: job submissions (wrk, 16
+# connections) and admin writes (a user and a key every iteration).
+mixed_load() {
+  wrk -t1 -c16 -d"$((duration + 1))s" -s bench/load/jobs.lua "http://$addr_quiet/" > /dev/null &
+  local w=$!
+  python3 - "$addr_quiet" "$KEYWARD_ADMIN_TOKEN" "$((duration + 1))" <<'PY' &
+import http.client, json, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+c = http.client.HTTPConnection(host, int(port))
+auth = {"Authorization": "Bearer " + sys.argv[2]}
+end = time.time() + float(sys.argv[3])
+while time.time() < end:
+    c.request("POST", "/v1/users", json.dumps({"name": "mixed"}), auth)
+    c.getresponse().read()
+PY
+  local a=$!
+  sleep 0.5
+  run mixed authz.lua "http://$addr_quiet/"
+  wait "$w" "$a" 2>/dev/null || true
+}
 
-  c_rps="$(field rps "$ceiling")"
-  a_rps="$(field rps "$authz")"
-  printf '\nthreads=%s (nginx workers=%s)\n' "$workers" "$workers"
-  printf '  nginx return 200      %s\n' "$ceiling"
-  printf '  GET  /v1/authz        %s  ratio=%s\n' "$authz" "$(python3 -c "print(f'{$a_rps/$c_rps:.2f}')")"
-  printf '  POST /v1/ai/jobs      %s\n' "$jobs"
+echo "keyward vs nginx return 200: $rounds rounds x ${duration}s, wrk -t1 -c$conns, $(nproc) cores" >&2
+for round in $(seq "$rounds"); do
+  echo "round $round/$rounds" >&2
+  run nginx ceiling.lua "http://127.0.0.1:$ngx_port/"
+  run authz authz.lua "http://$addr_quiet/"
+  run nginx2 ceiling.lua "http://127.0.0.1:$ngx_port/"
+  run authz_log authz.lua "http://$addr_logged/"
+  run healthz healthz.lua "http://$addr_quiet/"
+  run authz_two authz.lua "http://$addr_two/"
+  run jobs jobs.lua "http://$addr_quiet/"
+  mixed_load
 done
+
+python3 - "$work" <<'PY'
+import statistics, sys
+work = sys.argv[1]
+def rows(name):
+    return [tuple(map(int, l.split())) for l in open(f"{work}/{name}")]
+nginx = [(a[0] + b[0]) / 2 for a, b in zip(rows("nginx"), rows("nginx2"))]
+def line(label, name, ratio=True):
+    r = rows(name)
+    rps = statistics.median(x[0] for x in r)
+    p99 = statistics.median(x[1] for x in r) / 1000
+    ratios = [x[0] / n for x, n in zip(r, nginx)]
+    q = f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})" if ratio else "-"
+    print(f"| {label} | {rps:,.0f} | {p99:.2f} | {q} |")
+print(f"| path | req/s (median) | p99 ms (median) | ratio to nginx: median (range) |")
+print(f"|---|---|---|---|")
+print(f"| nginx `return 200`, 1 worker, no log | {statistics.median(nginx):,.0f} | - | 1 |")
+line("`GET /v1/authz`, access log off", "authz")
+line("`GET /v1/authz`, access log to a file", "authz_log")
+line("`GET /healthz`", "healthz")
+line("`GET /v1/authz`, `--threads 2`", "authz_two")
+line("`POST /v1/ai/jobs` (durable), jobs/s", "jobs", ratio=False)
+line("`GET /v1/authz` under jobs + admin writes", "mixed", ratio=False)
+PY

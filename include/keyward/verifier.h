@@ -94,6 +94,7 @@ struct VerifierStats {
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_misses = 0;
   std::uint64_t negative_hits = 0;
+  std::uint64_t cached_keys = 0;  // positive entries held now
 };
 
 // Thread-safe. Borrows `store` and `clock`, which must outlive it.

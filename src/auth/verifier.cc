@@ -159,7 +159,8 @@ Status Verifier::FlushLastUsed() {
 }
 
 VerifierStats Verifier::stats() const {
-  return {impl_->hits.load(), impl_->misses.load(), impl_->negative_hits.load()};
+  return {impl_->hits.load(), impl_->misses.load(), impl_->negative_hits.load(),
+          impl_->cache ? impl_->cache->size() : 0};
 }
 
 }  // namespace keyward

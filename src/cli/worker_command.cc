@@ -44,16 +44,17 @@ int RunWorker(Cli& cli, WorkerArgs& a) {
   store::Backend* st = cli.store();
   const queue::Sealer* sealer = st ? cli.sealer() : nullptr;
   if (!sealer) return kExitStorage;
-  queue::Worker worker(st->queue(), cli.clock(), *sealer, a.options);
-  std::cerr << "keyward worker: started (server " << a.options.server_url << ", concurrency "
-            << a.options.concurrency << ", seal key " << sealer->fingerprint() << ")\n";
-
-  // SIGTERM/SIGINT: stop claiming, finish what is in flight, exit 0.
+  // SIGTERM/SIGINT: stop claiming, finish what is in flight, exit 0. Blocked
+  // before any thread starts (threads inherit the mask), so that only the
+  // signal thread below ever takes them.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  queue::Worker worker(st->queue(), cli.clock(), *sealer, a.options);
+  std::cerr << "keyward worker: started (server " << a.options.server_url << ", concurrency "
+            << a.options.concurrency << ", seal key " << sealer->fingerprint() << ")\n";
   std::thread signals([&] {
     int sig = 0;
     sigwait(&set, &sig);

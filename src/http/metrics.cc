@@ -121,6 +121,10 @@ std::string Metrics::Render(const VerifierStats& v) const {
   counter("key_cache_misses_total", "Verifications that read the store", v.cache_misses);
   counter("key_cache_negative_hits_total", "Unknown keys answered from the negative cache",
           v.negative_hits);
+  out += fmt::format(
+      "# HELP keyward_key_cache_entries Keys held in the verification cache\n"
+      "# TYPE keyward_key_cache_entries gauge\nkeyward_key_cache_entries {}\n",
+      v.cached_keys);
   counter("ledger_batches_total", "Usage ledger group commits", ledger_batches_.load());
   counter("ledger_entries_total", "Usage entries committed through the ledger",
           ledger_entries_.load());

@@ -3,10 +3,22 @@
 
 #include <openssl/crypto.h>
 
+#include <future>
+
 #include "auth/scopes.h"
 #include "core/ids.h"
 
 namespace keyward::queue {
+
+JobQueue::JobQueue(QueueStore& store, const Clock& clock, const Sealer& sealer,
+                   const compute::TaskRegistry& tasks, auth::Accounts& accounts, QueueOptions options)
+    : store_(store), clock_(clock), sealer_(sealer), tasks_(tasks), accounts_(accounts),
+      options_(options),
+      committer_(
+          [this](std::vector<QueueEntry>& batch) {
+            return store_.EnqueueMany(batch, options_.max_unfinished_per_user);
+          },
+          UnavailableError("the job queue is stopping"), options.group_commit, "kw-queue-commit") {}
 
 StatusOr<QueueEntry> JobQueue::NewEntry(const std::string& user_id, Environment env,
                                         const compute::JobRequest& request,
@@ -42,6 +54,10 @@ StatusOr<std::optional<EnqueueResult>> JobQueue::Replay(const std::string& user_
 
 StatusOr<EnqueueResult> JobQueue::Insert(QueueEntry e) {
   Status st = store_.Enqueue(e, options_.max_unfinished_per_user);
+  return Outcome(std::move(e), st);
+}
+
+StatusOr<EnqueueResult> JobQueue::Outcome(QueueEntry e, const Status& st) {
   if (st.ok()) {
     e.sealed_key.reset();
     return EnqueueResult{EnqueueResult::Kind::kCreated, std::move(e)};
@@ -60,11 +76,26 @@ StatusOr<EnqueueResult> JobQueue::Insert(QueueEntry e) {
                        std::move(found).value()};
 }
 
+void JobQueue::EnqueueWithKeyAsync(const Principal& principal, std::string_view api_key,
+                                   const compute::JobRequest& request, EnqueueDone done) {
+  if (Status st = compute::ValidateJobRequest(request, tasks_); !st.ok()) return done(st);
+  StatusOr<QueueEntry> e = NewEntry(principal.user_id, principal.environment, request, api_key);
+  if (!e.ok()) return done(e.status());
+  QueueEntry copy = *e;
+  copy.sealed_key.reset();  // the callback needs no credential
+  committer_.Submit(std::move(e).value(),
+                    [this, copy = std::move(copy), done = std::move(done)](Status st) mutable {
+                      done(Outcome(std::move(copy), st));
+                    });
+}
+
 StatusOr<EnqueueResult> JobQueue::EnqueueWithKey(const Principal& principal, std::string_view api_key,
                                                  const compute::JobRequest& request) {
-  KW_RETURN_IF_ERROR(compute::ValidateJobRequest(request, tasks_));
-  KW_ASSIGN_OR_RETURN(QueueEntry e, NewEntry(principal.user_id, principal.environment, request, api_key));
-  return Insert(std::move(e));
+  std::promise<StatusOr<EnqueueResult>> promise;
+  std::future<StatusOr<EnqueueResult>> outcome = promise.get_future();
+  EnqueueWithKeyAsync(principal, api_key, request,
+                      [&promise](StatusOr<EnqueueResult> r) { promise.set_value(std::move(r)); });
+  return outcome.get();
 }
 
 StatusOr<EnqueueResult> JobQueue::EnqueueForUser(const std::string& user_id, Environment env,

@@ -22,10 +22,12 @@
 // of unfinished entries.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "auth/accounts.h"
 #include "compute/job_request.h"
+#include "core/group_commit.h"
 #include "keyward/principal.h"
 #include "queue/sealing.h"
 #include "store/queue_store.h"
@@ -45,6 +47,9 @@ struct EnqueueResult {
 
 struct QueueOptions {
   int max_attempts = 5;                               // claims before an entry is dead
+  // Commit enqueued entries on a committer thread (group commit); false
+  // commits each on the calling thread (deterministic, for fuzzing).
+  bool group_commit = true;
   std::int64_t scoped_key_ttl_ms = 24 * 3'600'000LL;  // lifetime of a job-scoped key
   int max_unfinished_per_user = 1'000;                // queued or in flight, per user
 };
@@ -53,15 +58,21 @@ struct QueueOptions {
 class JobQueue {
  public:
   JobQueue(QueueStore& store, const Clock& clock, const Sealer& sealer,
-           const compute::TaskRegistry& tasks, auth::Accounts& accounts, QueueOptions options = {})
-      : store_(store), clock_(clock), sealer_(sealer), tasks_(tasks), accounts_(accounts),
-        options_(options) {}
+           const compute::TaskRegistry& tasks, auth::Accounts& accounts, QueueOptions options = {});
 
   // Seals `api_key` (the caller's own, already verified as `principal`).
   // kInvalidArgument for a bad request; kFailedPrecondition if the queue is
-  // sealed under another seal key.
+  // sealed under another seal key. Group-committed: `done` hears the
+  // outcome once, from any thread, after the entry is committed (entries
+  // that arrive while a commit runs share the next one).
+  using EnqueueDone = std::function<void(StatusOr<EnqueueResult>)>;
+  void EnqueueWithKeyAsync(const Principal& principal, std::string_view api_key,
+                           const compute::JobRequest& request, EnqueueDone done);
+  // EnqueueWithKeyAsync(), waiting for the outcome.
   StatusOr<EnqueueResult> EnqueueWithKey(const Principal& principal, std::string_view api_key,
                                          const compute::JobRequest& request);
+  // Commits what is already enqueued and refuses more (kUnavailable).
+  void StopAccepting() { committer_.Stop(); }
 
   // Issues a job-scoped key for `user_id` and seals it. An empty job_id gets
   // a generated one. kNotFound (user), kInvalidArgument, and the accounts'
@@ -75,6 +86,8 @@ class JobQueue {
   // Inserts `e`; on a clash or at the user's bound, classifies against the
   // existing entry for the same job_id.
   StatusOr<EnqueueResult> Insert(QueueEntry e);
+  // The outcome of inserting `e` with status `st`.
+  StatusOr<EnqueueResult> Outcome(QueueEntry e, const Status& st);
   // The existing entry for user+env+job_id as kExisting/kConflict, or nullopt.
   StatusOr<std::optional<EnqueueResult>> Replay(const std::string& user_id, Environment env,
                                                 const compute::JobRequest& request);
@@ -85,6 +98,7 @@ class JobQueue {
   const compute::TaskRegistry& tasks_;
   auth::Accounts& accounts_;
   const QueueOptions options_;
+  core::GroupCommitter<QueueEntry, Status> committer_;  // last: stopped first
 };
 
 }  // namespace keyward::queue

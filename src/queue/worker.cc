@@ -47,7 +47,12 @@ Worker::Worker(QueueStore& store, const Clock& clock, const Sealer& sealer, Work
     : store_(store), clock_(clock), sealer_(sealer), options_([&] {
         if (options.worker_id.empty()) options.worker_id = DefaultWorkerId();
         return options;
-      }()) {}
+      }()),
+      finisher_(
+          [this](std::vector<QueueEntry>& batch) {
+            return store_.FinishClaims(batch, options_.worker_id, clock_.Now());
+          },
+          UnavailableError("the worker is stopping"), /*threaded=*/true, "kw-finish") {}
 
 std::int64_t Worker::Backoff(int attempt) const {
   thread_local std::mt19937_64 rng(std::random_device{}());
@@ -61,6 +66,7 @@ void Worker::Run() {
   std::vector<std::thread> threads;
   for (int i = 0; i < std::max(1, options_.concurrency); ++i) threads.emplace_back([this] { Loop(); });
   for (auto& t : threads) t.join();
+  finisher_.Stop();  // every outcome recorded before Run() returns
 }
 
 void Worker::Loop() {
@@ -126,14 +132,19 @@ void Worker::Process(QueueEntry e, Client& client) {
       }
     }
   }
-  Status st = store_.FinishClaim(e, options_.worker_id, clock_.Now());
+  e.sealed_key.reset();  // not written back; the store erases it when final
+  const QueueStatus status = e.status;
+  finisher_.Submit(std::move(e), [this, status](const Status& st) { Recorded(status, st); });
+}
+
+void Worker::Recorded(QueueStatus status, const Status& st) {
   if (!st.ok()) {
-    stats_.lost_leases++;  // someone else owns it now; their outcome stands
+    stats_.lost_leases++;  // someone else owns it now (or the store failed); theirs stands
     return;
   }
-  if (e.status == QueueStatus::kDone) stats_.done++;
-  if (e.status == QueueStatus::kFailed) stats_.failed++;
-  if (e.status == QueueStatus::kDead) stats_.dead++;
+  if (status == QueueStatus::kDone) stats_.done++;
+  if (status == QueueStatus::kFailed) stats_.failed++;
+  if (status == QueueStatus::kDead) stats_.dead++;
 }
 
 }  // namespace keyward::queue

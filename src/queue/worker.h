@@ -17,7 +17,10 @@
 // compute API's idempotent job_id makes the effect and the charge
 // exactly-once. When an entry becomes final the store erases its sealed
 // credential and revokes its job-scoped key in the same transaction.
-// A worker only claims entries sealed under its own seal key.
+// A worker only claims entries sealed under its own seal key. Outcomes of
+// all threads are recorded together (group commit); an outcome lost to a
+// crash before its commit is redone after the lease expires, which the
+// idempotent job_id makes harmless.
 // Stop() (SIGTERM) stops claiming and lets in-flight calls finish.
 #pragma once
 
@@ -25,6 +28,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/group_commit.h"
 #include "queue/sealing.h"
 #include "store/queue_store.h"
 
@@ -41,7 +45,7 @@ struct WorkerOptions {
   bool once = false;
   std::int64_t lease_ms = 30'000;       // a crashed worker's claims return after this
   std::int64_t poll_ms = 200;           // idle wait between empty claims
-  int claim_batch = 4;                  // entries a thread claims per transaction
+  int claim_batch = 16;                 // entries a thread claims per transaction
   std::int64_t backoff_base_ms = 500;   // retry n waits base * 2^(n-1), plus jitter
   std::int64_t backoff_max_ms = 60'000;
   int http_timeout_ms = 10'000;
@@ -66,8 +70,10 @@ class Worker {
 
  private:
   void Loop();
-  // Runs one claimed entry to its outcome and records it.
+  // Runs one claimed entry to its outcome and hands it to the finisher.
   void Process(QueueEntry e, Client& client);
+  // Counts an outcome once it is recorded (or its lease was found lost).
+  void Recorded(QueueStatus status, const Status& st);
   // Backoff before retry number `attempt` (1-based), with ±25 % jitter.
   std::int64_t Backoff(int attempt) const;
 
@@ -77,6 +83,9 @@ class Worker {
   const WorkerOptions options_;
   std::atomic<bool> stopping_{false};
   WorkerStats stats_;
+  // Outcomes of every thread, recorded together: one write transaction for
+  // all that finished while the previous one committed.
+  core::GroupCommitter<QueueEntry, Status> finisher_;
 };
 
 }  // namespace keyward::queue

@@ -60,7 +60,12 @@ Service::Service(store::BackendPtr backend, queue::Sealer sealer, const ServiceO
                }()),
       request_pool_(options.request_threads, "kw-requests"),
       sealer_(std::move(sealer)),
-      queue_(backend_->queue(), clock, sealer_, tasks_, accounts_, options.queue) {
+      queue_(backend_->queue(), clock, sealer_, tasks_, accounts_,
+             [&options] {
+               queue::QueueOptions q = options.queue;
+               if (options.job_threads == 0) q.group_commit = false;  // everything on the caller
+               return q;
+             }()) {
   accounts_.set_change_listener([this](const std::string& user_id) {
     verifier_.InvalidateUser(user_id);
   });
@@ -110,6 +115,7 @@ void Service::Stop() {
   flusher_.reset();
   request_pool_.Stop();     // answer the requests already taken
   compute_.StopAccepting();  // commit the submissions already made
+  queue_.StopAccepting();    // and the queue entries
   executor_.Stop();          // finish compute jobs already accepted
   verifier_.FlushLastUsed().IgnoreError();
 }

@@ -59,13 +59,19 @@ class QueueStore {
  public:
   virtual ~QueueStore() = default;
 
-  // Inserts the entry, in one transaction with two checks: the user has
-  // fewer than `max_unfinished_per_user` unfinished entries (else
-  // kResourceExhausted), and entry.seal_key is the seal key recorded for the
+  // Inserts the entries in one transaction, each with two checks: its user
+  // has fewer than `max_unfinished_per_user` unfinished entries (else
+  // kResourceExhausted), and its seal_key is the seal key recorded for the
   // queue (else kFailedPrecondition: the key was rotated or differs).
   // kAlreadyExists if (user_id, environment, job_id) is queued already;
-  // kNotFound if the user does not exist.
-  virtual Status Enqueue(const QueueEntry& entry, int max_unfinished_per_user) = 0;
+  // kNotFound if the user does not exist. One Status per entry, in order:
+  // an entry refused leaves the others in; if the transaction itself fails,
+  // every entry gets that failure and none is stored.
+  virtual std::vector<Status> EnqueueMany(const std::vector<QueueEntry>& entries,
+                                          int max_unfinished_per_user) = 0;
+  Status Enqueue(const QueueEntry& entry, int max_unfinished_per_user) {
+    return EnqueueMany({entry}, max_unfinished_per_user).at(0);
+  }
   // kNotFound.
   virtual StatusOr<QueueEntry> GetQueueEntry(const std::string& id) = 0;
   // kNotFound.
@@ -86,8 +92,13 @@ class QueueStore {
   // final, the sealed credential is erased and the entry's job-scoped key
   // (if any) revoked at `now`, in the same transaction. kFailedPrecondition
   // if `worker` no longer holds the lease (it expired and was claimed again).
-  virtual Status FinishClaim(const QueueEntry& entry, const std::string& worker,
-                             UnixMillis now) = 0;
+  // Many outcomes commit in one transaction, one Status per entry as for
+  // EnqueueMany().
+  virtual std::vector<Status> FinishClaims(const std::vector<QueueEntry>& entries,
+                                           const std::string& worker, UnixMillis now) = 0;
+  Status FinishClaim(const QueueEntry& entry, const std::string& worker, UnixMillis now) {
+    return FinishClaims({entry}, worker, now).at(0);
+  }
   // Entries still queued or claimed (waiting, backing off, or in flight);
   // with a user id, that user's only.
   virtual StatusOr<std::int64_t> CountUnfinished(const std::string& user_id = "") = 0;

@@ -50,10 +50,7 @@ HttpResponse SubmitAnswer(ServiceContext& ctx, const std::string& job_id,
 // Answers through `reply` once the job and its charge are committed (group
 // commit: the request waits without holding a thread).
 void Submit(ServiceContext& ctx, Exchange& ex, const json& body, Reply& reply) {
-  auto answer = [&ex, &reply](HttpResponse res) {
-    SetLogIdentity(res, *ex.caller);
-    reply.Send(std::move(res));
-  };
+  auto answer = IdentifiedSender(ex, reply);
   StatusOr<compute::JobRequest> request = compute::ReadJobRequest(body, ctx.service.tasks());
   if (!request.ok()) return answer(StatusResponse(request.status()));
   const KeyWithUser& rec = *ex.caller->verification.record;

@@ -84,6 +84,13 @@ void SetLogIdentity(HttpResponse& res, const metering::GateResult& result) {
   res.identity = rec;
 }
 
+std::function<void(HttpResponse)> IdentifiedSender(Exchange& ex, Reply& reply) {
+  return [&ex, &reply](HttpResponse res) {
+    if (ex.caller) SetLogIdentity(res, *ex.caller);
+    reply.Send(std::move(res));
+  };
+}
+
 std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest& req,
                                          metering::GateRequest gate_request,
                                          metering::GateResult* result) {

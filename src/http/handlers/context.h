@@ -4,10 +4,12 @@
 // Handlers see HttpRequest/HttpResponse only: no sockets.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "http/handler.h"
 #include "http/metrics.h"
 #include "http/types.h"
 #include "service/service.h"
@@ -44,6 +46,10 @@ std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest&
 
 // Copies the caller's identity into the response's log fields.
 void SetLogIdentity(HttpResponse& res, const metering::GateResult& result);
+
+// For routes that answer later: sends through `reply` with the identified
+// caller's log fields set. `ex` and `reply` must outlive the call.
+std::function<void(HttpResponse)> IdentifiedSender(Exchange& ex, Reply& reply);
 
 // Typed field access on a JSON object body. Each returns kInvalidArgument
 // naming the field when it has the wrong type.

@@ -12,13 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-HttpResponse Enqueue(ServiceContext& ctx, Exchange& ex, const json& body) {
-  StatusOr<compute::JobRequest> request = compute::ReadJobRequest(body, ctx.service.tasks());
-  if (!request.ok()) return StatusResponse(request.status());
-  bool malformed = false;
-  std::string_view key = ApiKeyFromHeader(ex.request, &malformed);
-  StatusOr<queue::EnqueueResult> r =
-      ctx.service.queue().EnqueueWithKey(*ex.caller->verification.principal, key, *request);
+HttpResponse EnqueueAnswer(const std::string& job_id, const StatusOr<queue::EnqueueResult>& r) {
   if (!r.ok()) return StatusResponse(r.status());
   using Kind = queue::EnqueueResult::Kind;
   switch (r->kind) {
@@ -27,7 +21,7 @@ HttpResponse Enqueue(ServiceContext& ctx, Exchange& ex, const json& body) {
                                 "this user has too many unfinished queue entries; retry later", 1000);
     case Kind::kConflict:
       return ErrorResponse(409, "JOB_ID_CONFLICT",
-                           "job_id '" + request->job_id + "' was queued before with another task or "
+                           "job_id '" + job_id + "' was queued before with another task or "
                            "payload; use a new job_id for a different job");
     case Kind::kCreated:
     case Kind::kExisting:
@@ -37,6 +31,20 @@ HttpResponse Enqueue(ServiceContext& ctx, Exchange& ex, const json& body) {
                                   {{"entry", api::QueueEntryJson(r->entry, api::EntryView::kCaller)}});
   res.SetHeader("Location", "/v1/queue/jobs/" + r->entry.id);
   return res;
+}
+
+// Answers through `reply` once the entry is committed (group commit).
+void Enqueue(ServiceContext& ctx, Exchange& ex, const json& body, Reply& reply) {
+  auto answer = IdentifiedSender(ex, reply);
+  StatusOr<compute::JobRequest> request = compute::ReadJobRequest(body, ctx.service.tasks());
+  if (!request.ok()) return answer(StatusResponse(request.status()));
+  bool malformed = false;
+  std::string_view key = ApiKeyFromHeader(ex.request, &malformed);
+  ctx.service.queue().EnqueueWithKeyAsync(
+      *ex.caller->verification.principal, key, *request,
+      [answer, job_id = request->job_id](StatusOr<queue::EnqueueResult> r) {
+        answer(EnqueueAnswer(job_id, r));
+      });
 }
 
 HttpResponse Get(ServiceContext& ctx, Exchange& ex) {
@@ -73,7 +81,7 @@ void AddQueueRoutes(Router& router, ServiceContext& ctx) {
   enqueue.gate.required_scopes = {"jobs:write"};
   enqueue.gate.require_credit = false;  // charged when the worker submits
   enqueue.body = BodyKind::kJson;
-  enqueue.respond = [&ctx](Exchange& ex, const json& b) { return Enqueue(ctx, ex, b); };
+  enqueue.respond_later = [&ctx](Exchange& ex, json b, Reply& reply) { Enqueue(ctx, ex, b, reply); };
   router.Add("POST", "/v1/queue/jobs", "enqueueJob", MakeRoute(ctx, std::move(enqueue)));
 
   RouteSpec list;

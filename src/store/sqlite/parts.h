@@ -85,14 +85,22 @@ class SqliteUsageStore final : public UsageStore, Part {
 class SqliteQueueStore final : public QueueStore, Part {
  public:
   explicit SqliteQueueStore(Shared& shared) : Part(shared) {}
-  Status Enqueue(const QueueEntry& entry, int max_unfinished_per_user) override;
+  std::vector<Status> EnqueueMany(const std::vector<QueueEntry>& entries,
+                                  int max_unfinished_per_user) override;
   StatusOr<QueueEntry> GetQueueEntry(const std::string& id) override;
   StatusOr<QueueEntry> FindQueueEntry(const std::string& user_id, Environment env,
                                       const std::string& job_id) override;
   StatusOr<Page<QueueEntry>> ListQueue(const QueueFilter& filter, const PageRequest& page) override;
   StatusOr<std::vector<QueueEntry>> ClaimQueue(const std::string& worker, const std::string& seal_key,
                                                UnixMillis now, std::int64_t lease_ms, int limit) override;
-  Status FinishClaim(const QueueEntry& entry, const std::string& worker, UnixMillis now) override;
+  std::vector<Status> FinishClaims(const std::vector<QueueEntry>& entries, const std::string& worker,
+                                   UnixMillis now) override;
+  using QueueStore::Enqueue;
+  using QueueStore::FinishClaim;
+
+ private:
+  Status EnqueueOne(const QueueEntry& e, int max_unfinished_per_user, const std::string& recorded);
+  Status FinishOne(const QueueEntry& e, const std::string& worker, UnixMillis now);
   StatusOr<std::int64_t> CountUnfinished(const std::string& user_id) override;
   StatusOr<std::string> AdoptSealKey(const std::string& fingerprint) override;
   StatusOr<std::vector<QueueEntry>> ListInFlight() override;

@@ -78,23 +78,62 @@ Status SealKeyDiffers(const std::string& recorded, const std::string& mine) {
                                  "different keys)");
 }
 
+// Runs `one` for each item inside one transaction, each under its own
+// savepoint, so that an item refused leaves the others in.
+template <typename Item, typename One>
+std::vector<Status> EachInOneTransaction(Db& db, const std::vector<Item>& items, One one) {
+  std::vector<Status> out;
+  out.reserve(items.size());
+  auto fail_all = [&](const Status& st) { return std::vector<Status>(items.size(), st); };
+  Transaction tx(db);
+  if (Status st = tx.Begin(); !st.ok()) return fail_all(st);
+  auto run = [&db](const char* sql) -> Status {
+    KW_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));  // prepared once, cached
+    return s.Run();
+  };
+  for (const Item& item : items) {
+    Status st = run("SAVEPOINT kw_item");
+    if (st.ok()) {
+      st = one(item);
+      Status end = st.ok() ? OkStatus() : run("ROLLBACK TO kw_item");
+      if (end.ok()) end = run("RELEASE kw_item");
+      if (!end.ok()) return fail_all(end);
+    }
+    out.push_back(std::move(st));
+  }
+  if (Status st = tx.Commit(); !st.ok()) return fail_all(st);
+  return out;
+}
+
 }  // namespace
 
-Status SqliteQueueStore::Enqueue(const QueueEntry& e, int max_unfinished_per_user) {
-  if (!e.sealed_key) return InvalidArgumentError("a queue entry needs a sealed credential");
+std::vector<Status> SqliteQueueStore::EnqueueMany(const std::vector<QueueEntry>& entries,
+                                                  int max_unfinished_per_user) {
   std::lock_guard lock(shared_.mu);
-  Transaction tx(db());
-  KW_RETURN_IF_ERROR(tx.Begin());
-  KW_ASSIGN_OR_RETURN(std::string recorded, RecordedSealKey(db()));
-  if (recorded.empty()) {
-    KW_RETURN_IF_ERROR(RecordSealKey(db(), e.seal_key));
-  } else if (recorded != e.seal_key) {
-    return SealKeyDiffers(recorded, e.seal_key);
-  }
-  KW_ASSIGN_OR_RETURN(Stmt c, db().Prepare(
-      "SELECT count(*) FROM queue WHERE user_id = ? AND status IN ('queued', 'claimed')"));
+  std::string recorded;
+  bool read_seal_key = false;
+  return EachInOneTransaction(db(), entries, [&](const QueueEntry& e) -> Status {
+    if (!read_seal_key) {
+      KW_ASSIGN_OR_RETURN(recorded, RecordedSealKey(db()));
+      read_seal_key = true;
+    }
+    if (recorded.empty() && e.sealed_key) {
+      KW_RETURN_IF_ERROR(RecordSealKey(db(), e.seal_key));
+      recorded = e.seal_key;
+    }
+    return EnqueueOne(e, max_unfinished_per_user, recorded);
+  });
+}
+
+Status SqliteQueueStore::EnqueueOne(const QueueEntry& e, int max_unfinished_per_user,
+                                    const std::string& recorded) {
+  if (!e.sealed_key) return InvalidArgumentError("a queue entry needs a sealed credential");
+  if (recorded != e.seal_key) return SealKeyDiffers(recorded, e.seal_key);
+  KW_ASSIGN_OR_RETURN(Stmt c, db().Prepare("SELECT n FROM queue_unfinished WHERE user_id = ?"));
   c.Bind(1, e.user_id);
-  KW_ASSIGN_OR_RETURN(std::int64_t unfinished, One(c, [](const Stmt& r) { return r.Int(0); }, "no row"));
+  Status counted;
+  std::int64_t unfinished = c.Step(&counted) ? c.Int(0) : 0;
+  KW_RETURN_IF_ERROR(counted);
   if (unfinished >= max_unfinished_per_user) {
     return ResourceExhaustedError("the user has " + std::to_string(unfinished) +
                                   " unfinished queue entries, the most allowed");
@@ -116,8 +155,7 @@ Status SqliteQueueStore::Enqueue(const QueueEntry& e, int max_unfinished_per_use
     return AlreadyExistsError("job_id '" + e.job_id + "' is already queued for this user");
   }
   if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + e.user_id + " does not exist");
-  KW_RETURN_IF_ERROR(st);
-  return tx.Commit();
+  return st;
 }
 
 StatusOr<QueueEntry> SqliteQueueStore::GetQueueEntry(const std::string& id) {
@@ -167,12 +205,17 @@ StatusOr<std::vector<QueueEntry>> SqliteQueueStore::ClaimQueue(const std::string
   Transaction tx(db());
   KW_RETURN_IF_ERROR(tx.Begin());
   KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+      // Expired leases first (a crashed worker's entries), then the
+      // oldest available entries; each part reads its own partial index
+      // in order and stops at the limit.
       "UPDATE queue SET status = 'claimed', lease_owner = ?1, lease_expires_at = ?2 + ?3, "
       "attempts = attempts + 1, updated_at = ?2 WHERE id IN ("
-      "  SELECT id FROM queue WHERE ((status = 'queued' AND available_at <= ?2) "
-      "  OR (status = 'claimed' AND lease_expires_at <= ?2)) "
-      "  AND (seal_key IS NULL OR seal_key = ?5) "
-      "  ORDER BY available_at, created_at LIMIT ?4) "
+      "  SELECT id FROM (SELECT id FROM queue WHERE status = 'claimed' AND lease_expires_at <= ?2 "
+      "    AND (seal_key IS NULL OR seal_key = ?5) ORDER BY lease_expires_at LIMIT ?4) "
+      "  UNION ALL "
+      "  SELECT id FROM (SELECT id FROM queue WHERE status = 'queued' AND available_at <= ?2 "
+      "    AND (seal_key IS NULL OR seal_key = ?5) ORDER BY available_at, created_at LIMIT ?4) "
+      "  LIMIT ?4) "
       "RETURNING " KW_QUEUE_COLUMNS ", payload"));
   s.Bind(1, worker).Bind(2, now).Bind(3, lease_ms).Bind(4, static_cast<std::int64_t>(limit));
   s.Bind(5, seal_key);
@@ -181,11 +224,15 @@ StatusOr<std::vector<QueueEntry>> SqliteQueueStore::ClaimQueue(const std::string
   return out;
 }
 
-Status SqliteQueueStore::FinishClaim(const QueueEntry& e, const std::string& worker, UnixMillis now) {
-  const bool final = IsFinal(e.status);
+std::vector<Status> SqliteQueueStore::FinishClaims(const std::vector<QueueEntry>& entries,
+                                                   const std::string& worker, UnixMillis now) {
   std::lock_guard lock(shared_.mu);
-  Transaction tx(db());
-  KW_RETURN_IF_ERROR(tx.Begin());
+  return EachInOneTransaction(db(), entries,
+                              [&](const QueueEntry& e) { return FinishOne(e, worker, now); });
+}
+
+Status SqliteQueueStore::FinishOne(const QueueEntry& e, const std::string& worker, UnixMillis now) {
+  const bool final = IsFinal(e.status);
   KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
       "UPDATE queue SET status = ?1, attempts = ?2, available_at = ?3, last_error = ?4, "
       "result_job_id = ?5, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?6, "
@@ -203,13 +250,13 @@ Status SqliteQueueStore::FinishClaim(const QueueEntry& e, const std::string& wor
     // no crash can leave it valid after its work is done.
     KW_RETURN_IF_ERROR(RevokeScopedKey(db(), e.id, now));
   }
-  return tx.Commit();
+  return OkStatus();
 }
 
 StatusOr<std::int64_t> SqliteQueueStore::CountUnfinished(const std::string& user_id) {
   Reader r = ForRead();
   KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
-      "SELECT count(*) FROM queue WHERE status IN ('queued', 'claimed') AND (?1 = '' OR user_id = ?1)"));
+      "SELECT coalesce(sum(n), 0) FROM queue_unfinished WHERE ?1 = '' OR user_id = ?1"));
   s.Bind(1, user_id);
   return One(s, [](const Stmt& r) { return r.Int(0); }, "no row");
 }

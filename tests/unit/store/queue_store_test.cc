@@ -162,5 +162,65 @@ TEST_F(QueueStoreTest, Issue7_TheSealKeyIsRecordedAndEnforced) {
   EXPECT_EQ(claimed->front().id, a);
 }
 
+// Many entries commit in one transaction, each on its own: one refused
+// (a repeated job_id, the user's bound) leaves the others in.
+TEST_F(QueueStoreTest, EnqueueManyRefusesEntriesOneByOne) {
+  auth::CreatedUser u = NewUser();
+  ASSERT_TRUE(Enqueue(Entry(u.user.id, "old")).ok());
+  std::vector<Status> r = queue().EnqueueMany(
+      {Entry(u.user.id, "a"), Entry(u.user.id, "old"), Entry(u.user.id, "b"), Entry(u.user.id, "c")}, 3);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_TRUE(r[0].ok());
+  EXPECT_EQ(r[1].code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(r[2].ok());
+  EXPECT_EQ(r[3].code(), StatusCode::kResourceExhausted);  // old, a, b: the bound of 3
+  EXPECT_EQ(*queue().CountUnfinished(u.user.id), 3);
+  EXPECT_EQ(queue().GetQueueEntry(Entry(u.user.id, "c").id).status().code(), StatusCode::kNotFound);
+}
+
+// Outcomes commit together; one whose lease was lost does not stop the rest.
+TEST_F(QueueStoreTest, FinishClaimsRecordsEachOutcomeOnItsOwn) {
+  auth::CreatedUser u = NewUser();
+  for (const char* j : {"1", "2", "3"}) ASSERT_TRUE(Enqueue(Entry(u.user.id, j)).ok());
+  std::vector<QueueEntry> mine = *Claim("w", clock_.Now(), 2, /*lease=*/1000);
+  clock_.Advance(500);
+  std::vector<QueueEntry> late = *Claim("w", clock_.Now(), 1, /*lease=*/1000);
+  ASSERT_EQ(mine.size(), 2u);
+  ASSERT_EQ(late.size(), 1u);
+  mine.push_back(late[0]);
+  clock_.Advance(600);  // the first two leases have expired, the third has not
+  ASSERT_EQ(Claim("w2", clock_.Now(), 5)->size(), 2u);
+  for (QueueEntry& e : mine) e.status = QueueStatus::kDone;
+  std::vector<Status> r = queue().FinishClaims(mine, "w", clock_.Now());
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r[1].code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(r[2].ok());
+  EXPECT_EQ(queue().GetQueueEntry(mine[2].id)->status, QueueStatus::kDone);
+  EXPECT_EQ(queue().GetQueueEntry(mine[0].id)->lease_owner, "w2");
+  EXPECT_EQ(*queue().CountUnfinished(), 2);
+}
+
+// The per-user count follows every way an entry starts or stops being
+// unfinished: enqueue, outcome, retry, a seal key rotation, deletion.
+TEST_F(QueueStoreTest, UnfinishedCountsFollowEveryChange) {
+  auth::CreatedUser u = NewUser(), v = NewUser("V");
+  for (const char* j : {"1", "2", "3"}) ASSERT_TRUE(Enqueue(Entry(u.user.id, j)).ok());
+  ASSERT_TRUE(Enqueue(Entry(v.user.id, "1")).ok());
+  EXPECT_EQ(*queue().CountUnfinished(u.user.id), 3);
+  EXPECT_EQ(*queue().CountUnfinished(), 4);
+  std::vector<QueueEntry> c = *Claim("w", clock_.Now(), 2);  // claimed still counts
+  EXPECT_EQ(*queue().CountUnfinished(), 4);
+  c[0].status = QueueStatus::kQueued;  // a retry
+  c[1].status = QueueStatus::kDead;
+  ASSERT_TRUE(queue().FinishClaims(c, "w", clock_.Now())[1].ok());
+  EXPECT_EQ(*queue().CountUnfinished(), 3);
+  ASSERT_TRUE(queue().ReplaceSealKey("fp1", "fp2", {}, {Entry(u.user.id, "3").id}, clock_.Now()).ok());
+  EXPECT_EQ(*queue().CountUnfinished(), 2);
+  ASSERT_TRUE(keys().DeleteUser(v.user.id).ok());
+  EXPECT_EQ(*queue().CountUnfinished(), 1);
+  EXPECT_EQ(*queue().CountUnfinished(v.user.id), 0);
+}
+
 }  // namespace
 }  // namespace keyward

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <tuple>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -327,6 +328,31 @@ TEST(SqliteStore, Issue7_UpgradingScrubsCredentialsOfFinishedEntries) {
   sqlite3_close(db);
   EXPECT_EQ(testing::ReadFileBytes(path).find("SEALED-CREDENTIAL"), std::string::npos);
   EXPECT_EQ(testing::ReadFileBytes(path + "-wal").find("SEALED-CREDENTIAL"), std::string::npos);
+}
+
+// Migration 0006 counts each user's unfinished entries from the rows there
+// are, so the bound holds across the upgrade.
+TEST(SqliteStore, UpgradingCountsUnfinishedQueueEntries) {
+  testing::TempDir dir;
+  std::string path = dir.File("old.db");
+  MakeDatabaseAtVersion(path, 5,
+      "INSERT INTO users (id, name, created_at) VALUES ('usr_a', 'A', 0), ('usr_b', 'B', 0);"
+      "INSERT INTO queue (id, user_id, environment, job_id, task, payload, sealed_key, "
+      "status, max_attempts, available_at, created_at, updated_at) VALUES "
+      "('q1', 'usr_a', 'live', '1', 'echo', '{}', x'00', 'queued', 5, 0, 0, 0),"
+      "('q2', 'usr_a', 'live', '2', 'echo', '{}', x'00', 'claimed', 5, 0, 0, 0),"
+      "('q3', 'usr_a', 'live', '3', 'echo', '{}', NULL, 'done', 5, 0, 0, 0),"
+      "('q4', 'usr_b', 'live', '1', 'echo', '{}', NULL, 'dead', 5, 0, 0, 0);");
+  StatusOr<store::BackendPtr> b = store::OpenBackend({.location = path});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(*(*b)->queue().CountUnfinished("usr_a"), 2);
+  EXPECT_EQ(*(*b)->queue().CountUnfinished("usr_b"), 0);
+  QueueEntry e;
+  std::tie(e.id, e.user_id, e.job_id, e.task, e.payload) =
+      std::tuple("q5", "usr_a", "5", "echo", "{}");
+  e.sealed_key = "x";
+  EXPECT_EQ((*b)->queue().Enqueue(e, 2).code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE((*b)->queue().Enqueue(e, 3).ok());
 }
 
 }  // namespace
