@@ -5,6 +5,7 @@
 # the table shows the median over the rounds.
 #
 #   bench/load/run.sh [ROUNDS] [SECONDS] [CONNECTIONS]     (default 5 5 64)
+#   KEYWARD_BIN=/path/to/other/keyward bench/load/run.sh   (an older build)
 #
 # Rows: GET /v1/authz with the access log off and on (to a file), GET
 # /healthz (the HTTP layer alone), authz with 2 I/O threads, POST /v1/ai/jobs
@@ -16,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds="${1:-5}"; duration="${2:-5}"; conns="${3:-64}"
-kw="$PWD/build/release/keyward"
+kw="${KEYWARD_BIN:-$PWD/build/release/keyward}"  # KEYWARD_BIN: compare another build
 [ -x "$kw" ] || { echo "build first: make build" >&2; exit 2; }
 work="$(mktemp -d)"
 pids=()
@@ -66,7 +67,7 @@ run() {
   errors="$(sed -n 's/.*errors=\([0-9]*\).*/\1/p' <<<"$r")"
   non2xx="$(sed -n 's/.*non2xx=\([0-9]*\).*/\1/p' <<<"$r")"
   if [ "$errors" != 0 ] || [ "$non2xx" != 0 ]; then echo "$1: $r" >&2; fi
-  echo "$(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")" >> "$work/$1"
+  echo "$(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")" >> "$work/res-$1"
 }
 
 # Writes that run beside authz in the mixed rows: job submissions (wrk, 16
@@ -107,7 +108,7 @@ python3 - "$work" <<'PY'
 import statistics, sys
 work = sys.argv[1]
 def rows(name):
-    return [tuple(map(int, l.split())) for l in open(f"{work}/{name}")]
+    return [tuple(map(int, l.split())) for l in open(f"{work}/res-{name}")]
 nginx = [(a[0] + b[0]) / 2 for a, b in zip(rows("nginx"), rows("nginx2"))]
 def line(label, name, ratio=True):
     r = rows(name)

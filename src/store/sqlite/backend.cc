@@ -30,6 +30,7 @@ class SqliteBackend final : public Backend {
     KW_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = NORMAL"));
     KW_RETURN_IF_ERROR(Migrate(db));
     if (path != ":memory:") {
+      KW_RETURN_IF_ERROR(shared_.checkpointer.Attach(db, shared_.mu, path, busy_timeout_ms));
       KW_RETURN_IF_ERROR(shared_.watch.Open(path, busy_timeout_ms));
       KW_RETURN_IF_ERROR(shared_.watch.Exec("PRAGMA query_only = ON"));
       shared_.has_watch = true;

@@ -83,6 +83,8 @@ class Db {
   // such bytes (sqlite3_deserialize): for in-memory databases only.
   StatusOr<std::string> Serialize();
   Status Deserialize(const std::string& image);
+  // The raw connection, for SQLite calls this class does not wrap.
+  sqlite3* handle() const { return db_; }
 
  private:
   sqlite3* db_ = nullptr;

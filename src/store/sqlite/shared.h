@@ -1,5 +1,6 @@
 // shared.h: what the SQLite backend's parts share — the connections (a
-// writer, a reader, a watcher) and the mutexes that serialise them, and small helpers for rows and pages.
+// writer, a reader, a watcher), the mutexes that serialise them and the
+// writer's checkpointer — and small helpers for rows and pages.
 #pragma once
 
 #include <mutex>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "keyward/store.h"
+#include "store/sqlite/checkpointer.h"
 #include "store/sqlite/connection.h"
 
 namespace keyward::store::sqlite {
@@ -25,6 +27,9 @@ struct Shared {
   std::mutex watch_mu;
   Db watch;  // guarded by watch_mu
   bool has_watch = false;
+  // Checkpoints the writer's WAL off its commit path; declared after `db`
+  // so that it detaches before the writer closes.
+  Checkpointer checkpointer;
 };
 
 // Space-separated scope lists, as stored.

@@ -1,0 +1,110 @@
+// checkpointer.cc: see checkpointer.h.
+#include "store/sqlite/checkpointer.h"
+
+#include <sqlite3.h>
+
+#include <cstdio>
+
+#include "core/process.h"
+#include "store/sqlite/connection.h"
+
+namespace keyward::store::sqlite {
+
+Checkpointer::~Checkpointer() {
+  if (writer_) sqlite3_wal_hook(writer_, nullptr, nullptr);
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status Checkpointer::Attach(Db& writer, std::mutex& writer_mu, std::string path,
+                            int busy_timeout_ms, CheckpointOptions options) {
+  writer_mu_ = &writer_mu;
+  path_ = std::move(path);
+  busy_timeout_ms_ = busy_timeout_ms;
+  options_ = options;
+  KW_RETURN_IF_ERROR(writer.Exec("PRAGMA wal_autocheckpoint = 0"));
+  writer_ = writer.handle();
+  sqlite3_wal_hook(writer_, &Checkpointer::OnCommit, this);
+  return OkStatus();
+}
+
+long long Checkpointer::requested() const {
+  std::lock_guard lock(mu_);
+  return requested_;
+}
+
+long long Checkpointer::completed() const {
+  std::lock_guard lock(mu_);
+  return completed_;
+}
+
+// Called by SQLite on the writer's thread after each commit, with the number
+// of pages in the WAL.
+int Checkpointer::OnCommit(void* self_ptr, sqlite3* db, const char* schema, int pages) {
+  auto* self = static_cast<Checkpointer*>(self_ptr);
+  if (pages >= self->options_.hard_pages) {
+    // The thread fell behind: bound the WAL as SQLite's own hook would.
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
+  if (pages < self->options_.soft_pages) return SQLITE_OK;
+  {
+    std::lock_guard lock(self->mu_);
+    if (self->wanted_ || self->stopping_) return SQLITE_OK;
+    // Copied back up to `backfilled_` already and not restarted since: wait
+    // for a quarter of the threshold more (a smaller WAL means it restarted).
+    if (pages >= self->backfilled_ && pages - self->backfilled_ < self->options_.soft_pages / 4) {
+      return SQLITE_OK;
+    }
+    self->wanted_ = true;
+    ++self->requested_;
+    if (!self->thread_.joinable()) self->thread_ = std::thread([self] { self->Loop(); });
+  }
+  self->cv_.notify_one();
+  return SQLITE_OK;
+}
+
+void Checkpointer::Loop() {
+  core::NameThread("kw-checkpoint");
+  Db conn;
+  Status opened = conn.Open(path_, busy_timeout_ms_);
+  // A connection that has not read the file yet does not know it is in WAL
+  // mode, and its checkpoints would do nothing.
+  if (opened.ok()) opened = conn.QueryInt("SELECT count(*) FROM sqlite_schema").status();
+  if (!opened.ok()) {
+    // Nothing is lost: the WAL keeps every commit and the writer's hard
+    // limit still bounds it.
+    std::fprintf(stderr, "keyward: checkpoint thread: %s\n", opened.ToString().c_str());
+    std::lock_guard lock(mu_);
+    stopping_ = true;  // the writer no longer asks
+    return;
+  }
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return wanted_ || stopping_; });
+    if (stopping_) return;
+    lock.unlock();
+    int frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(conn.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       &frames, nullptr);
+    if (rc == SQLITE_OK && frames >= options_.restart_pages) {
+      // Under steady writes the WAL never restarts: a writer starts it over
+      // only when it begins with every frame copied back, and commits keep
+      // landing while the checkpoint runs. Catch up with writes held off
+      // for the few frames added meanwhile, so the next write restarts it.
+      std::lock_guard writes(*writer_mu_);
+      rc = sqlite3_wal_checkpoint_v2(conn.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                     nullptr, nullptr);
+    }
+    lock.lock();
+    wanted_ = false;
+    ++completed_;
+    if (rc == SQLITE_OK) backfilled_ = frames;
+  }
+}
+
+}  // namespace keyward::store::sqlite

@@ -1,0 +1,75 @@
+// checkpointer.h: WAL checkpoints off the commit path. SQLite's automatic
+// checkpoint runs inside the COMMIT that crosses its threshold, and copies
+// the WAL back into the database file and syncs it there: every request
+// waiting on that commit (a group commit holds dozens) waits for the disk.
+// Here the writer only reports the WAL's size (sqlite3_wal_hook); a thread
+// with a connection of its own runs PASSIVE checkpoints, which never block
+// the writer or the readers. Should the WAL still grow past a hard limit
+// (the thread cannot keep up), the writer checkpoints inline as SQLite would.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "keyward/status.h"
+
+struct sqlite3;
+
+namespace keyward::store::sqlite {
+
+class Db;
+
+struct CheckpointOptions {
+  // Wake the thread from this WAL size (SQLite's own threshold), then again
+  // every quarter of it while the WAL has not restarted.
+  int soft_pages = 1000;
+  // From this size the thread holds writes off for its catch-up pass so that
+  // the WAL restarts (a brief pause every ~16 MiB of writes under steady load).
+  int restart_pages = 4000;
+  // From this size the writer checkpoints itself (the thread fell behind).
+  int hard_pages = 16000;
+};
+
+class Checkpointer {
+ public:
+  Checkpointer() = default;
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+  // Detaches from the writer and joins the thread. REQUIRES: the writer
+  // connection is still open.
+  ~Checkpointer();
+
+  // Takes over checkpointing for `writer`, a WAL connection to `path` whose
+  // write transactions hold `writer_mu`. The thread and its connection start
+  // at the first WAL that needs one, so a short-lived process (a CLI
+  // command) never starts them.
+  Status Attach(Db& writer, std::mutex& writer_mu, std::string path, int busy_timeout_ms,
+                CheckpointOptions options = {});
+
+  // Times the thread was woken, and checkpoints it has run (tests).
+  long long requested() const;
+  long long completed() const;
+
+ private:
+  static int OnCommit(void* self, sqlite3* db, const char* schema, int pages);
+  void Loop();
+
+  sqlite3* writer_ = nullptr;
+  std::mutex* writer_mu_ = nullptr;
+  std::string path_;
+  int busy_timeout_ms_ = 5000;
+  CheckpointOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool wanted_ = false;   // guarded by mu_
+  bool stopping_ = false; // guarded by mu_
+  long long requested_ = 0;  // guarded by mu_
+  long long completed_ = 0;  // guarded by mu_
+  int backfilled_ = 0;       // WAL frames the last checkpoint saw; guarded by mu_
+  std::thread thread_;    // started under mu_ at the first request
+};
+
+}  // namespace keyward::store::sqlite

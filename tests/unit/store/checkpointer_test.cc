@@ -1,0 +1,87 @@
+// The WAL is checkpointed by a thread of its own and still restarts (stays
+// small) under steady writes; every committed row survives.
+#include "store/sqlite/checkpointer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "store/sqlite/connection.h"
+#include "support/temp_dir.h"
+
+namespace keyward::store::sqlite {
+namespace {
+
+constexpr int kRows = 400;
+
+// Writes kRows one-page rows, one transaction each, under `mu`. With
+// `wait_for_thread`, a commit that woke the thread waits for its checkpoint
+// before the next one, as a slower writer would.
+void WriteRows(Db& db, std::mutex& mu, const Checkpointer& ckpt, bool wait_for_thread) {
+  const std::string blob(3000, 'x');
+  for (int i = 0; i < kRows; ++i) {
+    {
+      std::lock_guard lock(mu);
+      StatusOr<Stmt> s = db.Prepare("INSERT INTO t (v) VALUES (?1)");
+      ASSERT_TRUE(s.ok());
+      ASSERT_TRUE(s->Bind(1, blob).Run().ok());
+    }
+    // Polls without a deadline of its own: ctest's timeout bounds the test.
+    while (wait_for_thread && ckpt.completed() < ckpt.requested()) {
+      std::this_thread::yield();
+    }
+  }
+}
+
+// Writes the rows into a fresh WAL database under a checkpointer with
+// `options`; returns the WAL file's size after the checkpointer detached, and
+// the checkpoints its thread ran.
+struct Outcome {
+  std::uintmax_t wal_bytes = 0;
+  long long checkpoints = 0;
+};
+Outcome WriteThrough(CheckpointOptions options, bool wait_for_thread) {
+  testing::TempDir dir;
+  const std::string path = dir.File("c.db");
+  Db db;
+  EXPECT_TRUE(db.Open(path, 5000).ok());
+  EXPECT_TRUE(db.Exec("PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB)").ok());
+  std::mutex mu;
+  Outcome out;
+  {
+    Checkpointer ckpt;
+    EXPECT_TRUE(ckpt.Attach(db, mu, path, 5000, options).ok());
+    WriteRows(db, mu, ckpt, wait_for_thread);
+    out.checkpoints = ckpt.completed();
+  }
+  out.wal_bytes = std::filesystem::file_size(path + "-wal");
+  EXPECT_EQ(*db.QueryInt("SELECT count(*) FROM t"), kRows);
+  return out;
+}
+
+// 400 pages go through a WAL that restarts every ~40: it never holds more
+// than a fraction of them (without checkpoints it would hold all 400).
+constexpr std::uintmax_t kWalBound = 200u * 4096u;
+
+TEST(Checkpointer, TheThreadCheckpointsAndTheWalRestartsUnderSteadyWrites) {
+  Outcome o = WriteThrough({.soft_pages = 20, .restart_pages = 40, .hard_pages = 100000},
+                  /*wait_for_thread=*/true);
+  EXPECT_GT(o.checkpoints, 0);
+  EXPECT_LT(o.wal_bytes, kWalBound);
+}
+
+TEST(Checkpointer, WithoutTheThreadTheWriterBoundsTheWalItself) {
+  // The thread never wakes (its threshold is never reached): the hard limit
+  // makes the writer checkpoint, and the WAL restarts.
+  Outcome o = WriteThrough({.soft_pages = 1000000, .restart_pages = 1000000, .hard_pages = 30},
+                  /*wait_for_thread=*/false);
+  EXPECT_EQ(o.checkpoints, 0);
+  EXPECT_LT(o.wal_bytes, kWalBound);
+}
+
+}  // namespace
+}  // namespace keyward::store::sqlite
