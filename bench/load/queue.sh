@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration="${1:-5}"; conns="${2:-64}"; workers="${3:-16}"
-kw="$PWD/build/release/keyward"
+kw="${KEYWARD_BIN:-$PWD/build/release/keyward}"  # KEYWARD_BIN: compare another build
 [ -x "$kw" ] || { echo "build first: make build" >&2; exit 2; }
 work="$(mktemp -d)"; pid=""
 cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -rf "$work"; }
