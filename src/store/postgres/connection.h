@@ -1,0 +1,141 @@
+// connection.h: a thin layer over libpq for the PostgreSQL store — one
+// connection with its prepared statements (prepared once per connection,
+// by SQL text), results as text, SQLSTATEs mapped to Status, a scoped
+// transaction, and a small pool that replaces broken connections. Every
+// connection carries a statement timeout. libpq's types stay in the .cc.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keyward/status.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace keyward::store::postgres {
+
+// Text parameters ($1, $2 …); nullopt is SQL NULL.
+using Params = std::vector<std::optional<std::string>>;
+
+// The rows of one statement, as text.
+class Result {
+ public:
+  Result() = default;
+  int rows() const;
+  int columns() const;
+  bool IsNull(int row, int col) const;
+  std::string Text(int row, int col) const;
+  std::optional<std::string> OptText(int row, int col) const;
+  std::int64_t Int(int row, int col) const;
+  std::optional<std::int64_t> OptInt(int row, int col) const;
+  // Rows inserted, updated or deleted by the statement.
+  std::int64_t affected() const;
+
+ private:
+  friend class Conn;
+  explicit Result(pg_result* r);
+  std::shared_ptr<pg_result> res_;
+};
+
+// Maps a PostgreSQL error (its SQLSTATE) to a Status: unique violation →
+// kAlreadyExists, foreign key → kNotFound, other integrity or data errors →
+// kInvalidArgument, statement timeout, serialization failure, deadlock and
+// lost connections → kUnavailable, the rest → kInternal.
+Status PgStatus(std::string_view sqlstate, std::string_view what, std::string_view message);
+
+struct ConnOptions {
+  std::string conninfo;  // libpq connection string or postgres:// URI
+  int statement_timeout_ms = 5000;
+  int connect_timeout_s = 5;
+};
+
+class Conn {
+ public:
+  // kUnavailable when the server cannot be reached or refuses the login.
+  static StatusOr<std::unique_ptr<Conn>> Open(const ConnOptions& options);
+  ~Conn();
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  // Runs one statement with parameters, prepared on this connection the
+  // first time its text is seen.
+  StatusOr<Result> Exec(std::string_view sql, const Params& params = {});
+  // Runs statements without parameters (simple query protocol; several
+  // statements separated by ';' allowed).
+  Status Run(std::string_view sql);
+  // False once the connection is lost; the pool then replaces it.
+  bool ok() const;
+
+ private:
+  explicit Conn(pg_conn* c) : conn_(c) {}
+  StatusOr<Result> Check(pg_result* r, std::string_view what);
+
+  pg_conn* conn_;
+  std::map<std::string, std::string, std::less<>> prepared_;  // SQL text -> statement name
+};
+
+// BEGIN on Begin(), ROLLBACK unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Conn& conn) : conn_(conn) {}
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Status Begin(std::string_view mode = "BEGIN");
+  Status Commit();
+
+ private:
+  Conn& conn_;
+  bool open_ = false;
+};
+
+// Up to `size` connections, opened on demand; Acquire() waits for a free one.
+class Pool {
+ public:
+  Pool(ConnOptions options, int size) : options_(std::move(options)), size_(size) {}
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // A connection for the lease's lifetime, returned to the pool by its
+  // destructor (or dropped, when it was lost).
+  class Lease {
+   public:
+    Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    Conn& operator*() const { return *conn_; }
+    Conn* operator->() const { return conn_.get(); }
+
+   private:
+    friend class Pool;
+    Lease(Pool* pool, std::unique_ptr<Conn> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Pool* pool_;
+    std::unique_ptr<Conn> conn_;
+  };
+
+  StatusOr<Lease> Acquire();
+  // Connections open now (idle or leased).
+  int open() const;
+
+ private:
+  void Return(std::unique_ptr<Conn> conn);
+
+  const ConnOptions options_;
+  const int size_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Conn>> idle_;  // guarded by mu_
+  int open_ = 0;                             // guarded by mu_
+};
+
+}  // namespace keyward::store::postgres
