@@ -18,4 +18,9 @@ namespace sqlite {
 const std::vector<Migration>& Migrations();
 }  // namespace sqlite
 
+namespace postgres {
+// Ordered by version.
+const std::vector<Migration>& Migrations();
+}  // namespace postgres
+
 }  // namespace keyward::store

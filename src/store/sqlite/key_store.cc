@@ -1,27 +1,9 @@
 // key_store.cc: users and API keys on SQLite.
 #include "store/sqlite/parts.h"
 
-#include <sstream>
-
 #include "store/cursor.h"
 
 namespace keyward::store::sqlite {
-
-std::string JoinScopes(const std::vector<std::string>& scopes) {
-  std::string out;
-  for (const auto& s : scopes) {
-    if (!out.empty()) out += ' ';
-    out += s;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitScopes(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
 
 namespace {
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "keyward/store.h"
+#include "store/rows.h"
 #include "store/sqlite/checkpointer.h"
 #include "store/sqlite/connection.h"
 
@@ -31,10 +32,6 @@ struct Shared {
   // so that it detaches before the writer closes.
   Checkpointer checkpointer;
 };
-
-// Space-separated scope lists, as stored.
-std::string JoinScopes(const std::vector<std::string>& scopes);
-std::vector<std::string> SplitScopes(const std::string& text);
 
 inline std::string_view EnvText(Environment e) { return EnvironmentName(e); }
 inline Environment ReadEnv(const Stmt& s, int col) {
@@ -60,19 +57,6 @@ auto All(Stmt& s, Reader read) -> StatusOr<std::vector<decltype(read(s))>> {
   while (s.Step(&st)) out.push_back(read(s));
   KW_RETURN_IF_ERROR(st);
   return out;
-}
-
-// A page from rows fetched with LIMIT page.limit + 1: the extra row only says
-// that there is a next page, whose cursor is made from the last item kept.
-template <typename T, typename CursorOf>
-Page<T> MakePage(std::vector<T> rows, int limit, CursorOf cursor_of) {
-  Page<T> page;
-  if (static_cast<int>(rows.size()) > limit) {
-    rows.resize(static_cast<std::size_t>(limit));
-    page.next = cursor_of(rows.back());
-  }
-  page.items = std::move(rows);
-  return page;
 }
 
 }  // namespace keyward::store::sqlite

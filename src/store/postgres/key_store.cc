@@ -1,0 +1,279 @@
+// key_store.cc: users and API keys on PostgreSQL. Values travel as text
+// parameters; key hashes as bytea in hex form.
+#include "store/postgres/key_store.h"
+
+#include <charconv>
+#include <cstdlib>
+
+#include "core/crypto.h"
+#include "store/cursor.h"
+#include "store/postgres/connection.h"
+#include "store/rows.h"
+
+namespace keyward::store::postgres {
+namespace {
+
+#define KW_USER_COLUMNS \
+  "u.id, u.external_id, u.name, u.email, u.disabled, u.created_at, u.rate_limit, " \
+  "u.test_rate_limit, u.monthly_credits, u.allowed_scopes"
+#define KW_KEY_COLUMNS \
+  "k.id, k.user_id, k.name, k.environment, k.scopes, k.display, encode(k.hash, 'hex'), " \
+  "k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from"
+constexpr int kKeyColumns = 12;
+
+using Opt = std::optional<std::string>;
+
+Opt Num(std::optional<std::int64_t> v) { return v ? Opt(std::to_string(*v)) : std::nullopt; }
+Opt Num(std::optional<double> v) {
+  if (!v) return std::nullopt;
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *v);  // shortest exact form
+  return std::string(buf, end);
+}
+std::string Num(std::int64_t v) { return std::to_string(v); }
+std::string HashParam(const KeyHash& h) { return "\\x" + core::HexEncode(h.data(), h.size()); }
+
+std::optional<double> OptDouble(const Result& r, int row, int col) {
+  if (r.IsNull(row, col)) return std::nullopt;
+  return std::strtod(r.Text(row, col).c_str(), nullptr);
+}
+
+User ReadUser(const Result& r, int row, int c) {
+  User u;
+  u.id = r.Text(row, c + 0);
+  u.external_id = r.OptText(row, c + 1);
+  u.name = r.Text(row, c + 2);
+  u.email = r.OptText(row, c + 3);
+  u.disabled = r.Text(row, c + 4) == "t";
+  u.created_at = r.Int(row, c + 5);
+  u.plan.rate_limit = OptDouble(r, row, c + 6);
+  u.plan.test_rate_limit = OptDouble(r, row, c + 7);
+  u.plan.monthly_credits = r.OptInt(row, c + 8);
+  u.plan.allowed_scopes = SplitScopes(r.Text(row, c + 9));
+  return u;
+}
+
+ApiKey ReadKey(const Result& r, int row, int c) {
+  ApiKey k;
+  k.id = r.Text(row, c + 0);
+  k.user_id = r.Text(row, c + 1);
+  k.name = r.Text(row, c + 2);
+  k.environment = ParseEnvironment(r.Text(row, c + 3)).value_or(Environment::kLive);
+  k.scopes = SplitScopes(r.Text(row, c + 4));
+  k.display = r.Text(row, c + 5);
+  const std::string hex = r.Text(row, c + 6);
+  if (hex.size() == 2 * k.hash.size()) {
+    for (std::size_t i = 0; i < k.hash.size(); ++i) {
+      k.hash[i] = static_cast<unsigned char>(core::HexDigitValue(hex[2 * i]) * 16 +
+                                             core::HexDigitValue(hex[2 * i + 1]));
+    }
+  }
+  k.created_at = r.Int(row, c + 7);
+  k.expires_at = r.OptInt(row, c + 8);
+  k.revoked_at = r.OptInt(row, c + 9);
+  k.last_used_at = r.OptInt(row, c + 10);
+  k.rotated_from = r.OptText(row, c + 11);
+  return k;
+}
+
+// $1..$9: the user's fields a caller may change, id first (created_at, set
+// once, is appended by the insert as $10).
+Params UserFields(const User& u) {
+  return {u.id, u.external_id, u.name, u.email, u.disabled ? "true" : "false",
+          Num(u.plan.rate_limit), Num(u.plan.test_rate_limit), Num(u.plan.monthly_credits),
+          JoinScopes(u.plan.allowed_scopes)};
+}
+
+Status InsertKeyOn(Conn& c, const ApiKey& k) {
+  Status st = c.Exec(
+      "INSERT INTO api_keys (id, user_id, name, environment, scopes, display, hash, created_at, "
+      "expires_at, revoked_at, last_used_at, rotated_from) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7::bytea, $8, $9, $10, $11, $12)",
+      {k.id, k.user_id, k.name, std::string(EnvironmentName(k.environment)), JoinScopes(k.scopes),
+       k.display, HashParam(k.hash), Num(k.created_at), Num(k.expires_at), Num(k.revoked_at),
+       Num(k.last_used_at), k.rotated_from}).status();
+  if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + k.user_id + " does not exist");
+  if (st.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("key id or hash clash");
+  return st;
+}
+
+StatusOr<ApiKey> GetKeyOn(Conn& c, const std::string& id) {
+  KW_ASSIGN_OR_RETURN(Result r, c.Exec("SELECT " KW_KEY_COLUMNS " FROM api_keys k WHERE k.id = $1", {id}));
+  if (r.rows() == 0) return NotFoundError("key " + id + " does not exist");
+  return ReadKey(r, 0, 0);
+}
+
+Status UserExistsOn(Conn& c, const std::string& id) {
+  KW_ASSIGN_OR_RETURN(Result r, c.Exec("SELECT 1 FROM users WHERE id = $1", {id}));
+  if (r.rows() == 0) return NotFoundError("user " + id + " does not exist");
+  return OkStatus();
+}
+
+StatusOr<User> OneUser(StatusOr<Result> r, std::string not_found) {
+  KW_RETURN_IF_ERROR(r.status());
+  if (r->rows() == 0) return NotFoundError(std::move(not_found));
+  return ReadUser(*r, 0, 0);
+}
+
+}  // namespace
+
+Status PgKeyStore::CreateUser(const User& user, const ApiKey* first_key) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  Transaction tx(*c);
+  KW_RETURN_IF_ERROR(tx.Begin());
+  Status st = c->Exec(
+      "INSERT INTO users (id, external_id, name, email, disabled, rate_limit, test_rate_limit, "
+      "monthly_credits, allowed_scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+      [&] {
+        Params p = UserFields(user);
+        p.push_back(Num(user.created_at));
+        return p;
+      }()).status();
+  if (st.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExistsError(user.external_id
+                                  ? "a user with external_id '" + *user.external_id + "' already exists"
+                                  : "user id clash");
+  }
+  KW_RETURN_IF_ERROR(st);
+  if (first_key) KW_RETURN_IF_ERROR(InsertKeyOn(*c, *first_key));
+  return tx.Commit();
+}
+
+StatusOr<User> PgKeyStore::GetUser(const std::string& id) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  return OneUser(c->Exec("SELECT " KW_USER_COLUMNS " FROM users u WHERE u.id = $1", {id}),
+                 "user " + id + " does not exist");
+}
+
+StatusOr<User> PgKeyStore::FindUserByExternalId(const std::string& external_id) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  return OneUser(c->Exec("SELECT " KW_USER_COLUMNS " FROM users u WHERE u.external_id = $1", {external_id}),
+                 "no user has external_id '" + external_id + "'");
+}
+
+StatusOr<Page<User>> PgKeyStore::ListUsers(const PageRequest& page) {
+  KW_ASSIGN_OR_RETURN(std::optional<CursorPosition> after, CheckPage(page));
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  const std::string limit = std::to_string(page.limit + 1);
+  KW_ASSIGN_OR_RETURN(Result r, after ? c->Exec("SELECT " KW_USER_COLUMNS " FROM users u "
+                                                "WHERE (u.created_at, u.id) > ($1, $2) "
+                                                "ORDER BY u.created_at, u.id LIMIT $3",
+                                                {Num(after->at), after->id, limit})
+                                      : c->Exec("SELECT " KW_USER_COLUMNS " FROM users u "
+                                                "ORDER BY u.created_at, u.id LIMIT $1",
+                                                {limit}));
+  std::vector<User> rows;
+  for (int i = 0; i < r.rows(); ++i) rows.push_back(ReadUser(r, i, 0));
+  return MakePage(std::move(rows), page.limit,
+                  [](const User& u) { return EncodeCursor(u.created_at, u.id); });
+}
+
+Status PgKeyStore::UpdateUser(const User& user) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  StatusOr<Result> r = c->Exec(
+      "UPDATE users SET external_id = $2, name = $3, email = $4, disabled = $5, "
+      "rate_limit = $6, test_rate_limit = $7, monthly_credits = $8, allowed_scopes = $9 "
+      "WHERE id = $1",
+      UserFields(user));
+  if (r.status().code() == StatusCode::kAlreadyExists) {
+    return AlreadyExistsError("another user already has that external_id");
+  }
+  KW_RETURN_IF_ERROR(r.status());
+  if (r->affected() == 0) return NotFoundError("user " + user.id + " does not exist");
+  return OkStatus();
+}
+
+Status PgKeyStore::DeleteUser(const std::string& id) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  KW_ASSIGN_OR_RETURN(Result r, c->Exec("DELETE FROM users WHERE id = $1", {id}));
+  if (r.affected() == 0) return NotFoundError("user " + id + " does not exist");
+  return OkStatus();
+}
+
+Status PgKeyStore::InsertKey(const ApiKey& key) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  return InsertKeyOn(*c, key);
+}
+
+StatusOr<ApiKey> PgKeyStore::GetKey(const std::string& id) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  return GetKeyOn(*c, id);
+}
+
+StatusOr<KeyWithUser> PgKeyStore::LookupKey(const KeyHash& hash) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  KW_ASSIGN_OR_RETURN(Result r, c->Exec("SELECT " KW_KEY_COLUMNS ", " KW_USER_COLUMNS
+                                        " FROM api_keys k JOIN users u ON u.id = k.user_id "
+                                        "WHERE k.hash = $1::bytea",
+                                        {HashParam(hash)}));
+  if (r.rows() == 0) return NotFoundError("no such key");
+  return KeyWithUser{ReadKey(r, 0, 0), ReadUser(r, 0, kKeyColumns)};
+}
+
+StatusOr<Page<ApiKey>> PgKeyStore::ListKeys(const std::string& user_id, const PageRequest& page) {
+  KW_ASSIGN_OR_RETURN(std::optional<CursorPosition> after, CheckPage(page));
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  KW_RETURN_IF_ERROR(UserExistsOn(*c, user_id));
+  const std::string limit = std::to_string(page.limit + 1);
+  KW_ASSIGN_OR_RETURN(Result r, after ? c->Exec("SELECT " KW_KEY_COLUMNS " FROM api_keys k "
+                                                "WHERE k.user_id = $4 AND (k.created_at, k.id) > ($1, $2) "
+                                                "ORDER BY k.created_at, k.id LIMIT $3",
+                                                {Num(after->at), after->id, limit, user_id})
+                                      : c->Exec("SELECT " KW_KEY_COLUMNS " FROM api_keys k "
+                                                "WHERE k.user_id = $2 ORDER BY k.created_at, k.id LIMIT $1",
+                                                {limit, user_id}));
+  std::vector<ApiKey> rows;
+  for (int i = 0; i < r.rows(); ++i) rows.push_back(ReadKey(r, i, 0));
+  return MakePage(std::move(rows), page.limit,
+                  [](const ApiKey& k) { return EncodeCursor(k.created_at, k.id); });
+}
+
+StatusOr<ApiKey> PgKeyStore::RevokeKey(const std::string& id, UnixMillis now) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  KW_RETURN_IF_ERROR(c->Exec("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                             {Num(now), id}).status());
+  return GetKeyOn(*c, id);
+}
+
+StatusOr<std::int64_t> PgKeyStore::RevokeAllKeys(const std::string& user_id, UnixMillis now) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  KW_RETURN_IF_ERROR(UserExistsOn(*c, user_id));
+  KW_ASSIGN_OR_RETURN(Result r, c->Exec("UPDATE api_keys SET revoked_at = $1 "
+                                        "WHERE user_id = $2 AND revoked_at IS NULL",
+                                        {Num(now), user_id}));
+  return r.affected();
+}
+
+Status PgKeyStore::RotateKey(const ApiKey& new_key, UnixMillis old_expires_at) {
+  if (!new_key.rotated_from) return InvalidArgumentError("new key does not name the key it replaces");
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  Transaction tx(*c);
+  KW_RETURN_IF_ERROR(tx.Begin());
+  KW_ASSIGN_OR_RETURN(Result r, c->Exec("UPDATE api_keys SET expires_at = $1 WHERE id = $2",
+                                        {Num(old_expires_at), *new_key.rotated_from}));
+  if (r.affected() == 0) return NotFoundError("key " + *new_key.rotated_from + " does not exist");
+  KW_RETURN_IF_ERROR(InsertKeyOn(*c, new_key));
+  return tx.Commit();
+}
+
+Status PgKeyStore::DeleteKey(const std::string& id) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  KW_ASSIGN_OR_RETURN(Result r, c->Exec("DELETE FROM api_keys WHERE id = $1", {id}));
+  if (r.affected() == 0) return NotFoundError("key " + id + " does not exist");
+  return OkStatus();
+}
+
+Status PgKeyStore::TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) {
+  if (uses.empty()) return OkStatus();
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  Transaction tx(*c);
+  KW_RETURN_IF_ERROR(tx.Begin());
+  for (const auto& [id, at] : uses) {
+    KW_RETURN_IF_ERROR(c->Exec("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 "
+                               "AND (last_used_at IS NULL OR last_used_at < $1)",
+                               {Num(at), id}).status());
+  }
+  return tx.Commit();
+}
+
+}  // namespace keyward::store::postgres
