@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -90,6 +92,16 @@ class Db {
   sqlite3* db_ = nullptr;
   int busy_timeout_ms_ = 5000;  // read by the busy handler
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;  // by SQL text
+  // Deserialize()'s buffers, used in turn (the live one is never overwritten).
+  struct Image {
+    struct Free {
+      void operator()(unsigned char* p) const { std::free(p); }
+    };
+    std::unique_ptr<unsigned char, Free> data;
+    std::size_t capacity = 0;
+  };
+  Image images_[2];
+  int next_image_ = 0;
 };
 
 // Maps a SQLite result code to a Status with `what` and SQLite's message.

@@ -355,5 +355,30 @@ TEST(SqliteStore, UpgradingCountsUnfinishedQueueEntries) {
   EXPECT_TRUE((*b)->queue().Enqueue(e, 3).ok());
 }
 
+TEST(SqliteStore, AnInMemoryStoreGoesBackToItsSnapshotAgainAndAgain) {
+  StatusOr<store::BackendPtr> b = store::OpenBackend({.location = "sqlite::memory:"});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  KeyStore& keys = (*b)->keys();
+  User base;
+  base.id = "usr_base";
+  base.name = "base";
+  ASSERT_TRUE(keys.CreateUser(base, nullptr).ok());
+  StatusOr<std::string> image = (*b)->TEST_Snapshot();
+  ASSERT_TRUE(image.ok());
+  // Each round writes more than the image holds (the database grows after
+  // a restore), then goes back: only the snapshot's user is left.
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 200; ++i) {
+      User u;
+      u.id = "usr_" + std::to_string(round) + "_" + std::to_string(i);
+      u.name = std::string(500, 'n');
+      ASSERT_TRUE(keys.CreateUser(u, nullptr).ok()) << "round " << round << " user " << i;
+    }
+    ASSERT_TRUE((*b)->TEST_Restore(*image).ok());
+    EXPECT_TRUE(keys.GetUser("usr_base").ok());
+    EXPECT_EQ(keys.GetUser("usr_" + std::to_string(round) + "_0").status().code(), StatusCode::kNotFound);
+  }
+}
+
 }  // namespace
 }  // namespace keyward
