@@ -114,6 +114,20 @@ Status Conn::Run(std::string_view sql) {
   return Check(PQexec(conn_, text.c_str()), "postgres").status();
 }
 
+StatusOr<int> Conn::DrainNotifications() {
+  if (!PQconsumeInput(conn_)) {
+    std::string err = PQerrorMessage(conn_);
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    return UnavailableError("postgres: " + err);
+  }
+  int n = 0;
+  while (PGnotify* note = PQnotifies(conn_)) {
+    PQfreemem(note);
+    ++n;
+  }
+  return n;
+}
+
 Transaction::~Transaction() {
   if (open_) (void)conn_.Run("ROLLBACK");
 }

@@ -71,6 +71,10 @@ class Conn {
   // Runs statements without parameters (simple query protocol; several
   // statements separated by ';' allowed).
   Status Run(std::string_view sql);
+  // Reads what the server sent without waiting, and discards the
+  // notifications (LISTEN) received so far; returns how many there were.
+  // kUnavailable when the connection is lost.
+  StatusOr<int> DrainNotifications();
   // False once the connection is lost; the pool then replaces it.
   bool ok() const;
 

@@ -35,6 +35,7 @@ class KeyStoreConformance : public testing::PostgresTest,
       return;
     }
     testing::PostgresTest::SetUp();
+    if (HasFatalFailure()) return;
     pool_ = std::make_unique<store::postgres::Pool>(store::postgres::ConnOptions{.conninfo = ConnInfo()}, 4);
     StatusOr<store::postgres::Pool::Lease> c = pool_->Acquire();
     ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -64,8 +65,9 @@ class KeyStoreConformance : public testing::PostgresTest,
     k.user_id = user;
     k.name = "key " + id;
     k.display = "kw_live_" + id.substr(0, 4);
+    const std::size_t h = std::hash<std::string>{}(id);  // distinct per id
     for (std::size_t i = 0; i < k.hash.size(); ++i) {
-      k.hash[i] = static_cast<unsigned char>(std::hash<std::string>{}(id) >> (i % 8) ^ i);
+      k.hash[i] = static_cast<unsigned char>((h >> (8 * (i % 8))) ^ i);
     }
     k.created_at = at;
     return k;
