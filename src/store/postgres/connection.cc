@@ -128,6 +128,15 @@ StatusOr<int> Conn::DrainNotifications() {
   return n;
 }
 
+StatusOr<Result> ExecPage(Conn& conn, int limit, const std::optional<CursorPosition>& after,
+                          const char* first_sql, const char* next_sql, Params params) {
+  params.insert(params.begin(), std::to_string(limit + 1));
+  if (!after) return conn.Exec(first_sql, params);
+  params.push_back(std::to_string(after->at));
+  params.push_back(after->id);
+  return conn.Exec(next_sql, params);
+}
+
 Transaction::~Transaction() {
   if (open_) (void)conn_.Run("ROLLBACK");
 }

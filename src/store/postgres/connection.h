@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "keyward/status.h"
+#include "store/cursor.h"
 
 struct pg_conn;
 struct pg_result;
@@ -85,6 +86,13 @@ class Conn {
   pg_conn* conn_;
   std::map<std::string, std::string, std::less<>> prepared_;  // SQL text -> statement name
 };
+
+// One page of a listing read with LIMIT page.limit + 1 (store/rows.h): runs
+// `first_sql` for a first page, else `next_sql`. Both take the limit as $1
+// and `params` from $2; `next_sql` also takes the cursor's time and id after
+// them.
+StatusOr<Result> ExecPage(Conn& conn, int limit, const std::optional<CursorPosition>& after,
+                          const char* first_sql, const char* next_sql, Params params);
 
 // BEGIN on Begin(), ROLLBACK unless Commit() succeeded.
 class Transaction {

@@ -154,14 +154,13 @@ StatusOr<User> PgKeyStore::FindUserByExternalId(const std::string& external_id) 
 StatusOr<Page<User>> PgKeyStore::ListUsers(const PageRequest& page) {
   KW_ASSIGN_OR_RETURN(std::optional<CursorPosition> after, CheckPage(page));
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  const std::string limit = std::to_string(page.limit + 1);
-  KW_ASSIGN_OR_RETURN(Result r, after ? c->Exec("SELECT " KW_USER_COLUMNS " FROM users u "
-                                                "WHERE (u.created_at, u.id) > ($1, $2) "
-                                                "ORDER BY u.created_at, u.id LIMIT $3",
-                                                {Num(after->at), after->id, limit})
-                                      : c->Exec("SELECT " KW_USER_COLUMNS " FROM users u "
-                                                "ORDER BY u.created_at, u.id LIMIT $1",
-                                                {limit}));
+  KW_ASSIGN_OR_RETURN(Result r, ExecPage(*c, page.limit, after,
+                                         "SELECT " KW_USER_COLUMNS " FROM users u "
+                                         "ORDER BY u.created_at, u.id LIMIT $1",
+                                         "SELECT " KW_USER_COLUMNS " FROM users u "
+                                         "WHERE (u.created_at, u.id) > ($2, $3) "
+                                         "ORDER BY u.created_at, u.id LIMIT $1",
+                                         {}));
   std::vector<User> rows;
   for (int i = 0; i < r.rows(); ++i) rows.push_back(ReadUser(r, i, 0));
   return MakePage(std::move(rows), page.limit,
@@ -214,14 +213,13 @@ StatusOr<Page<ApiKey>> PgKeyStore::ListKeys(const std::string& user_id, const Pa
   KW_ASSIGN_OR_RETURN(std::optional<CursorPosition> after, CheckPage(page));
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
   KW_RETURN_IF_ERROR(UserExistsOn(*c, user_id));
-  const std::string limit = std::to_string(page.limit + 1);
-  KW_ASSIGN_OR_RETURN(Result r, after ? c->Exec("SELECT " KW_KEY_COLUMNS " FROM api_keys k "
-                                                "WHERE k.user_id = $4 AND (k.created_at, k.id) > ($1, $2) "
-                                                "ORDER BY k.created_at, k.id LIMIT $3",
-                                                {Num(after->at), after->id, limit, user_id})
-                                      : c->Exec("SELECT " KW_KEY_COLUMNS " FROM api_keys k "
-                                                "WHERE k.user_id = $2 ORDER BY k.created_at, k.id LIMIT $1",
-                                                {limit, user_id}));
+  KW_ASSIGN_OR_RETURN(Result r, ExecPage(*c, page.limit, after,
+                                         "SELECT " KW_KEY_COLUMNS " FROM api_keys k WHERE k.user_id = $2 "
+                                         "ORDER BY k.created_at, k.id LIMIT $1",
+                                         "SELECT " KW_KEY_COLUMNS " FROM api_keys k WHERE k.user_id = $2 "
+                                         "AND (k.created_at, k.id) > ($3, $4) "
+                                         "ORDER BY k.created_at, k.id LIMIT $1",
+                                         {user_id}));
   std::vector<ApiKey> rows;
   for (int i = 0; i < r.rows(); ++i) rows.push_back(ReadKey(r, i, 0));
   return MakePage(std::move(rows), page.limit,

@@ -1,7 +1,7 @@
-// The KeyStore contract (keyward/store.h), one suite run against every
-// backend: SQLite on a file in a temporary folder, PostgreSQL on a database
-// of its own on the test server. A backend is conformant when it passes
-// every test here unchanged.
+// The storage contracts — KeyStore (keyward/store.h), JobStore, UsageStore —
+// one suite run against every backend: SQLite on a file in a temporary
+// folder, PostgreSQL on a database of its own on the test server. A backend
+// is conformant when it passes every test here unchanged.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 
 #include "store/backend.h"
 #include "store/postgres/connection.h"
+#include "store/postgres/job_store.h"
 #include "store/postgres/key_store.h"
 #include "store/postgres/schema.h"
 #include "support/postgres_fixture.h"
@@ -23,7 +24,7 @@ namespace {
 enum class Kind { kSqlite, kPostgres };
 void PrintTo(Kind k, std::ostream* os) { *os << (k == Kind::kSqlite ? "sqlite" : "postgres"); }
 
-class KeyStoreConformance : public testing::PostgresTest,
+class StoreConformance : public testing::PostgresTest,
                             public ::testing::WithParamInterface<Kind> {
  protected:
   void SetUp() override {
@@ -32,6 +33,8 @@ class KeyStoreConformance : public testing::PostgresTest,
       ASSERT_TRUE(b.ok()) << b.status().ToString();
       sqlite_ = std::move(b).value();
       store_ = &sqlite_->keys();
+      jobs_ = &sqlite_->jobs();
+      usage_ = &sqlite_->usage();
       return;
     }
     testing::PostgresTest::SetUp();
@@ -42,15 +45,38 @@ class KeyStoreConformance : public testing::PostgresTest,
     StatusOr<store::postgres::SchemaState> s = store::postgres::Migrate(**c);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     pg_ = std::make_unique<store::postgres::PgKeyStore>(*pool_);
+    pg_jobs_ = std::make_unique<store::postgres::PgJobStore>(*pool_);
+    pg_usage_ = std::make_unique<store::postgres::PgUsageStore>(*pool_);
     store_ = pg_.get();
+    jobs_ = pg_jobs_.get();
+    usage_ = pg_usage_.get();
   }
   void TearDown() override {
+    pg_usage_.reset();
+    pg_jobs_.reset();
     pg_.reset();
     pool_.reset();
     if (GetParam() == Kind::kPostgres) testing::PostgresTest::TearDown();
   }
 
   KeyStore& keys() { return *store_; }
+  JobStore& jobs() { return *jobs_; }
+  UsageStore& usage() { return *usage_; }
+
+  static JobStore::NewJob MakeJob(const std::string& id, const std::string& user, const std::string& job_id,
+                                  UnixMillis at, std::int64_t charge) {
+    JobStore::NewJob n;
+    n.job.id = id;
+    n.job.user_id = user;
+    n.job.job_id = job_id;
+    n.job.key_id = "key_j";
+    n.job.task = "echo";
+    n.job.payload = "{\"n\":1}";
+    n.job.cost = charge;
+    n.job.created_at = at;
+    if (charge > 0) n.charge = UsageEntry{user, "key_j", Environment::kLive, charge, "job:echo", at};
+    return n;
+  }
 
   static User MakeUser(const std::string& id, UnixMillis at = 1000) {
     User u;
@@ -78,10 +104,14 @@ class KeyStoreConformance : public testing::PostgresTest,
   store::BackendPtr sqlite_;
   std::unique_ptr<store::postgres::Pool> pool_;
   std::unique_ptr<store::postgres::PgKeyStore> pg_;
+  std::unique_ptr<store::postgres::PgJobStore> pg_jobs_;
+  std::unique_ptr<store::postgres::PgUsageStore> pg_usage_;
   KeyStore* store_ = nullptr;
+  JobStore* jobs_ = nullptr;
+  UsageStore* usage_ = nullptr;
 };
 
-TEST_P(KeyStoreConformance, AUserAndItsFirstKeyAreCreatedTogetherOrNotAtAll) {
+TEST_P(StoreConformance, AUserAndItsFirstKeyAreCreatedTogetherOrNotAtAll) {
   User a = MakeUser("usr_a");
   a.external_id = "ext-1";
   ApiKey ka = MakeKey("key_a", "usr_a");
@@ -100,7 +130,7 @@ TEST_P(KeyStoreConformance, AUserAndItsFirstKeyAreCreatedTogetherOrNotAtAll) {
   EXPECT_EQ(keys().CreateUser(MakeUser("usr_a"), nullptr).code(), StatusCode::kAlreadyExists);
 }
 
-TEST_P(KeyStoreConformance, AUserRoundTripsWithItsPlan) {
+TEST_P(StoreConformance, AUserRoundTripsWithItsPlan) {
   User u = MakeUser("usr_p", 1234);
   u.external_id = "acme-42";
   u.email = "ops@acme.example";
@@ -125,7 +155,7 @@ TEST_P(KeyStoreConformance, AUserRoundTripsWithItsPlan) {
   EXPECT_EQ(keys().FindUserByExternalId("nobody").status().code(), StatusCode::kNotFound);
 }
 
-TEST_P(KeyStoreConformance, UpdatesReplaceThePlanAndRefuseATakenExternalId) {
+TEST_P(StoreConformance, UpdatesReplaceThePlanAndRefuseATakenExternalId) {
   User u = MakeUser("usr_u");
   u.plan.monthly_credits = 5;
   ASSERT_TRUE(keys().CreateUser(u, nullptr).ok());
@@ -150,7 +180,7 @@ TEST_P(KeyStoreConformance, UpdatesReplaceThePlanAndRefuseATakenExternalId) {
   EXPECT_EQ(keys().UpdateUser(MakeUser("usr_none")).code(), StatusCode::kNotFound);
 }
 
-TEST_P(KeyStoreConformance, ListingsPageWithoutLosingOrRepeatingAnything) {
+TEST_P(StoreConformance, ListingsPageWithoutLosingOrRepeatingAnything) {
   std::set<std::string> want;
   for (int i = 0; i < 23; ++i) {
     std::string id = "usr_" + std::to_string(100 + i);
@@ -188,7 +218,7 @@ TEST_P(KeyStoreConformance, ListingsPageWithoutLosingOrRepeatingAnything) {
             StatusCode::kInvalidArgument);
 }
 
-TEST_P(KeyStoreConformance, AKeyRoundTripsAndIsFoundByItsHash) {
+TEST_P(StoreConformance, AKeyRoundTripsAndIsFoundByItsHash) {
   ASSERT_TRUE(keys().CreateUser(MakeUser("usr_k"), nullptr).ok());
   ApiKey k = MakeKey("key_k", "usr_k");
   k.environment = Environment::kTest;
@@ -216,7 +246,7 @@ TEST_P(KeyStoreConformance, AKeyRoundTripsAndIsFoundByItsHash) {
   EXPECT_EQ(keys().InsertKey(same_hash).code(), StatusCode::kAlreadyExists);
 }
 
-TEST_P(KeyStoreConformance, ARevocationIsFinalAndKeepsItsFirstTime) {
+TEST_P(StoreConformance, ARevocationIsFinalAndKeepsItsFirstTime) {
   ASSERT_TRUE(keys().CreateUser(MakeUser("usr_r"), nullptr).ok());
   for (const char* id : {"key_r1", "key_r2", "key_r3"}) ASSERT_TRUE(keys().InsertKey(MakeKey(id, "usr_r")).ok());
   StatusOr<ApiKey> r = keys().RevokeKey("key_r1", 5000);
@@ -234,7 +264,7 @@ TEST_P(KeyStoreConformance, ARevocationIsFinalAndKeepsItsFirstTime) {
   EXPECT_EQ(keys().RevokeAllKeys("usr_none", 1).status().code(), StatusCode::kNotFound);
 }
 
-TEST_P(KeyStoreConformance, ARotationInsertsTheNewKeyAndShortensTheOldOneTogether) {
+TEST_P(StoreConformance, ARotationInsertsTheNewKeyAndShortensTheOldOneTogether) {
   ASSERT_TRUE(keys().CreateUser(MakeUser("usr_rot"), nullptr).ok());
   ASSERT_TRUE(keys().InsertKey(MakeKey("key_old", "usr_rot")).ok());
   ApiKey fresh = MakeKey("key_new", "usr_rot");
@@ -254,7 +284,7 @@ TEST_P(KeyStoreConformance, ARotationInsertsTheNewKeyAndShortensTheOldOneTogethe
   EXPECT_EQ(keys().RotateKey(MakeKey("key_z", "usr_rot"), 1).code(), StatusCode::kInvalidArgument);
 }
 
-TEST_P(KeyStoreConformance, DeletingAUserDeletesItsKeys) {
+TEST_P(StoreConformance, DeletingAUserDeletesItsKeys) {
   ApiKey k = MakeKey("key_d", "usr_d");
   ASSERT_TRUE(keys().CreateUser(MakeUser("usr_d"), &k).ok());
   ASSERT_TRUE(keys().InsertKey(MakeKey("key_d2", "usr_d")).ok());
@@ -266,7 +296,7 @@ TEST_P(KeyStoreConformance, DeletingAUserDeletesItsKeys) {
   EXPECT_EQ(keys().DeleteUser("usr_d").code(), StatusCode::kNotFound);
 }
 
-TEST_P(KeyStoreConformance, LastUseNeverGoesBackwardsAndUnknownKeysAreSkipped) {
+TEST_P(StoreConformance, LastUseNeverGoesBackwardsAndUnknownKeysAreSkipped) {
   ASSERT_TRUE(keys().CreateUser(MakeUser("usr_t"), nullptr).ok());
   ASSERT_TRUE(keys().InsertKey(MakeKey("key_t", "usr_t")).ok());
   ASSERT_TRUE(keys().TouchKeys({{"key_t", 500}, {"key_unknown", 600}}).ok());
@@ -275,7 +305,115 @@ TEST_P(KeyStoreConformance, LastUseNeverGoesBackwardsAndUnknownKeysAreSkipped) {
   ASSERT_TRUE(keys().TouchKeys({}).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, KeyStoreConformance,
+TEST_P(StoreConformance, JobsAreInsertedWithTheirChargeOnceEachAndAllOrNothing) {
+  ASSERT_TRUE(keys().CreateUser(MakeUser("usr_j"), nullptr).ok());
+  StatusOr<std::vector<bool>> first = jobs().InsertJobs(
+      {MakeJob("job_1", "usr_j", "a", 100, 3), MakeJob("job_2", "usr_j", "b", 101, 2)});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, (std::vector<bool>{true, true}));
+  // A repeated job_id writes neither the job nor its charge.
+  StatusOr<std::vector<bool>> again = jobs().InsertJobs(
+      {MakeJob("job_3", "usr_j", "a", 102, 5), MakeJob("job_4", "usr_j", "c", 103, 1)});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, (std::vector<bool>{false, true}));
+  EXPECT_EQ(*usage().SumUsage("usr_j", Environment::kLive, 0, 1000), 6);
+  // A batch naming a user that does not exist writes nothing at all.
+  StatusOr<std::vector<bool>> bad = jobs().InsertJobs(
+      {MakeJob("job_5", "usr_j", "d", 104, 1), MakeJob("job_6", "usr_none", "e", 105, 1)});
+  EXPECT_EQ(bad.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(jobs().GetJob("usr_j", Environment::kLive, "d").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*usage().SumUsage("usr_j", Environment::kLive, 0, 1000), 6);
+}
+
+TEST_P(StoreConformance, AJobIsFoundByEitherIdByItsOwnerOnly) {
+  ASSERT_TRUE(keys().CreateUser(MakeUser("usr_g"), nullptr).ok());
+  ASSERT_TRUE(keys().CreateUser(MakeUser("usr_h"), nullptr).ok());
+  ASSERT_TRUE(jobs().InsertJobs({MakeJob("job_g", "usr_g", "mine", 100, 0)}).ok());
+  for (const char* id : {"job_g", "mine"}) {
+    StatusOr<Job> j = jobs().GetJob("usr_g", Environment::kLive, id);
+    ASSERT_TRUE(j.ok()) << id;
+    EXPECT_EQ(j->id, "job_g");
+    EXPECT_EQ(j->payload, "{\"n\":1}");
+    EXPECT_EQ(j->status, JobStatus::kQueued);
+  }
+  EXPECT_EQ(jobs().GetJob("usr_h", Environment::kLive, "job_g").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(jobs().GetJob("usr_g", Environment::kTest, "job_g").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, UpdatesMoveJobsOutOfThePendingSet) {
+  ASSERT_TRUE(keys().CreateUser(MakeUser("usr_q"), nullptr).ok());
+  std::vector<JobStore::NewJob> batch;
+  for (int i = 0; i < 5; ++i) {
+    batch.push_back(MakeJob("job_q" + std::to_string(i), "usr_q", "q" + std::to_string(i), 100 + i, 0));
+  }
+  ASSERT_TRUE(jobs().InsertJobs(batch).ok());
+  EXPECT_EQ(*jobs().CountPendingJobs("usr_q"), 5);
+  Job done = *jobs().GetJob("usr_q", Environment::kLive, "job_q1");
+  done.status = JobStatus::kSucceeded;
+  done.result = "{\"echo\":1}";
+  done.started_at = 200;
+  done.finished_at = 201;
+  Job gone = done;
+  gone.id = "job_missing";  // skipped
+  ASSERT_TRUE(jobs().UpdateJobs({done, gone}).ok());
+  EXPECT_EQ(*jobs().CountPendingJobs("usr_q"), 4);
+  StatusOr<Job> read = jobs().GetJob("usr_q", Environment::kLive, "job_q1");
+  EXPECT_EQ(read->result, "{\"echo\":1}");
+  EXPECT_EQ(read->finished_at, 201);
+
+  // Unfinished jobs, oldest first, in pages, full.
+  std::vector<std::string> unfinished;
+  PageRequest page{.limit = 3, .after = {}};
+  for (;;) {
+    StatusOr<Page<Job>> p = jobs().ListUnfinishedJobs(page);
+    ASSERT_TRUE(p.ok());
+    for (const Job& j : p->items) {
+      unfinished.push_back(j.id);
+      EXPECT_FALSE(j.payload.empty());
+    }
+    if (!p->next) break;
+    page.after = *p->next;
+  }
+  EXPECT_EQ(unfinished, (std::vector<std::string>{"job_q0", "job_q2", "job_q3", "job_q4"}));
+
+  // A user's jobs, newest first, as summaries.
+  StatusOr<Page<Job>> listed = jobs().ListJobs("usr_q", Environment::kLive, {.limit = 2, .after = {}});
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->items.size(), 2u);
+  EXPECT_EQ(listed->items[0].id, "job_q4");
+  EXPECT_TRUE(listed->items[0].payload.empty());
+  StatusOr<Page<Job>> rest = jobs().ListJobs("usr_q", Environment::kLive, {.limit = 10, .after = *listed->next});
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->items.size(), 3u);
+}
+
+TEST_P(StoreConformance, UsageIsSummedPerEnvironmentAndReportedPerKey) {
+  ASSERT_TRUE(keys().CreateUser(MakeUser("usr_m"), nullptr).ok());
+  ASSERT_TRUE(usage().AppendUsage({
+      {"usr_m", "key_1", Environment::kLive, 3, "verify", 100},
+      {"usr_m", "key_1", Environment::kLive, 4, "job:echo", 150},
+      {"usr_m", "key_2", Environment::kLive, 5, "verify", 199},
+      {"usr_m", "key_2", Environment::kTest, 7, "verify", 120},
+      {"usr_m", "key_1", Environment::kLive, 100, "verify", 200},  // outside [100, 200)
+  }).ok());
+  EXPECT_EQ(*usage().SumUsage("usr_m", Environment::kLive, 100, 200), 12);
+  EXPECT_EQ(*usage().SumUsage("usr_m", Environment::kTest, 100, 200), 7);
+  StatusOr<std::vector<UsageByKey>> report = usage().UsageReport("usr_m", 100, 200);
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->size(), 3u);
+  EXPECT_EQ((*report)[0].key_id, "key_1");
+  EXPECT_EQ((*report)[0].units, 7);
+  EXPECT_EQ((*report)[0].entries, 2);
+  EXPECT_EQ((*report)[2].environment, Environment::kTest);
+  EXPECT_EQ(usage().UsageReport("usr_none", 0, 1).status().code(), StatusCode::kNotFound);
+  // All or nothing: one entry for a missing user refuses the whole batch.
+  EXPECT_EQ(usage().AppendUsage({{"usr_m", "k", Environment::kLive, 1, "verify", 150},
+                                 {"usr_none", "k", Environment::kLive, 1, "verify", 150}}).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(*usage().SumUsage("usr_m", Environment::kLive, 100, 200), 12);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          ::testing::Values(Kind::kSqlite, Kind::kPostgres),
                          [](const ::testing::TestParamInfo<Kind>& info) {
                            return info.param == Kind::kSqlite ? std::string("Sqlite")
