@@ -140,9 +140,12 @@ using KeyStorePtr = std::shared_ptr<KeyStore>;
 struct StoreOptions {
   // Where the data lives: a SQLite file path (optionally "sqlite:PATH"),
   // created with mode 0600 if missing; "sqlite::memory:" is a private
-  // in-memory database that lives as long as the store.
+  // in-memory database that lives as long as the store; or a PostgreSQL
+  // database, "postgres://user@host:port/db?sslmode=verify-full" (libpq's
+  // URI syntax), whose schema is created or migrated on open.
   std::string location;
-  // How long a write waits for another process's lock before kUnavailable.
+  // How long a write waits for another process's lock (SQLite) or a
+  // statement may run (PostgreSQL) before kUnavailable.
   int busy_timeout_ms = 5000;
 };
 

@@ -1,12 +1,11 @@
 // usage_ledger.cc: leader/follower group commit of usage entries.
 #include "metering/usage_ledger.h"
 
-
 namespace keyward::metering {
 
 Status UsageLedger::Record(const UsageEntry& entry) {
   std::unique_lock lock(mu_);
-  Waiter me{&entry};
+  Waiter me{&entry, OkStatus(), false};
   pending_.push_back(&me);
   // Wait while someone else commits; our entry rides in the next batch.
   cv_.wait(lock, [&] { return me.done || !committing_; });

@@ -26,4 +26,29 @@ Page<T> MakePage(std::vector<T> rows, int limit, CursorOf cursor_of) {
   return page;
 }
 
+// Runs `one(item)` for each item inside one transaction, each under its own
+// savepoint, so that an item refused leaves the others in: one Status per
+// item, in order. If the transaction itself fails, every item gets that
+// failure. `tx` is the backend's scoped transaction (Begin(), Commit(),
+// rollback when destroyed unless committed); `run(sql)` runs a statement.
+template <typename Item, typename Tx, typename Run, typename One>
+std::vector<Status> EachUnderSavepoint(Tx& tx, Run run, const std::vector<Item>& items, One one) {
+  std::vector<Status> out;
+  out.reserve(items.size());
+  auto fail_all = [&](const Status& st) { return std::vector<Status>(items.size(), st); };
+  if (Status st = tx.Begin(); !st.ok()) return fail_all(st);
+  for (const Item& item : items) {
+    Status st = run("SAVEPOINT kw_item");
+    if (st.ok()) {
+      st = one(item);
+      Status end = st.ok() ? OkStatus() : run("ROLLBACK TO SAVEPOINT kw_item");
+      if (end.ok()) end = run("RELEASE SAVEPOINT kw_item");
+      if (!end.ok()) return fail_all(end);
+    }
+    out.push_back(std::move(st));
+  }
+  if (Status st = tx.Commit(); !st.ok()) return fail_all(st);
+  return out;
+}
+
 }  // namespace keyward::store

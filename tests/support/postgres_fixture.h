@@ -15,9 +15,11 @@
 
 namespace keyward::testing {
 
-class PostgresTest : public ::testing::Test {
- protected:
-  void SetUp() override {
+// Creates a fresh database on the test server; drops it when destroyed.
+class PostgresDatabase {
+ public:
+  // Fails the current test when the server is not there.
+  void Create() {
     const char* state = std::getenv("KEYWARD_TEST_POSTGRES");
     ASSERT_NE(state, nullptr) << "run through ctest: the postgres fixture starts the server";
     std::ifstream in(state);
@@ -26,24 +28,33 @@ class PostgresTest : public ::testing::Test {
       if (!line.empty() && line[0] != '#') server_ = line;
     }
     ASSERT_FALSE(server_.empty()) << "no server in " << state;
-    name_ = "kwt_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}());
-    auto admin = store::postgres::Conn::Open({.conninfo = server_});
+    auto admin = store::postgres::Conn::Open({.conninfo = server_ + "/postgres"});
     ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    ASSERT_TRUE((*admin)->Run("CREATE DATABASE " + name_).ok());
+    std::string name = "kwt_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}());
+    ASSERT_TRUE((*admin)->Run("CREATE DATABASE " + name).ok());
+    name_ = name;
   }
-
-  void TearDown() override {
+  ~PostgresDatabase() {
     if (name_.empty()) return;
-    auto admin = store::postgres::Conn::Open({.conninfo = server_});
+    auto admin = store::postgres::Conn::Open({.conninfo = server_ + "/postgres"});
     if (admin.ok()) (void)(*admin)->Run("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
   }
 
-  // A connection string for this test's database.
-  std::string ConnInfo() const { return server_ + " dbname=" + name_; }
+  // The database's URI (postgresql://…/name), for libpq and --db alike.
+  std::string Uri() const { return server_ + "/" + name_; }
 
  private:
-  std::string server_;  // the server's connection string (database postgres)
+  std::string server_;  // the server's URI, without a database
   std::string name_;
+};
+
+class PostgresTest : public ::testing::Test {
+ protected:
+  void SetUp() override { db_.Create(); }
+  std::string ConnInfo() const { return db_.Uri(); }
+
+ private:
+  PostgresDatabase db_;
 };
 
 }  // namespace keyward::testing

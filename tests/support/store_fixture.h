@@ -1,5 +1,6 @@
-// store_fixture.h: a fresh SQLite backend in a temp folder, with a FakeClock
-// and Accounts on top, for tests of storage and the key lifecycle.
+// store_fixture.h: a fresh backend — by default SQLite in a temp folder —
+// with a FakeClock and Accounts on top, for tests of storage and the key
+// lifecycle. A fixture that overrides Location() runs on another backend.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,9 +14,14 @@ namespace keyward::testing {
 
 class StoreTest : public ::testing::Test {
  protected:
+  // Where the backend lives (StoreOptions::location).
+  virtual std::string Location() { return db_path_; }
+
   void SetUp() override {
     db_path_ = dir_.File("keyward.db");
-    StatusOr<store::BackendPtr> s = store::OpenBackend(StoreOptions{.location = db_path_});
+    const std::string location = Location();
+    if (::testing::Test::HasFatalFailure()) return;
+    StatusOr<store::BackendPtr> s = store::OpenBackend(StoreOptions{.location = location});
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     backend_ = std::move(s).value();
     accounts_ = std::make_unique<auth::Accounts>(backend_->keys(), clock_);

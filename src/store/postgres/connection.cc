@@ -6,7 +6,41 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "core/crypto.h"
+
 namespace keyward::store::postgres {
+
+std::optional<std::string> Num(std::optional<std::int64_t> v) {
+  return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
+}
+
+std::optional<std::string> Num(std::optional<double> v) {
+  if (!v) return std::nullopt;
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *v);  // shortest exact form
+  return std::string(buf, end);
+}
+
+std::string Env(Environment e) { return std::string(EnvironmentName(e)); }
+
+Environment ReadEnv(const std::string& text) {
+  return ParseEnvironment(text).value_or(Environment::kLive);
+}
+
+std::string ByteaParam(std::string_view bytes) {
+  return "\\x" + core::HexEncode(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
+std::string FromHex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return "";
+  std::string out(hex.size() / 2, '\0');
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    int hi = core::HexDigitValue(hex[2 * i]), lo = core::HexDigitValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return "";
+    out[i] = static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
 
 Result::Result(pg_result* r) : res_(r, PQclear) {}
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "keyward/status.h"
+#include "keyward/store.h"
 #include "store/cursor.h"
 
 struct pg_conn;
@@ -25,6 +26,20 @@ namespace keyward::store::postgres {
 
 // Text parameters ($1, $2 …); nullopt is SQL NULL.
 using Params = std::vector<std::optional<std::string>>;
+
+// Values as text parameters: integers in decimal, doubles in their shortest
+// exact form, environments by name; nullopt is NULL.
+inline std::string Num(std::int64_t v) { return std::to_string(v); }
+std::optional<std::string> Num(std::optional<std::int64_t> v);
+std::optional<std::string> Num(std::optional<double> v);
+std::string Env(Environment e);
+Environment ReadEnv(const std::string& text);
+
+// Binary values travel as bytea in hex form: "\\x0a1b…" as a parameter (cast
+// with ::bytea), encode(column, 'hex') when read.
+std::string ByteaParam(std::string_view bytes);
+// The bytes of a hex string (from encode(…, 'hex')); "" if it is not hex.
+std::string FromHex(std::string_view hex);
 
 // The rows of one statement, as text.
 class Result {

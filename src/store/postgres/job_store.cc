@@ -12,16 +12,13 @@ namespace {
   "id, user_id, environment, job_id, coalesce(key_id, ''), task, status, error, cost, " \
   "created_at, started_at, finished_at"
 
-using Opt = std::optional<std::string>;
-Opt Num(std::optional<std::int64_t> v) { return v ? Opt(std::to_string(*v)) : std::nullopt; }
-std::string Env(Environment e) { return std::string(EnvironmentName(e)); }
 
 // Reads KW_JOB_COLUMNS, then payload and result when `full`.
 Job ReadJob(const Result& r, int row, bool full) {
   Job j;
   j.id = r.Text(row, 0);
   j.user_id = r.Text(row, 1);
-  j.environment = ParseEnvironment(r.Text(row, 2)).value_or(Environment::kLive);
+  j.environment = ReadEnv(r.Text(row, 2));
   j.job_id = r.Text(row, 3);
   j.key_id = r.Text(row, 4);
   j.task = r.Text(row, 5);
@@ -47,8 +44,8 @@ Page<Job> JobPage(const Result& r, int limit, bool full) {
 Status AppendUsageOn(Conn& c, const UsageEntry& e) {
   Status st = c.Exec("INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
                      "VALUES ($1, $2, $3, $4, $5, $6)",
-                     {e.user_id, e.key_id, Env(e.environment), std::to_string(e.units), e.reason,
-                      std::to_string(e.at)}).status();
+                     {e.user_id, e.key_id, Env(e.environment), Num(e.units), e.reason,
+                      Num(e.at)}).status();
   if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + e.user_id + " does not exist");
   return st;
 }
@@ -177,7 +174,7 @@ StatusOr<std::vector<UsageByKey>> PgUsageStore::UsageReport(const std::string& u
   std::vector<UsageByKey> out;
   for (int i = 0; i < r.rows(); ++i) {
     out.push_back(UsageByKey{r.Text(i, 0),
-                             ParseEnvironment(r.Text(i, 1)).value_or(Environment::kLive),
+                             ReadEnv(r.Text(i, 1)),
                              r.Int(i, 2), r.Int(i, 3)});
   }
   return out;

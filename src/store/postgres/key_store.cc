@@ -2,10 +2,8 @@
 // parameters; key hashes as bytea in hex form.
 #include "store/postgres/key_store.h"
 
-#include <charconv>
 #include <cstdlib>
 
-#include "core/crypto.h"
 #include "store/cursor.h"
 #include "store/postgres/connection.h"
 #include "store/rows.h"
@@ -21,17 +19,9 @@ namespace {
   "k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from"
 constexpr int kKeyColumns = 12;
 
-using Opt = std::optional<std::string>;
-
-Opt Num(std::optional<std::int64_t> v) { return v ? Opt(std::to_string(*v)) : std::nullopt; }
-Opt Num(std::optional<double> v) {
-  if (!v) return std::nullopt;
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *v);  // shortest exact form
-  return std::string(buf, end);
+std::string HashParam(const KeyHash& h) {
+  return ByteaParam(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
 }
-std::string Num(std::int64_t v) { return std::to_string(v); }
-std::string HashParam(const KeyHash& h) { return "\\x" + core::HexEncode(h.data(), h.size()); }
 
 std::optional<double> OptDouble(const Result& r, int row, int col) {
   if (r.IsNull(row, col)) return std::nullopt;
@@ -58,16 +48,11 @@ ApiKey ReadKey(const Result& r, int row, int c) {
   k.id = r.Text(row, c + 0);
   k.user_id = r.Text(row, c + 1);
   k.name = r.Text(row, c + 2);
-  k.environment = ParseEnvironment(r.Text(row, c + 3)).value_or(Environment::kLive);
+  k.environment = ReadEnv(r.Text(row, c + 3));
   k.scopes = SplitScopes(r.Text(row, c + 4));
   k.display = r.Text(row, c + 5);
-  const std::string hex = r.Text(row, c + 6);
-  if (hex.size() == 2 * k.hash.size()) {
-    for (std::size_t i = 0; i < k.hash.size(); ++i) {
-      k.hash[i] = static_cast<unsigned char>(core::HexDigitValue(hex[2 * i]) * 16 +
-                                             core::HexDigitValue(hex[2 * i + 1]));
-    }
-  }
+  const std::string hash = FromHex(r.Text(row, c + 6));
+  if (hash.size() == k.hash.size()) std::copy(hash.begin(), hash.end(), k.hash.begin());
   k.created_at = r.Int(row, c + 7);
   k.expires_at = r.OptInt(row, c + 8);
   k.revoked_at = r.OptInt(row, c + 9);
@@ -89,7 +74,7 @@ Status InsertKeyOn(Conn& c, const ApiKey& k) {
       "INSERT INTO api_keys (id, user_id, name, environment, scopes, display, hash, created_at, "
       "expires_at, revoked_at, last_used_at, rotated_from) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7::bytea, $8, $9, $10, $11, $12)",
-      {k.id, k.user_id, k.name, std::string(EnvironmentName(k.environment)), JoinScopes(k.scopes),
+      {k.id, k.user_id, k.name, Env(k.environment), JoinScopes(k.scopes),
        k.display, HashParam(k.hash), Num(k.created_at), Num(k.expires_at), Num(k.revoked_at),
        Num(k.last_used_at), k.rotated_from}).status();
   if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + k.user_id + " does not exist");

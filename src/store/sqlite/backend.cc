@@ -3,6 +3,7 @@
 // guarded by its own mutex; opened and migrated here — and OpenBackend().
 #include <memory>
 
+#include "store/postgres/backend.h"
 #include "store/sqlite/parts.h"
 #include "store/sqlite/schema.h"
 
@@ -80,7 +81,7 @@ StatusOr<BackendPtr> OpenBackend(const StoreOptions& options) {
   std::string path = options.location;
   if (path.rfind("sqlite:", 0) == 0) path = path.substr(7);
   if (path.rfind("postgres://", 0) == 0 || path.rfind("postgresql://", 0) == 0) {
-    return InvalidArgumentError("this keyward build has no PostgreSQL store yet");
+    return postgres::OpenBackend(options);
   }
   if (path.empty()) return InvalidArgumentError("no database location given");
   auto backend = std::make_unique<sqlite::SqliteBackend>();

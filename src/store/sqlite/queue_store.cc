@@ -78,31 +78,15 @@ Status SealKeyDiffers(const std::string& recorded, const std::string& mine) {
                                  "different keys)");
 }
 
-// Runs `one` for each item inside one transaction, each under its own
-// savepoint, so that an item refused leaves the others in.
+// EachUnderSavepoint (store/rows.h) on the writer connection. REQUIRES: mu held.
 template <typename Item, typename One>
 std::vector<Status> EachInOneTransaction(Db& db, const std::vector<Item>& items, One one) {
-  std::vector<Status> out;
-  out.reserve(items.size());
-  auto fail_all = [&](const Status& st) { return std::vector<Status>(items.size(), st); };
   Transaction tx(db);
-  if (Status st = tx.Begin(); !st.ok()) return fail_all(st);
   auto run = [&db](const char* sql) -> Status {
     KW_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));  // prepared once, cached
     return s.Run();
   };
-  for (const Item& item : items) {
-    Status st = run("SAVEPOINT kw_item");
-    if (st.ok()) {
-      st = one(item);
-      Status end = st.ok() ? OkStatus() : run("ROLLBACK TO kw_item");
-      if (end.ok()) end = run("RELEASE kw_item");
-      if (!end.ok()) return fail_all(end);
-    }
-    out.push_back(std::move(st));
-  }
-  if (Status st = tx.Commit(); !st.ok()) return fail_all(st);
-  return out;
+  return EachUnderSavepoint(tx, run, items, one);
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
-// Tests for the durable queue in the SQLite store: claims, leases,
-// outcomes, bounds and the seal key.
+// The durable queue's contract, run against every backend (SQLite, and
+// PostgreSQL on a database of its own): claims, leases, outcomes, bounds
+// and the seal key.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
+#include "support/postgres_fixture.h"
 #include "support/store_fixture.h"
 
 namespace keyward {
@@ -11,8 +15,22 @@ using testing::StoreTest;
 
 constexpr int kNoBound = 1'000'000;
 
-class QueueStoreTest : public StoreTest {
+enum class Kind { kSqlite, kPostgres };
+void PrintTo(Kind k, std::ostream* os) { *os << (k == Kind::kSqlite ? "sqlite" : "postgres"); }
+
+class QueueStoreTest : public StoreTest, public ::testing::WithParamInterface<Kind> {
  protected:
+  std::string Location() override {
+    if (GetParam() == Kind::kSqlite) return StoreTest::Location();
+    pg_.Create();
+    return pg_.Uri();
+  }
+  // The backend goes before its database does.
+  void TearDown() override {
+    accounts_.reset();
+    backend_.reset();
+  }
+
   QueueEntry Entry(const std::string& user, const std::string& job_id, const std::string& seal_key = "fp1") {
     QueueEntry e;
     e.id = "qen_" + user.substr(user.size() - 4) + "_" + job_id;
@@ -26,13 +44,15 @@ class QueueStoreTest : public StoreTest {
     return e;
   }
   Status Enqueue(const QueueEntry& e, int bound = kNoBound) { return queue().Enqueue(e, bound); }
+  testing::PostgresDatabase pg_;
+
   StatusOr<std::vector<QueueEntry>> Claim(const std::string& worker, UnixMillis now, int limit,
                                           std::int64_t lease = 1000) {
     return queue().ClaimQueue(worker, "fp1", now, lease, limit);
   }
 };
 
-TEST_F(QueueStoreTest, ClaimTakesEachEntryOnceUntilTheLeaseExpires) {
+TEST_P(QueueStoreTest, ClaimTakesEachEntryOnceUntilTheLeaseExpires) {
   auth::CreatedUser u = NewUser();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Enqueue(Entry(u.user.id, "j" + std::to_string(i))).ok());
   EXPECT_EQ(Enqueue(Entry(u.user.id, "j0")).code(), StatusCode::kAlreadyExists);
@@ -62,7 +82,7 @@ TEST_F(QueueStoreTest, ClaimTakesEachEntryOnceUntilTheLeaseExpires) {
   EXPECT_EQ(*queue().CountUnfinished(), 2);
 }
 
-TEST_F(QueueStoreTest, RetriesWaitForTheirBackoff) {
+TEST_P(QueueStoreTest, RetriesWaitForTheirBackoff) {
   auth::CreatedUser u = NewUser();
   ASSERT_TRUE(Enqueue(Entry(u.user.id, "r")).ok());
   QueueEntry e = Claim("w", clock_.Now(), 1, 10'000)->front();
@@ -73,7 +93,7 @@ TEST_F(QueueStoreTest, RetriesWaitForTheirBackoff) {
   EXPECT_EQ(Claim("w", clock_.Now() + 500, 1, 10'000)->size(), 1u);
 }
 
-TEST_F(QueueStoreTest, ListFiltersPagesAndDeletingTheUserDropsTheirEntries) {
+TEST_P(QueueStoreTest, ListFiltersPagesAndDeletingTheUserDropsTheirEntries) {
   auth::CreatedUser a = NewUser("A");
   auth::CreatedUser b = NewUser("B");
   for (int i = 0; i < 5; ++i) {
@@ -106,7 +126,7 @@ TEST_F(QueueStoreTest, ListFiltersPagesAndDeletingTheUserDropsTheirEntries) {
 
 // Issue 7, finding 4: a finished entry keeps no credential, and the key
 // issued for it alone is revoked in the same commit (finding 8).
-TEST_F(QueueStoreTest, Issue7_AFinishedEntryLosesItsCredentialAndItsJobKey) {
+TEST_P(QueueStoreTest, Issue7_AFinishedEntryLosesItsCredentialAndItsJobKey) {
   auth::CreatedUser u = NewUser();
   auth::IssuedKey job_key = Issue(u.user.id);
   QueueEntry e = Entry(u.user.id, "x");
@@ -126,7 +146,7 @@ TEST_F(QueueStoreTest, Issue7_AFinishedEntryLosesItsCredentialAndItsJobKey) {
 
 // Issue 7, finding 6: unfinished entries are bounded per user; finished ones
 // do not count.
-TEST_F(QueueStoreTest, Issue7_UnfinishedEntriesAreBoundedPerUser) {
+TEST_P(QueueStoreTest, Issue7_UnfinishedEntriesAreBoundedPerUser) {
   auth::CreatedUser u = NewUser(), v = NewUser("V");
   ASSERT_TRUE(Enqueue(Entry(u.user.id, "1"), 2).ok());
   ASSERT_TRUE(Enqueue(Entry(u.user.id, "2"), 2).ok());
@@ -140,7 +160,7 @@ TEST_F(QueueStoreTest, Issue7_UnfinishedEntriesAreBoundedPerUser) {
 
 // Issue 7, finding 5: the queue records which seal key it is sealed under;
 // entries under another key are refused, and workers claim only their own.
-TEST_F(QueueStoreTest, Issue7_TheSealKeyIsRecordedAndEnforced) {
+TEST_P(QueueStoreTest, Issue7_TheSealKeyIsRecordedAndEnforced) {
   auth::CreatedUser u = NewUser();
   EXPECT_EQ(*queue().AdoptSealKey(""), "");  // nothing recorded, nothing recorded by asking
   ASSERT_TRUE(Enqueue(Entry(u.user.id, "a", "fp1")).ok());
@@ -164,7 +184,7 @@ TEST_F(QueueStoreTest, Issue7_TheSealKeyIsRecordedAndEnforced) {
 
 // Many entries commit in one transaction, each on its own: one refused
 // (a repeated job_id, the user's bound) leaves the others in.
-TEST_F(QueueStoreTest, EnqueueManyRefusesEntriesOneByOne) {
+TEST_P(QueueStoreTest, EnqueueManyRefusesEntriesOneByOne) {
   auth::CreatedUser u = NewUser();
   ASSERT_TRUE(Enqueue(Entry(u.user.id, "old")).ok());
   std::vector<Status> r = queue().EnqueueMany(
@@ -179,7 +199,7 @@ TEST_F(QueueStoreTest, EnqueueManyRefusesEntriesOneByOne) {
 }
 
 // Outcomes commit together; one whose lease was lost does not stop the rest.
-TEST_F(QueueStoreTest, FinishClaimsRecordsEachOutcomeOnItsOwn) {
+TEST_P(QueueStoreTest, FinishClaimsRecordsEachOutcomeOnItsOwn) {
   auth::CreatedUser u = NewUser();
   for (const char* j : {"1", "2", "3"}) ASSERT_TRUE(Enqueue(Entry(u.user.id, j)).ok());
   std::vector<QueueEntry> mine = *Claim("w", clock_.Now(), 2, /*lease=*/1000);
@@ -203,7 +223,7 @@ TEST_F(QueueStoreTest, FinishClaimsRecordsEachOutcomeOnItsOwn) {
 
 // The per-user count follows every way an entry starts or stops being
 // unfinished: enqueue, outcome, retry, a seal key rotation, deletion.
-TEST_F(QueueStoreTest, UnfinishedCountsFollowEveryChange) {
+TEST_P(QueueStoreTest, UnfinishedCountsFollowEveryChange) {
   auth::CreatedUser u = NewUser(), v = NewUser("V");
   for (const char* j : {"1", "2", "3"}) ASSERT_TRUE(Enqueue(Entry(u.user.id, j)).ok());
   ASSERT_TRUE(Enqueue(Entry(v.user.id, "1")).ok());
@@ -221,6 +241,12 @@ TEST_F(QueueStoreTest, UnfinishedCountsFollowEveryChange) {
   EXPECT_EQ(*queue().CountUnfinished(), 1);
   EXPECT_EQ(*queue().CountUnfinished(v.user.id), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueueStoreTest, ::testing::Values(Kind::kSqlite, Kind::kPostgres),
+                         [](const ::testing::TestParamInfo<Kind>& info) {
+                           return info.param == Kind::kSqlite ? std::string("Sqlite")
+                                                              : std::string("Postgres");
+                         });
 
 }  // namespace
 }  // namespace keyward
