@@ -39,7 +39,8 @@ class Cli {
   store::Backend* store();
   auth::Accounts* accounts();
   // Where the seal key comes from for this database (KEYWARD_SEAL_KEY, read
-  // once and then removed from the environment, else <db>.sealkey).
+  // once and then removed from the environment, else KEYWARD_SEAL_KEY_FILE,
+  // else <db>.sealkey for a SQLite database).
   const service::SealKeySource& seal_key_source();
   // The seal key, checked against the one recorded for the queue. Null
   // (error printed) on failure.

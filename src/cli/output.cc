@@ -50,8 +50,15 @@ store::Backend* Cli::store() {
 
 const service::SealKeySource& Cli::seal_key_source() {
   if (!seal_source_) {
-    seal_source_ = service::SealKeySource{core::TakeSecretFromEnvironment("KEYWARD_SEAL_KEY"),
-                                          db_path + ".sealkey"};
+    // The key file: KEYWARD_SEAL_KEY_FILE, else beside a SQLite database;
+    // a PostgreSQL store has no folder, so it needs one of the two settings.
+    std::string file;
+    if (const char* f = std::getenv("KEYWARD_SEAL_KEY_FILE"); f && *f) {
+      file = f;
+    } else if (db_path.rfind("postgres://", 0) != 0 && db_path.rfind("postgresql://", 0) != 0) {
+      file = db_path + ".sealkey";
+    }
+    seal_source_ = service::SealKeySource{core::TakeSecretFromEnvironment("KEYWARD_SEAL_KEY"), file};
   }
   return *seal_source_;
 }

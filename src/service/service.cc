@@ -14,6 +14,11 @@ std::string SealKeySource::Describe() const {
 }
 
 StatusOr<queue::Sealer> LoadSealKey(const SealKeySource& source) {
+  if (source.hex.empty() && source.file_path.empty()) {
+    return FailedPreconditionError(
+        "no seal key: a PostgreSQL store has no folder to keep one in; set KEYWARD_SEAL_KEY "
+        "(64 hex digits) or KEYWARD_SEAL_KEY_FILE, the same on every node and worker");
+  }
   StatusOr<queue::Sealer> s = source.hex.empty() ? queue::Sealer::FromKeyFile(source.file_path)
                                                  : queue::Sealer::FromHex(source.hex);
   if (!s.ok()) {

@@ -54,8 +54,10 @@ struct ServiceOptions {
   auth::ChangeFollowerOptions changes;
 };
 
-// Where the seal key comes from: KEYWARD_SEAL_KEY (64 hex) if set, else the
-// file <database>.sealkey, created (0600) on first use.
+// Where the seal key comes from: KEYWARD_SEAL_KEY (64 hex) if set, else a
+// file — KEYWARD_SEAL_KEY_FILE, or <database>.sealkey beside a SQLite
+// database — created (0600) on first use. A PostgreSQL store needs one of
+// the two settings.
 struct SealKeySource {
   std::string hex;        // from the environment; empty if unset
   std::string file_path;  // used when hex is empty

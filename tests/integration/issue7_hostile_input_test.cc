@@ -277,7 +277,7 @@ TEST_F(ServerTest, Issue15_AReplayedJobIdWithAnotherPayloadIsAConflict) {
   EXPECT_EQ(Json(conflict)["error"]["code"], "JOB_ID_CONFLICT");
   EXPECT_EQ(conflict.Header("x-keyward-error"), "JOB_ID_CONFLICT");
   // A payload that is not an object is refused everywhere.
-  for (const std::string& path : {"/v1/ai/jobs", "/v1/queue/jobs"}) {
+  for (const char* path : {"/v1/ai/jobs", "/v1/queue/jobs"}) {
     HttpReply r = testing::HttpPost(addr(), path, R"({"job_id":"s","task":"echo","payload":"text"})", {KeyAuth(u.key)});
     EXPECT_EQ(r.status, 400) << path;
   }

@@ -1,9 +1,8 @@
 // Regression tests for issue 9: a change made by another writer — the CLI on
-// the same SQLite file — reaches the running server through the change feed,
-// not after the cache TTL (set to an hour here, so it cannot be the cause).
+// the same database (SQLite, or PostgreSQL in the postgres/ run) — reaches
+// the running server through the change feed, not after the cache TTL (set
+// to an hour here, so it cannot be the cause).
 #include <gtest/gtest.h>
-
-#include <sqlite3.h>
 
 #include <chrono>
 #include <thread>
@@ -16,15 +15,6 @@ namespace {
 
 using nlohmann::json;
 using testing::HttpReply;
-
-// Hand-written SQL on the database: a writer keyward knows nothing about.
-void sqlite3_exec_on(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  sqlite3_close(db);
-}
 
 class CliRevocation : public testing::ServerTest {
  protected:
@@ -76,7 +66,7 @@ TEST_F(CliRevocation, Issue9_EveryKindOfChangeFromTheCliReachesTheServer) {
   EXPECT_EQ(Json(Authz(revoked.key))["error"]["code"], "REVOKED");
   EXPECT_EQ(Json(Authz(disabled.key))["error"]["code"], "USER_DISABLED");
   // A plan change made by another writer: narrowing the allowed scopes.
-  sqlite3_exec_on(db_, "UPDATE users SET allowed_scopes = 'jobs:read' WHERE id = '" + narrowed.id + "'");
+  ExecSql("UPDATE users SET allowed_scopes = 'jobs:read' WHERE id = '" + narrowed.id + "'");
   EXPECT_EQ(AuthzBecomes(narrowed.key, 403, "?scope=jobs:write"), 403);
   EXPECT_EQ(Authz(narrowed.key, "?scope=jobs:read").status, 200);
   // Unchanged users are untouched.

@@ -1,7 +1,6 @@
 // Operations: durability of acknowledged charges across kill -9, graceful
 // shutdown, zero-downtime rotation, access log hygiene, metrics, health.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -54,14 +53,9 @@ TEST_F(ServerTest, JobsAcceptedButNotRunBeforeACrashRunAtTheNextStart) {
   testing::CreatedUser u = NewUser();
   ASSERT_EQ(server_->Stop(), 0);
   // A job the previous server had accepted (durable, charged) but not run.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-  std::string sql =
-      "INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, cost, "
-      "created_at) VALUES ('job_orphan', '" + u.id + "', 'live', 'orphan', '" + u.key_id +
-      "', 'wordcount', '{\"text\":\"left behind\"}', 'running', 2, 1)";
-  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  sqlite3_close(db);
+  ExecSql("INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, cost, "
+          "created_at) VALUES ('job_orphan', '" + u.id + "', 'live', 'orphan', '" + u.key_id +
+          "', 'wordcount', '{\"text\":\"left behind\"}', 'running', 2, 1)");
   Start();
   json job;
   for (int i = 0; i < 2000; ++i) {

@@ -1,13 +1,17 @@
 // server_fixture.h: a test fixture with a fresh database and a running
-// `keyward serve`, plus helpers that create users and keys over HTTP.
+// `keyward serve`, plus helpers that create users and keys over HTTP. The
+// database is a SQLite file, or — when ctest runs the suite against
+// PostgreSQL (KEYWARD_TEST_POSTGRES) — a fresh PostgreSQL database.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "support/http_client.h"
+#include "support/postgres_fixture.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -23,7 +27,16 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(); }
 
+  // True when this run is against PostgreSQL.
+  static bool OnPostgres() { return std::getenv("KEYWARD_TEST_POSTGRES") != nullptr; }
+
   void Start(std::vector<std::string> args = {}, std::vector<std::string> env = {}) {
+    if (OnPostgres() && db_.rfind("postgres", 0) != 0) {
+      pg_.Create();
+      if (HasFatalFailure()) return;
+      db_ = pg_.Uri();
+    }
+    if (OnPostgres()) env.push_back("KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key"));
     server_ = std::make_unique<ServerProcess>(db_, log_, std::move(args), std::move(env));
     ASSERT_TRUE(server_->started()) << server_->Errors();
   }
@@ -79,7 +92,25 @@ class ServerTest : public ::testing::Test {
                     {KeyAuth(key)});
   }
 
+  // Hand-written SQL on the server's database, as another writer would run
+  // it (the statements used here read the same on SQLite and PostgreSQL).
+  void ExecSql(const std::string& sql) {
+    if (db_.rfind("postgres", 0) == 0) {
+      auto c = store::postgres::Conn::Open({.conninfo = db_});
+      ASSERT_TRUE(c.ok()) << c.status().ToString();
+      Status st = (*c)->Run(sql);
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      return;
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
   TempDir dir_;
+  PostgresDatabase pg_;  // declared before server_: the server stops first
   std::string db_ = dir_.File("keyward.db");
   std::string log_ = dir_.File("access.log");
   std::unique_ptr<ServerProcess> server_;

@@ -26,8 +26,15 @@ std::string ReadFileBytes(const std::string& path) {
 }
 
 std::string KeywardBinary() {
-  const char* bin = std::getenv("KEYWARD_BIN");
-  return bin ? bin : "keyward";
+  if (const char* bin = std::getenv("KEYWARD_BIN"); bin && *bin) return bin;
+  // Beside the tests' folder in the build tree (build/<preset>/keyward).
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    std::filesystem::path candidate = self.parent_path().parent_path() / "keyward";
+    if (std::filesystem::exists(candidate, ec)) return candidate.string();
+  }
+  return "keyward";
 }
 
 RunResult Run(const std::vector<std::string>& argv, const std::string& input,

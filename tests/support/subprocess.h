@@ -20,8 +20,8 @@ struct RunResult {
 RunResult Run(const std::vector<std::string>& argv, const std::string& input = "",
               const std::vector<std::string>& env = {});
 
-// Path of the keyward binary under test (from the KEYWARD_BIN environment
-// variable that CTest sets).
+// Path of the keyward binary under test: KEYWARD_BIN (which CTest sets),
+// else the one the build put beside the tests' folder.
 std::string KeywardBinary();
 
 }  // namespace keyward::testing

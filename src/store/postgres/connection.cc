@@ -109,6 +109,9 @@ StatusOr<std::unique_ptr<Conn>> Conn::Open(const ConnOptions& options) {
     while (!err.empty() && err.back() == '\n') err.pop_back();
     return UnavailableError("cannot connect to PostgreSQL: " + err);
   }
+  // Server notices ("relation … already exists, skipping") are not errors
+  // and must not reach stderr.
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
   std::unique_ptr<Conn> conn(new Conn(c));
   KW_RETURN_IF_ERROR(conn->Run("SET statement_timeout = " + std::to_string(options.statement_timeout_ms)));
   return conn;
