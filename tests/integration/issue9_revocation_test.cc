@@ -20,6 +20,13 @@ class CliRevocation : public testing::ServerTest {
  protected:
   void SetUp() override { Start({}, {"KEYWARD_CACHE_TTL=1h"}); }
 
+  // The second node's environment: the same settings as the first.
+  std::vector<std::string> OtherNodeEnv() {
+    std::vector<std::string> env = {"KEYWARD_CACHE_TTL=1h"};
+    if (OnPostgres()) env.push_back("KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key"));
+    return env;
+  }
+
   void Cli(std::vector<std::string> args) {
     args.insert(args.begin(), {testing::KeywardBinary(), "--db", db_});
     testing::RunResult r = testing::Run(args);
@@ -72,6 +79,22 @@ TEST_F(CliRevocation, Issue9_EveryKindOfChangeFromTheCliReachesTheServer) {
   // Unchanged users are untouched.
   testing::CreatedUser bystander = NewUser({{"name", "bystander"}});
   EXPECT_EQ(Authz(bystander.key).status, 200);
+}
+
+// Two servers on one database (two nodes): a revocation made through one
+// node's admin API reaches the other one's cache through the feed.
+TEST_F(CliRevocation, ARevocationOnOneNodeReachesTheOther) {
+  testing::ServerProcess other(db_, dir_.File("other.log"), {}, OtherNodeEnv());
+  ASSERT_TRUE(other.started()) << other.Errors();
+  testing::CreatedUser u = NewUser();
+  ASSERT_EQ(testing::HttpGet(other.address(), "/v1/authz", {testing::KeyAuth(u.key)}).status, 200);
+  ASSERT_EQ(Admin("POST", "/v1/keys/" + u.key_id + "/revoke").status, 200);
+  int status = 0;
+  for (int i = 0; i < 1000 && status != 401; ++i) {  // bounded only so a broken feed fails
+    status = testing::HttpGet(other.address(), "/v1/authz", {testing::KeyAuth(u.key)}).status;
+    if (status != 401) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(status, 401);
 }
 
 }  // namespace
