@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Revocation across nodes: two `keyward serve` processes on one database (a
+# throwaway PostgreSQL server, or with `sqlite` one SQLite file), an hour-long
+# cache TTL; KEYS keys are issued on node A and verified once on node B (so B
+# caches them), then revoked one by one through A's admin API; after each
+# revoke answers, B's /v1/authz is polled with that key over a kept-alive
+# connection until it answers 401. Prints p50/p99/max of revoke-to-first-401.
+#   bench/load/revocation_nodes.sh [KEYS] [postgres|sqlite]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+n="${1:-100}"; store="${2:-postgres}"
+kw="$PWD/build/release/keyward"
+[ -x "$kw" ] || { echo "build first: make build" >&2; exit 2; }
+work="$(mktemp -d)"; pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  [ -f "$work/pg.state" ] && tests/support/pg-cluster stop "$work/pg.state"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export KEYWARD_ADMIN_TOKEN=revocation-bench-admin-token KEYWARD_ACCESS_LOG=off KEYWARD_CACHE_TTL=1h
+export KEYWARD_SEAL_KEY_FILE="$work/seal.key"
+if [ "$store" = postgres ]; then
+  tests/support/pg-cluster start "$work/pg.state" > /dev/null
+  db="$(tail -1 "$work/pg.state")/postgres"
+else
+  db="$work/r.db"
+fi
+start() {
+  "$kw" --db "$db" serve --listen 127.0.0.1:0 > "$work/$1.out" 2> "$work/$1.err" &
+  pids+=("$!")
+  for _ in $(seq 200); do grep -q '^listening on' "$work/$1.out" 2>/dev/null && break; sleep 0.05; done
+  awk '/^listening on/ {print $3; exit}' "$work/$1.out"
+}
+a="$(start a)"; b="$(start b)"
+python3 - "$a" "$b" "$n" "$store" <<'PY'
+import http.client, json, sys, time
+a, b, n, store = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def conn(addr):
+    host, port = addr.rsplit(":", 1)
+    return http.client.HTTPConnection(host, int(port))
+ca, cb = conn(a), conn(b)
+def call(c, method, path, headers=None, body=None):
+    c.request(method, path, body, headers or {})
+    r = c.getresponse(); data = r.read()
+    return r.status, data
+admin = {"Authorization": "Bearer revocation-bench-admin-token"}
+st, body = call(ca, "POST", "/v1/users", admin, json.dumps({"name": "bench", "issue_key": False}))
+user = json.loads(body)["user"]["id"]
+keys = []
+for i in range(n):
+    st, body = call(ca, "POST", f"/v1/users/{user}/keys", admin, "{}")
+    k = json.loads(body)["key"]; keys.append((k["id"], k["secret"]))
+for _, secret in keys:  # every key cached by node B
+    assert call(cb, "GET", "/v1/authz", {"Authorization": "Api-Key " + secret})[0] == 200
+delays = []
+for key_id, secret in keys:
+    assert call(ca, "POST", f"/v1/keys/{key_id}/revoke", admin)[0] == 200
+    t = time.perf_counter()
+    while call(cb, "GET", "/v1/authz", {"Authorization": "Api-Key " + secret})[0] != 401:
+        if time.perf_counter() - t > 10: raise SystemExit("a revocation did not arrive within 10 s")
+    delays.append((time.perf_counter() - t) * 1000)
+delays.sort()
+p = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]
+print(f"revocation on node A -> first 401 from node B ({store}, {n} keys): "
+      f"p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, max {delays[-1]:.1f} ms")
+PY
