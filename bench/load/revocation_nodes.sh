@@ -26,13 +26,15 @@ if [ "$store" = postgres ]; then
 else
   db="$work/r.db"
 fi
+# start NAME -> sets addr_NAME (not in a subshell: the cleanup needs the PID)
 start() {
   "$kw" --db "$db" serve --listen 127.0.0.1:0 > "$work/$1.out" 2> "$work/$1.err" &
   pids+=("$!")
   for _ in $(seq 200); do grep -q '^listening on' "$work/$1.out" 2>/dev/null && break; sleep 0.05; done
-  awk '/^listening on/ {print $3; exit}' "$work/$1.out"
+  printf -v "addr_$1" '%s' "$(awk '/^listening on/ {print $3; exit}' "$work/$1.out")"
 }
-a="$(start a)"; b="$(start b)"
+start a; start b
+a="$addr_a"; b="$addr_b"
 python3 - "$a" "$b" "$n" "$store" <<'PY'
 import http.client, json, sys, time
 a, b, n, store = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
