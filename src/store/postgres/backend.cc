@@ -29,9 +29,7 @@ class PgBackend final : public Backend {
 
   Status Open() {
     KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-    KW_ASSIGN_OR_RETURN(SchemaState state, Migrate(*c));
-    (void)state;
-    return OkStatus();
+    return Migrate(*c).status();
   }
 
   KeyStore& keys() override { return keys_; }
