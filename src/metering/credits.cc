@@ -31,6 +31,7 @@ StatusOr<Credits::Account*> Credits::Load(const std::string& user_id, UnixMillis
       return used.status();
     }
     a.month = month;
+    a.epoch = ++loads_;
     a.used = *used;
   }
   return &a;
@@ -48,16 +49,17 @@ StatusOr<Reservation> Credits::Reserve(const std::string& user_id,
     r.credits_ = this;
     r.user_id_ = user_id;
     r.units_ = units;
-    r.month_ = a->month;
+    r.epoch_ = a->epoch;
   }
   r.state_ = CreditState{limit, a->used};
   return r;
 }
 
-void Credits::Refund(const std::string& user_id, std::int64_t units, int month) {
+void Credits::Refund(const std::string& user_id, std::int64_t units, std::uint64_t epoch) {
   std::lock_guard lock(mu_);
+  // A count loaded after the reservation never included it.
   auto it = accounts_.find(user_id);
-  if (it != accounts_.end() && it->second.month == month) it->second.used -= units;
+  if (it != accounts_.end() && it->second.epoch == epoch) it->second.used -= units;
 }
 
 StatusOr<CreditState> Credits::Peek(const std::string& user_id, std::optional<std::int64_t> limit) {
@@ -77,7 +79,7 @@ Reservation& Reservation::operator=(Reservation&& other) noexcept {
     credits_ = std::exchange(other.credits_, nullptr);
     user_id_ = std::move(other.user_id_);
     units_ = other.units_;
-    month_ = other.month_;
+    epoch_ = other.epoch_;
     granted_ = other.granted_;
     state_ = other.state_;
   }
@@ -88,7 +90,7 @@ Reservation::~Reservation() { Settle(UnavailableError("reservation abandoned"));
 
 void Reservation::Settle(const Status& written) {
   if (!credits_) return;
-  if (!written.ok()) credits_->Refund(user_id_, units_, month_);
+  if (!written.ok()) credits_->Refund(user_id_, units_, epoch_);
   credits_ = nullptr;
 }
 

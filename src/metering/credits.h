@@ -8,6 +8,14 @@
 // committed or failed: a failed write gives the credits back, so concurrent
 // requests can never overspend and a failure never loses credits.
 // Test-environment usage is never charged. Thread-safe.
+//
+// The in-memory count is this process's view. Other processes (nodes on one
+// PostgreSQL, the CLI, a second server on one SQLite file) charge the same
+// user, so the store has the last word: it refuses a live charge that would
+// pass the user's monthly_credits (kResourceExhausted, nothing written).
+// Then Reload() drops this process's count so the next charge reads the
+// ledger again. Exact across nodes; the count here only ever lags below the
+// truth, so a refusal here is always right.
 #pragma once
 
 #include <cstdint>
@@ -57,7 +65,7 @@ class Reservation {
   Credits* credits_ = nullptr;  // null: nothing to settle
   std::string user_id_;
   std::int64_t units_ = 0;
-  int month_ = 0;
+  std::uint64_t epoch_ = 0;
   bool granted_ = false;
   CreditState state_;
 };
@@ -73,22 +81,25 @@ class Credits {
                                 std::int64_t units);
   // Current state without charging.
   StatusOr<CreditState> Peek(const std::string& user_id, std::optional<std::int64_t> limit);
-  // Forgets the in-memory count (after the user is deleted).
+  // Forgets the in-memory count (after the user is deleted, or when the
+  // store refused a charge that this count allowed: see above).
   void Forget(const std::string& user_id);
 
  private:
   friend class Reservation;
   struct Account {
     int month = -1;
+    std::uint64_t epoch = 0;  // which load of the count this is
     std::int64_t used = 0;
   };
   StatusOr<Account*> Load(const std::string& user_id, UnixMillis now);  // REQUIRES: mu_ held
-  void Refund(const std::string& user_id, std::int64_t units, int month);
+  void Refund(const std::string& user_id, std::int64_t units, std::uint64_t epoch);
 
   UsageStore& usage_;
   const Clock& clock_;
   std::mutex mu_;
   std::unordered_map<std::string, Account> accounts_;  // guarded by mu_
+  std::uint64_t loads_ = 0;                            // guarded by mu_
 };
 
 }  // namespace keyward::metering

@@ -52,6 +52,13 @@ StatusOr<GateResult> Gate::Check(const GateRequest& request) {
     Status written = ledger_.Record(
         UsageEntry{rec.user.id, rec.key.id, env, request.cost, request.reason, now});
     held.Settle(written);
+    if (written.code() == StatusCode::kResourceExhausted) {
+      // Another writer spent the credits this process had not counted.
+      credits_.Forget(rec.user.id);
+      out.credits = CreditState{plan.monthly_credits, plan.monthly_credits.value_or(0)};
+      Refuse(out, VerifyOutcome::kQuotaExceeded, until_next_month);
+      return out;
+    }
     KW_RETURN_IF_ERROR(written);
   } else if (request.require_credit && plan.monthly_credits) {
     KW_ASSIGN_OR_RETURN(out.credits, credits_.Peek(rec.user.id, plan.monthly_credits));

@@ -20,10 +20,17 @@ Status UsageLedger::Record(const UsageEntry& entry) {
   for (const Waiter* w : batch) entries.push_back(*w->entry);
   Status st = store_.AppendUsage(entries);
   if (observer_) observer_(batch.size());
+  std::vector<Status> results(batch.size(), st);
+  if (batch.size() > 1 && (st.code() == StatusCode::kResourceExhausted ||
+                           st.code() == StatusCode::kNotFound)) {
+    // One entry sank the batch (its user's credits ran out, or its user was
+    // deleted): commit them one by one so only that entry fails.
+    for (std::size_t i = 0; i < batch.size(); ++i) results[i] = store_.AppendUsage({entries[i]});
+  }
   lock.lock();
-  for (Waiter* w : batch) {
-    w->result = st;
-    w->done = true;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->result = results[i];
+    batch[i]->done = true;
   }
   committing_ = false;
   cv_.notify_all();

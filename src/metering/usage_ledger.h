@@ -24,7 +24,9 @@ class UsageLedger {
   // Called after each commit with the batch size (for metrics).
   void set_batch_observer(std::function<void(std::size_t)> f) { observer_ = std::move(f); }
 
-  // Blocks until `entry` is committed; returns the commit's Status.
+  // Blocks until `entry` is committed; returns the commit's Status, e.g.
+  // kResourceExhausted when the store refused a live charge past the user's
+  // monthly credits (nothing written for that entry).
   Status Record(const UsageEntry& entry);
 
  private:

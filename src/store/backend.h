@@ -15,6 +15,15 @@
 
 namespace keyward::store {
 
+// The database's schema version beside the newest this build knows. A
+// PostgreSQL node may run against a schema one version ahead (a rolling
+// upgrade in progress); it says so in /readyz.
+struct SchemaInfo {
+  int version = 0;
+  int supported = 0;
+  bool ahead() const { return version > supported; }
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -25,6 +34,8 @@ class Backend {
   virtual ChangeFeed& changes() = 0;
   // OK if the backend can serve requests (for readiness probes).
   virtual Status Ping() = 0;
+  // As found (and migrated) when the backend was opened.
+  virtual SchemaInfo schema() const = 0;
 
   // Test hooks (fuzzers reset one in-memory store between inputs instead of
   // building a new one each time). An image of the whole database, and

@@ -48,7 +48,10 @@ class JobStore {
   // Inserts the jobs, each with its charge, in one transaction. Returns, per
   // job, true if it was inserted, or false if its (user_id, environment,
   // job_id) was taken already — then neither it nor its charge is written.
-  // An error means nothing at all was written (e.g. kNotFound: a user is gone).
+  // An error means nothing at all was written (e.g. kNotFound: a user is gone;
+  // kResourceExhausted: a live charge would take its user's month past the
+  // plan's monthly_credits — checked by the store itself, against every
+  // writer's charges, so the limit holds across processes and nodes).
   virtual StatusOr<std::vector<bool>> InsertJobs(const std::vector<NewJob>& jobs) = 0;
   // The job with internal id `id`, or failing that caller job_id `id`, owned
   // by user_id in `env`. kNotFound otherwise, also for another user's job.

@@ -31,7 +31,9 @@ struct UsageByKey {
 class UsageStore {
  public:
   virtual ~UsageStore() = default;
-  // Appends entries in one transaction (all or none). kNotFound if a user is gone.
+  // Appends entries in one transaction (all or none). kNotFound if a user is
+  // gone; kResourceExhausted if a live entry would take its user's month
+  // (UTC) past the plan's monthly_credits (see JobStore::InsertJobs).
   virtual Status AppendUsage(const std::vector<UsageEntry>& entries) = 0;
   // Sum of units for user+env with from <= at < to.
   virtual StatusOr<std::int64_t> SumUsage(const std::string& user_id, Environment env,

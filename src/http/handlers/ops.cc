@@ -22,7 +22,10 @@ void AddOpsRoutes(Router& router, ServiceContext& ctx, const std::string& openap
   add("/readyz", "getReadiness", [&ctx](Exchange&, const nlohmann::json&) {
     Status st = ctx.service.backend().Ping();
     if (!st.ok()) return RetryLaterResponse(503, "UNAVAILABLE", "store not ready: " + st.message(), 1000);
-    return JsonResponse(200, {{"status", "ready"}});
+    const store::SchemaInfo schema = ctx.service.backend().schema();
+    nlohmann::json s = {{"version", schema.version}, {"supported", schema.supported}};
+    if (schema.ahead()) s["ahead"] = true;
+    return JsonResponse(200, {{"status", "ready"}, {"schema", s}});
   }, /*uses_store=*/true);
   add("/metrics", "getMetrics", [&ctx](Exchange&, const nlohmann::json&) {
     HttpResponse r;

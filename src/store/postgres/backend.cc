@@ -29,8 +29,12 @@ class PgBackend final : public Backend {
 
   Status Open() {
     KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-    return Migrate(*c).status();
+    KW_ASSIGN_OR_RETURN(SchemaState state, Migrate(*c));
+    schema_ = SchemaInfo{state.version, LatestSchemaVersion()};
+    return OkStatus();
   }
+
+  SchemaInfo schema() const override { return schema_; }
 
   KeyStore& keys() override { return keys_; }
   JobStore& jobs() override { return jobs_; }
@@ -57,6 +61,7 @@ class PgBackend final : public Backend {
   PgUsageStore usage_;
   PgQueueStore queue_;
   PgChangeFeed changes_;
+  SchemaInfo schema_;
 };
 
 }  // namespace

@@ -82,6 +82,9 @@ Status PgStatus(std::string_view sqlstate, std::string_view what, std::string_vi
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   if (sqlstate == "23505") return AlreadyExistsError(msg);
   if (sqlstate == "23503") return NotFoundError(msg);
+  // Raised by migration 0005's trigger: the charge would pass the user's
+  // monthly credits.
+  if (sqlstate == "KW001") return ResourceExhaustedError(msg);
   // Integrity (23…) and data (22…) errors: the input is wrong.
   if (sqlstate.substr(0, 2) == "23" || sqlstate.substr(0, 2) == "22") return InvalidArgumentError(msg);
   // Statement timeout or cancel, serialization failure, deadlock, a server

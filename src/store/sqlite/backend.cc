@@ -48,6 +48,10 @@ class SqliteBackend final : public Backend {
   QueueStore& queue() override { return queue_; }
   ChangeFeed& changes() override { return changes_; }
 
+  // Migrated to this build's version, or refused when newer (SQLite runs
+  // one process family per file: no rolling upgrades).
+  SchemaInfo schema() const override { return {LatestSchemaVersion(), LatestSchemaVersion()}; }
+
   Status Ping() override {
     std::lock_guard lock(shared_.mu);
     return shared_.db.QueryInt("SELECT 1").status();

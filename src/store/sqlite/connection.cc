@@ -32,6 +32,8 @@ Status SqliteStatus(int rc, std::string_view what, std::string_view detail) {
         return AlreadyExistsError(msg);
       }
       if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFoundError(msg);
+      // The one RAISE(ABORT) in the schema: migration 0007's credit limit.
+      if (rc == SQLITE_CONSTRAINT_TRIGGER) return ResourceExhaustedError(msg);
       return InvalidArgumentError(msg);
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:

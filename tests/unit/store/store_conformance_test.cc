@@ -413,6 +413,43 @@ TEST_P(StoreConformance, UsageIsSummedPerEnvironmentAndReportedPerKey) {
   EXPECT_EQ(*usage().SumUsage("usr_m", Environment::kLive, 100, 200), 12);
 }
 
+TEST_P(StoreConformance, TheStoreRefusesALiveChargePastTheMonthlyCredits) {
+  User u = MakeUser("usr_c");
+  u.plan.monthly_credits = 5;
+  ASSERT_TRUE(keys().CreateUser(u, nullptr).ok());
+  constexpr UnixMillis kNov = 1793491200000, kDec = 1796083200000;  // 2026-11-01, 2026-12-01 UTC
+  ASSERT_TRUE(jobs().InsertJobs({MakeJob("job_c1", "usr_c", "a", kNov, 3)}).ok());
+  // 3 + 3 > 5: neither the job nor its charge is written.
+  StatusOr<std::vector<bool>> over = jobs().InsertJobs({MakeJob("job_c2", "usr_c", "b", kNov + 1, 3)});
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(jobs().GetJob("usr_c", Environment::kLive, "b").status().code(), StatusCode::kNotFound);
+  // Exactly up to the limit is fine; one more unit is not, also through the ledger.
+  ASSERT_TRUE(jobs().InsertJobs({MakeJob("job_c3", "usr_c", "c", kNov + 2, 2)}).ok());
+  EXPECT_EQ(usage().AppendUsage({{"usr_c", "k", Environment::kLive, 1, "verify", kDec - 1}}).code(),
+            StatusCode::kResourceExhausted);
+  // A batch with one charge too many writes nothing at all.
+  EXPECT_EQ(usage().AppendUsage({{"usr_c", "k", Environment::kTest, 1, "verify", kNov},
+                                 {"usr_c", "k", Environment::kLive, 1, "verify", kNov}}).code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_EQ(*usage().SumUsage("usr_c", Environment::kTest, kNov, kDec), 0);
+  // Test traffic is never charged; a new month starts from zero.
+  EXPECT_TRUE(usage().AppendUsage({{"usr_c", "k", Environment::kTest, 50, "verify", kNov}}).ok());
+  EXPECT_TRUE(usage().AppendUsage({{"usr_c", "k", Environment::kLive, 5, "verify", kDec}}).ok());
+  EXPECT_EQ(*usage().SumUsage("usr_c", Environment::kLive, kNov, kDec), 5);
+  // Raising the plan lifts the refusal at once; unlimited plans still count.
+  u.plan.monthly_credits = 6;
+  ASSERT_TRUE(keys().UpdateUser(u).ok());
+  EXPECT_TRUE(usage().AppendUsage({{"usr_c", "k", Environment::kLive, 1, "verify", kNov}}).ok());
+  u.plan.monthly_credits.reset();
+  ASSERT_TRUE(keys().UpdateUser(u).ok());
+  EXPECT_TRUE(usage().AppendUsage({{"usr_c", "k", Environment::kLive, 10, "verify", kNov}}).ok());
+  u.plan.monthly_credits = 16;
+  ASSERT_TRUE(keys().UpdateUser(u).ok());
+  EXPECT_EQ(usage().AppendUsage({{"usr_c", "k", Environment::kLive, 1, "verify", kNov}}).code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_EQ(*usage().SumUsage("usr_c", Environment::kLive, kNov, kDec), 16);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          ::testing::Values(Kind::kSqlite, Kind::kPostgres),
                          [](const ::testing::TestParamInfo<Kind>& info) {
