@@ -6,6 +6,8 @@
 #
 #   bench/load/run.sh [ROUNDS] [SECONDS] [CONNECTIONS]     (default 5 5 64)
 #   KEYWARD_BIN=/path/to/other/keyward bench/load/run.sh   (an older build)
+#   BENCH_DB=postgresql://… bench/load/run.sh              (another store; an
+#                                    empty database: bench/load/postgres.sh)
 #
 # Rows: GET /v1/authz with the access log off and on (to a file), GET
 # /healthz (the HTTP layer alone), authz with 2 I/O threads, POST /v1/ai/jobs
@@ -28,13 +30,15 @@ cleanup() {
 trap cleanup EXIT
 
 export KEYWARD_ADMIN_TOKEN=load-test-admin-token
+# PostgreSQL has no folder for the queue's seal key: every node gets this one.
+export KEYWARD_SEAL_KEY="${KEYWARD_SEAL_KEY:-$(openssl rand -hex 32)}"
 # Every job stays pending until it runs: lift the per-user bounds for the
 # bench (docs/security.md explains them).
 export KEYWARD_MAX_PENDING_JOBS_PER_USER=1000000 KEYWARD_MAX_PENDING_JOBS=1000000
 
 # start_keyward NAME THREADS ACCESS_LOG -> sets addr_NAME
 start_keyward() {
-  KEYWARD_ACCESS_LOG="$3" "$kw" --db "$work/load.db" serve --listen 127.0.0.1:0 --threads "$2" \
+  KEYWARD_ACCESS_LOG="$3" "$kw" --db "${BENCH_DB:-$work/load.db}" serve --listen 127.0.0.1:0 --threads "$2" \
     > "$work/$1.out" 2> "$work/$1.err" &
   pids+=("$!")
   for _ in $(seq 200); do grep -q '^listening on' "$work/$1.out" && break; sleep 0.05; done

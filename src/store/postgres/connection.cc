@@ -31,6 +31,25 @@ std::string ByteaParam(std::string_view bytes) {
   return "\\x" + core::HexEncode(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
 
+std::string ArrayParam(const std::vector<std::optional<std::string>>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    if (!values[i]) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (char ch : *values[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 std::string FromHex(std::string_view hex) {
   if (hex.size() % 2 != 0) return "";
   std::string out(hex.size() / 2, '\0');

@@ -38,6 +38,10 @@ Environment ReadEnv(const std::string& text);
 // Binary values travel as bytea in hex form: "\\x0a1b…" as a parameter (cast
 // with ::bytea), encode(column, 'hex') when read.
 std::string ByteaParam(std::string_view bytes);
+// A one-dimensional array literal of `values` ('{"a","b",NULL}'), every
+// element quoted, for parameters cast as text[] or bigint[]: a batch as one
+// parameter per column, expanded with unnest().
+std::string ArrayParam(const std::vector<std::optional<std::string>>& values);
 // The bytes of a hex string (from encode(…, 'hex')); "" if it is not hex.
 std::string FromHex(std::string_view hex);
 

@@ -41,40 +41,65 @@ Page<Job> JobPage(const Result& r, int limit, bool full) {
   return MakePage(std::move(rows), limit, [](const Job& j) { return EncodeCursor(j.created_at, j.id); });
 }
 
-Status AppendUsageOn(Conn& c, const UsageEntry& e) {
-  Status st = c.Exec("INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
-                     "VALUES ($1, $2, $3, $4, $5, $6)",
-                     {e.user_id, e.key_id, Env(e.environment), Num(e.units), e.reason,
-                      Num(e.at)}).status();
-  if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + e.user_id + " does not exist");
-  return st;
-}
-
 }  // namespace
 
+// One statement per batch, so one round trip and one commit however many
+// jobs it holds: each column travels as one array parameter, the jobs go in
+// with ON CONFLICT DO NOTHING (a job_id taken, also earlier in the same
+// batch, is skipped), and the charges of exactly the jobs that went in
+// follow in the same statement — atomic as a whole, like a transaction.
 StatusOr<std::vector<bool>> PgJobStore::InsertJobs(const std::vector<NewJob>& jobs) {
   std::vector<bool> inserted(jobs.size(), false);
   if (jobs.empty()) return inserted;
-  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  Transaction tx(*c);
-  KW_RETURN_IF_ERROR(tx.Begin());
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    const Job& j = jobs[i].job;
-    StatusOr<Result> r = c->Exec(
-        "INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, "
-        "result, error, cost, created_at, started_at, finished_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
-        "ON CONFLICT (user_id, environment, job_id) DO NOTHING",
-        {j.id, j.user_id, Env(j.environment), j.job_id, j.key_id, j.task, j.payload,
-         std::string(JobStatusName(j.status)), j.result, j.error, std::to_string(j.cost),
-         std::to_string(j.created_at), Num(j.started_at), Num(j.finished_at)});
-    if (r.status().code() == StatusCode::kNotFound) return NotFoundError("user " + j.user_id + " does not exist");
-    KW_RETURN_IF_ERROR(r.status());
-    if (r->affected() == 0) continue;  // that job_id exists: no job, no charge
-    inserted[i] = true;
-    if (jobs[i].charge) KW_RETURN_IF_ERROR(AppendUsageOn(*c, *jobs[i].charge));
+  constexpr int kColumns = 14, kChargeColumns = 6;
+  std::vector<std::vector<std::optional<std::string>>> col(kColumns), charge(kChargeColumns);
+  for (const NewJob& n : jobs) {
+    const Job& j = n.job;
+    const std::optional<std::string> row[kColumns] = {
+        j.id, j.user_id, Env(j.environment), j.job_id, j.key_id, j.task, j.payload,
+        std::string(JobStatusName(j.status)), j.result, j.error, Num(j.cost), Num(j.created_at),
+        Num(j.started_at), Num(j.finished_at)};
+    for (int c = 0; c < kColumns; ++c) col[c].push_back(row[c]);
+    std::optional<std::string> crow[kChargeColumns];
+    if (n.charge) {
+      const UsageEntry& e = *n.charge;
+      crow[0] = e.user_id, crow[1] = e.key_id, crow[2] = Env(e.environment);
+      crow[3] = Num(e.units), crow[4] = e.reason, crow[5] = Num(e.at);
+    }
+    for (int c = 0; c < kChargeColumns; ++c) charge[c].push_back(crow[c]);
   }
-  KW_RETURN_IF_ERROR(tx.Commit());
+  Params params;
+  for (const auto& c : col) params.push_back(ArrayParam(c));
+  for (const auto& c : charge) params.push_back(ArrayParam(c));
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  StatusOr<Result> r = c->Exec(
+      "WITH input AS ("
+      "  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
+      "    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], "
+      "    $12::bigint[], $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::text[], "
+      "    $18::bigint[], $19::text[], $20::bigint[]) WITH ORDINALITY "
+      "  AS t(id, user_id, environment, job_id, key_id, task, payload, status, result, error, "
+      "       cost, created_at, started_at, finished_at, c_user_id, c_key_id, c_environment, "
+      "       c_units, c_reason, c_at, ord)"
+      "), added AS ("
+      "  INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, "
+      "    result, error, cost, created_at, started_at, finished_at) "
+      "  SELECT id, user_id, environment, job_id, key_id, task, payload, status, result, error, "
+      "    cost, created_at, started_at, finished_at FROM input ORDER BY ord "
+      "  ON CONFLICT (user_id, environment, job_id) DO NOTHING RETURNING id"
+      "), charged AS ("
+      "  INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
+      "  SELECT i.c_user_id, i.c_key_id, i.c_environment, i.c_units, i.c_reason, i.c_at "
+      "  FROM input i JOIN added a ON a.id = i.id WHERE i.c_user_id IS NOT NULL ORDER BY i.ord "
+      "  RETURNING 1"
+      ") SELECT i.ord FROM input i JOIN added a ON a.id = i.id",
+      params);
+  if (r.status().code() == StatusCode::kNotFound) return NotFoundError("a user of this batch does not exist");
+  KW_RETURN_IF_ERROR(r.status());
+  for (int i = 0; i < r->rows(); ++i) {
+    const std::int64_t ord = r->Int(i, 0);
+    if (ord >= 1 && ord <= static_cast<std::int64_t>(jobs.size())) inserted[ord - 1] = true;
+  }
   return inserted;
 }
 
@@ -143,13 +168,23 @@ Status PgJobStore::UpdateJobs(const std::vector<Job>& jobs) {
   return tx.Commit();
 }
 
+// One statement for the whole batch (see InsertJobs).
 Status PgUsageStore::AppendUsage(const std::vector<UsageEntry>& entries) {
   if (entries.empty()) return OkStatus();
+  std::vector<std::optional<std::string>> user, key, env, units, reason, at;
+  for (const UsageEntry& e : entries) {
+    user.push_back(e.user_id), key.push_back(e.key_id), env.push_back(Env(e.environment));
+    units.push_back(Num(e.units)), reason.push_back(e.reason), at.push_back(Num(e.at));
+  }
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  Transaction tx(*c);
-  KW_RETURN_IF_ERROR(tx.Begin());
-  for (const UsageEntry& e : entries) KW_RETURN_IF_ERROR(AppendUsageOn(*c, e));
-  return tx.Commit();
+  Status st = c->Exec("INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
+                      "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], "
+                      "$5::text[], $6::bigint[])",
+                      {ArrayParam(user), ArrayParam(key), ArrayParam(env), ArrayParam(units),
+                       ArrayParam(reason), ArrayParam(at)})
+                  .status();
+  if (st.code() == StatusCode::kNotFound) return NotFoundError("a user of this batch does not exist");
+  return st;
 }
 
 StatusOr<std::int64_t> PgUsageStore::SumUsage(const std::string& user_id, Environment env,

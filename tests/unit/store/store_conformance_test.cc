@@ -450,6 +450,25 @@ TEST_P(StoreConformance, TheStoreRefusesALiveChargePastTheMonthlyCredits) {
   EXPECT_EQ(*usage().SumUsage("usr_c", Environment::kLive, kNov, kDec), 16);
 }
 
+TEST_P(StoreConformance, ABatchKeepsEveryByteAndTheFirstOfTwoEqualJobIds) {
+  ASSERT_TRUE(keys().CreateUser(MakeUser("usr_b"), nullptr).ok());
+  JobStore::NewJob odd = MakeJob("job_b1", "usr_b", "x", 100, 2);
+  odd.job.payload = R"({"s":"a\"b\\c,{}\u00e9 NULL","t":"é ✓","n":null})";
+  odd.job.error = "NULL";
+  JobStore::NewJob twin = MakeJob("job_b2", "usr_b", "x", 101, 5);  // same job_id: skipped
+  JobStore::NewJob plain = MakeJob("job_b3", "usr_b", "y", 102, 0);
+  StatusOr<std::vector<bool>> r = jobs().InsertJobs({odd, twin, plain});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, (std::vector<bool>{true, false, true}));
+  StatusOr<Job> got = jobs().GetJob("usr_b", Environment::kLive, "x");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->id, "job_b1");
+  EXPECT_EQ(got->payload, odd.job.payload);
+  EXPECT_EQ(got->error, std::optional<std::string>("NULL"));
+  EXPECT_FALSE(got->result.has_value());
+  EXPECT_EQ(*usage().SumUsage("usr_b", Environment::kLive, 0, 1000), 2);  // the twin's charge is not written
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          ::testing::Values(Kind::kSqlite, Kind::kPostgres),
                          [](const ::testing::TestParamInfo<Kind>& info) {
