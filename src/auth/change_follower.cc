@@ -1,6 +1,8 @@
 // change_follower.cc: poll, read, invalidate, prune.
 #include "auth/change_follower.h"
 
+#include <algorithm>
+
 #include "core/process.h"
 
 namespace keyward::auth {
@@ -35,9 +37,28 @@ void ChangeFollower::Loop() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms), [&] { return stop_; })) {
     lock.unlock();
-    if (!PollOnce().ok()) stats_.errors++;
+    Tick();
     lock.lock();
   }
+}
+
+void ChangeFollower::Tick() {
+  const Status polled = PollOnce();
+  if (polled.ok()) {
+    failing_since_ = 0;
+    dropped_ = false;
+    return;
+  }
+  stats_.errors++;
+  const UnixMillis now = clock_.Now();
+  if (failing_since_ == 0) failing_since_ = now;
+  if (now - failing_since_ < std::max(options_.outage_grace_ms, kOutageNoticeMs)) return;
+  // Whatever was cached may have been revoked meanwhile. Dropped again after
+  // every failed read: a lookup that reached the store between two reads
+  // must not outlive the outage either.
+  verifier_.InvalidateAll();
+  if (!dropped_) stats_.outages++;
+  dropped_ = true;
 }
 
 Status ChangeFollower::PollOnce() {

@@ -11,6 +11,15 @@
 // drops the whole cache. Every prune_every_ms it also prunes entries older
 // than retention_ms, which bounds the feed. The cache's TTL stays as the last
 // safety net, no longer the revocation delay.
+//
+// While the feed cannot be read (the database is down or unreachable) the
+// cache cannot learn of revocations. After outage_grace_ms of failed reads
+// (at least kOutageNoticeMs, so one slow read is not an outage) the
+// follower drops the whole cache, and keeps it empty until a read succeeds:
+// every decision then needs the store, which answers "unavailable" (503),
+// never "unknown key". outage_grace_ms = 0 (the default) is fail-closed;
+// larger values serve cached decisions for that long — each still bounded by
+// its own cache TTL.
 // Thread-safe; Stop() (or destruction) joins the thread.
 #pragma once
 
@@ -30,12 +39,17 @@ struct ChangeFollowerOptions {
   std::int64_t retention_ms = 15 * 60'000;  // feed entries are kept this long
   std::int64_t prune_every_ms = 60'000;   // how often old entries are pruned
   int batch = 1000;                       // changes read per query
+  std::int64_t outage_grace_ms = 0;       // cached decisions served in an outage
 };
+
+// Failed feed reads for this long count as an outage.
+inline constexpr std::int64_t kOutageNoticeMs = 100;
 
 struct ChangeFollowerStats {
   std::atomic<std::uint64_t> changes{0};      // users invalidated
   std::atomic<std::uint64_t> full_flushes{0}; // gaps: the whole cache dropped
   std::atomic<std::uint64_t> errors{0};       // feed reads that failed (retried next poll)
+  std::atomic<std::uint64_t> outages{0};      // outages that dropped the cache
 };
 
 class ChangeFollower {
@@ -50,6 +64,9 @@ class ChangeFollower {
   void Stop();
   // One poll, on the caller's thread (tests; the thread calls it too).
   Status PollOnce();
+  // What the thread does each period: PollOnce(), then the outage rule
+  // above. Public for tests.
+  void Tick();
 
   const ChangeFollowerStats& stats() const { return stats_; }
 
@@ -62,6 +79,8 @@ class ChangeFollower {
   const ChangeFollowerOptions options_;
   std::int64_t position_ = 0;  // last change seen; used by the polling thread only
   UnixMillis last_prune_ = 0;
+  UnixMillis failing_since_ = 0;  // 0: the last poll succeeded
+  bool dropped_ = false;          // the cache was dropped in this outage
   ChangeFollowerStats stats_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -180,6 +180,10 @@ std::vector<Setting> BuildSettings() {
   add_all(DurationField<std::int64_t>("change_retention", "how long change feed entries are kept", 60'000,
                                       7 * 24 * kHour,
                                       [](ServeConfig& c) -> std::int64_t& { return c.service.changes.retention_ms; }));
+  add_all(DurationField<std::int64_t>("store_outage_grace", "how long cached key decisions are still served "
+                                      "while the store cannot be reached (0: refused at once, fail-closed)",
+                                      0, kHour,
+                                      [](ServeConfig& c) -> std::int64_t& { return c.service.changes.outage_grace_ms; }));
   add(IntField<std::size_t>("cache_capacity", "most key records cached", 0, 100'000'000,
                             [](ServeConfig& c) -> std::size_t& { return c.service.verifier.cache_capacity; }));
   add_all(DurationField<std::int64_t>("last_used_flush", "how often last_used_at is written", 100, kHour,

@@ -100,5 +100,75 @@ TEST_F(ChangeFollowerTest, TheFeedIsPrunedByAge) {
   EXPECT_FALSE(all->changes.empty());
 }
 
+// A feed that can be made to fail, as when the database is unreachable.
+class BreakableFeed final : public ChangeFeed {
+ public:
+  explicit BreakableFeed(ChangeFeed& real) : real_(real) {}
+  bool broken = false;
+  StatusOr<std::int64_t> LatestChange() override { return Gate(real_.LatestChange()); }
+  StatusOr<bool> MaybeChanged() override { return broken ? StatusOr<bool>(Down()) : StatusOr<bool>(true); }
+  StatusOr<ChangeBatch> ReadChanges(std::int64_t after, int limit) override {
+    return Gate(real_.ReadChanges(after, limit));
+  }
+  StatusOr<std::int64_t> PruneChanges(UnixMillis before) override { return Gate(real_.PruneChanges(before)); }
+
+ private:
+  static Status Down() { return UnavailableError("the database is down"); }
+  template <typename T>
+  StatusOr<T> Gate(StatusOr<T> r) { return broken ? StatusOr<T>(Down()) : std::move(r); }
+  ChangeFeed& real_;
+};
+
+// A key revoked while the feed cannot be read keeps its cached decision
+// until the outage has lasted the grace (at least kOutageNoticeMs); then the
+// cache is dropped and the store is asked again.
+TEST_F(ChangeFollowerTest, AnOutageDropsTheCacheAtOnceByDefault) {
+  BreakableFeed feed(backend_->changes());
+  auth::ChangeFollower f(feed, *verifier_, clock_, auth::ChangeFollowerOptions{.poll_ms = 1'000'000});
+  auth::CreatedUser a = NewUser("A");
+  ASSERT_EQ(Check(a.key->secret), VerifyOutcome::kValid);
+  ASSERT_TRUE(other_accounts_->RevokeKey(a.key->record.id).ok());
+  feed.broken = true;
+  f.Tick();  // the first failed read is not yet an outage
+  EXPECT_EQ(Check(a.key->secret), VerifyOutcome::kValid);
+  clock_.Advance(auth::kOutageNoticeMs);
+  f.Tick();
+  EXPECT_EQ(f.stats().outages.load(), 1u);
+  EXPECT_EQ(Check(a.key->secret), VerifyOutcome::kRevoked);  // from the store, not the cache
+  // Still down: whatever was looked up meanwhile is dropped again.
+  auth::CreatedUser b = NewUser("B");
+  ASSERT_EQ(Check(b.key->secret), VerifyOutcome::kValid);
+  ASSERT_TRUE(other_accounts_->RevokeKey(b.key->record.id).ok());
+  f.Tick();
+  EXPECT_EQ(Check(b.key->secret), VerifyOutcome::kRevoked);
+  EXPECT_EQ(f.stats().outages.load(), 1u);  // one outage
+  // Back up: a new outage starts counting afresh.
+  feed.broken = false;
+  f.Tick();
+  auth::CreatedUser c = NewUser("C");
+  ASSERT_EQ(Check(c.key->secret), VerifyOutcome::kValid);
+  ASSERT_TRUE(other_accounts_->RevokeKey(c.key->record.id).ok());
+  feed.broken = true;
+  f.Tick();
+  EXPECT_EQ(Check(c.key->secret), VerifyOutcome::kValid);
+}
+
+TEST_F(ChangeFollowerTest, AGraceServesCachedDecisionsForThatLongOnly) {
+  BreakableFeed feed(backend_->changes());
+  auth::ChangeFollower f(feed, *verifier_, clock_,
+                         auth::ChangeFollowerOptions{.poll_ms = 1'000'000, .outage_grace_ms = 30'000});
+  auth::CreatedUser a = NewUser("A");
+  ASSERT_EQ(Check(a.key->secret), VerifyOutcome::kValid);
+  ASSERT_TRUE(other_accounts_->RevokeKey(a.key->record.id).ok());
+  feed.broken = true;
+  f.Tick();
+  clock_.Advance(29'999);
+  f.Tick();
+  EXPECT_EQ(Check(a.key->secret), VerifyOutcome::kValid);  // served from the cache
+  clock_.Advance(1);
+  f.Tick();
+  EXPECT_EQ(Check(a.key->secret), VerifyOutcome::kRevoked);
+}
+
 }  // namespace
 }  // namespace keyward
