@@ -168,6 +168,16 @@ StatusOr<Result> Conn::Exec(std::string_view sql, const Params& params) {
                "postgres");
 }
 
+StatusOr<Result> Conn::ExecOnce(std::string_view sql, const Params& params) {
+  std::string text(sql);
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return Check(PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr,
+                            values.data(), nullptr, nullptr, 0),
+               "postgres");
+}
+
 Status Conn::Run(std::string_view sql) {
   std::string text(sql);
   return Check(PQexec(conn_, text.c_str()), "postgres").status();

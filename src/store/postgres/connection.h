@@ -88,6 +88,11 @@ class Conn {
   // Runs one statement with parameters, prepared on this connection the
   // first time its text is seen.
   StatusOr<Result> Exec(std::string_view sql, const Params& params = {});
+  // Runs one statement planned for these very parameters (unnamed, not
+  // prepared): for batch statements over arrays, whose best plan depends on
+  // the batch and the tables' sizes — a prepared statement's generic plan,
+  // chosen while a table was small, would scan it whole ever after.
+  StatusOr<Result> ExecOnce(std::string_view sql, const Params& params);
   // Runs statements without parameters (simple query protocol; several
   // statements separated by ';' allowed).
   Status Run(std::string_view sql);

@@ -48,6 +48,9 @@ Page<Job> JobPage(const Result& r, int limit, bool full) {
 // with ON CONFLICT DO NOTHING (a job_id taken, also earlier in the same
 // batch, is skipped), and the charges of exactly the jobs that went in
 // follow in the same statement — atomic as a whole, like a transaction.
+// Rows go in sorted by user: batches committed at once (by several nodes)
+// take the users' unique-index entries and credit rows in one global
+// order, so they can wait on each other but never deadlock.
 StatusOr<std::vector<bool>> PgJobStore::InsertJobs(const std::vector<NewJob>& jobs) {
   std::vector<bool> inserted(jobs.size(), false);
   if (jobs.empty()) return inserted;
@@ -72,7 +75,7 @@ StatusOr<std::vector<bool>> PgJobStore::InsertJobs(const std::vector<NewJob>& jo
   for (const auto& c : col) params.push_back(ArrayParam(c));
   for (const auto& c : charge) params.push_back(ArrayParam(c));
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  StatusOr<Result> r = c->Exec(
+  StatusOr<Result> r = c->ExecOnce(
       "WITH input AS ("
       "  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
       "    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], "
@@ -85,12 +88,14 @@ StatusOr<std::vector<bool>> PgJobStore::InsertJobs(const std::vector<NewJob>& jo
       "  INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, "
       "    result, error, cost, created_at, started_at, finished_at) "
       "  SELECT id, user_id, environment, job_id, key_id, task, payload, status, result, error, "
-      "    cost, created_at, started_at, finished_at FROM input ORDER BY ord "
+      "    cost, created_at, started_at, finished_at FROM input "
+      "  ORDER BY user_id, environment, job_id, ord "
       "  ON CONFLICT (user_id, environment, job_id) DO NOTHING RETURNING id"
       "), charged AS ("
       "  INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
       "  SELECT i.c_user_id, i.c_key_id, i.c_environment, i.c_units, i.c_reason, i.c_at "
-      "  FROM input i JOIN added a ON a.id = i.id WHERE i.c_user_id IS NOT NULL ORDER BY i.ord "
+      "  FROM input i JOIN added a ON a.id = i.id WHERE i.c_user_id IS NOT NULL "
+      "  ORDER BY i.c_user_id, i.ord "
       "  RETURNING 1"
       ") SELECT i.ord FROM input i JOIN added a ON a.id = i.id",
       params);
@@ -154,18 +159,26 @@ StatusOr<std::int64_t> PgJobStore::CountPendingJobs(const std::string& user_id) 
   return r.Int(0, 0);
 }
 
+// One statement for the batch (see InsertJobs); rows in id order, so
+// concurrent batches lock them in one order.
 Status PgJobStore::UpdateJobs(const std::vector<Job>& jobs) {
   if (jobs.empty()) return OkStatus();
-  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  Transaction tx(*c);
-  KW_RETURN_IF_ERROR(tx.Begin());
+  std::vector<std::optional<std::string>> id, status, result, error, started, finished;
   for (const Job& j : jobs) {
-    KW_RETURN_IF_ERROR(c->Exec("UPDATE jobs SET status = $1, result = $2, error = $3, "
-                               "started_at = $4, finished_at = $5 WHERE id = $6",
-                               {std::string(JobStatusName(j.status)), j.result, j.error,
-                                Num(j.started_at), Num(j.finished_at), j.id}).status());
+    id.push_back(j.id), status.push_back(std::string(JobStatusName(j.status)));
+    result.push_back(j.result), error.push_back(j.error);
+    started.push_back(Num(j.started_at)), finished.push_back(Num(j.finished_at));
   }
-  return tx.Commit();
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  return c->ExecOnce("UPDATE jobs SET status = u.status, result = u.result, error = u.error, "
+                 "started_at = u.started_at, finished_at = u.finished_at "
+                 "FROM (SELECT DISTINCT ON (id) * FROM unnest($1::text[], $2::text[], $3::text[], "
+                 "$4::text[], $5::bigint[], $6::bigint[]) WITH ORDINALITY "
+                 "AS t(id, status, result, error, started_at, finished_at, ord) "
+                 "ORDER BY id, ord DESC) u WHERE jobs.id = u.id",
+                 {ArrayParam(id), ArrayParam(status), ArrayParam(result), ArrayParam(error),
+                  ArrayParam(started), ArrayParam(finished)})
+      .status();
 }
 
 // One statement for the whole batch (see InsertJobs).
@@ -177,9 +190,9 @@ Status PgUsageStore::AppendUsage(const std::vector<UsageEntry>& entries) {
     units.push_back(Num(e.units)), reason.push_back(e.reason), at.push_back(Num(e.at));
   }
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  Status st = c->Exec("INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
+  Status st = c->ExecOnce("INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
                       "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], "
-                      "$5::text[], $6::bigint[])",
+                      "$5::text[], $6::bigint[]) AS t(u, k, e, n, r, a) ORDER BY u",
                       {ArrayParam(user), ArrayParam(key), ArrayParam(env), ArrayParam(units),
                        ArrayParam(reason), ArrayParam(at)})
                   .status();

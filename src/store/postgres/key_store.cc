@@ -246,17 +246,19 @@ Status PgKeyStore::DeleteKey(const std::string& id) {
   return OkStatus();
 }
 
+// One statement for every use remembered since the last flush, in id order
+// (concurrent flushes from several nodes lock rows in one order).
 Status PgKeyStore::TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) {
   if (uses.empty()) return OkStatus();
+  std::vector<std::optional<std::string>> ids, ats;
+  for (const auto& [id, at] : uses) ids.push_back(id), ats.push_back(Num(at));
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  Transaction tx(*c);
-  KW_RETURN_IF_ERROR(tx.Begin());
-  for (const auto& [id, at] : uses) {
-    KW_RETURN_IF_ERROR(c->Exec("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 "
-                               "AND (last_used_at IS NULL OR last_used_at < $1)",
-                               {Num(at), id}).status());
-  }
-  return tx.Commit();
+  return c->ExecOnce("UPDATE api_keys k SET last_used_at = u.at "
+                 "FROM (SELECT id, max(at) AS at FROM unnest($1::text[], $2::bigint[]) AS t(id, at) "
+                 "GROUP BY id ORDER BY id) u "
+                 "WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)",
+                 {ArrayParam(ids), ArrayParam(ats)})
+      .status();
 }
 
 }  // namespace keyward::store::postgres

@@ -2,7 +2,7 @@
 -- by a trigger in the transaction that appends to the ledger, and the
 -- monthly credit limit enforced there: a live charge that would take the
 -- month past the user's monthly_credits raises KW001 and aborts its
--- transaction. The upsert locks the user's month row until commit, so
+-- statement's transaction. The upsert locks the user's month row until commit, so
 -- concurrent charges of one user on any number of nodes queue on that row
 -- and each sees the sum the others committed: the limit holds exactly.
 -- Months are numbered year * 12 + month - 1, as metering::MonthIndex.
@@ -24,25 +24,31 @@ INSERT INTO credit_months (user_id, month, used)
   SELECT user_id, keyward_month(at), sum(units)
   FROM usage WHERE environment = 'live' GROUP BY 1, 2;
 
+-- Once per statement over the rows it added (a group commit's whole batch):
+-- one upsert per user and month, in key order so that concurrent batches
+-- lock the rows in one order, then one check. A batch that takes any user
+-- past the limit is refused as a whole; the caller retries its entries one
+-- by one, so only the charge too many fails.
 CREATE FUNCTION keyward_charge_credits() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-  total bigint;
-  cap   bigint;
 BEGIN
   INSERT INTO credit_months AS c (user_id, month, used)
-    VALUES (NEW.user_id, keyward_month(NEW.at), NEW.units)
-    ON CONFLICT (user_id, month) DO UPDATE SET used = c.used + excluded.used
-    RETURNING c.used INTO total;
-  IF NEW.units > 0 THEN
-    SELECT monthly_credits INTO cap FROM users WHERE id = NEW.user_id;
-    IF cap IS NOT NULL AND total > cap THEN
-      RAISE EXCEPTION 'keyward: monthly credits exhausted' USING ERRCODE = 'KW001';
-    END IF;
+    SELECT user_id, keyward_month(at), sum(units) FROM added
+    WHERE environment = 'live' GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (user_id, month) DO UPDATE SET used = c.used + excluded.used;
+  IF EXISTS (
+    SELECT 1
+    FROM (SELECT DISTINCT user_id, keyward_month(at) AS month FROM added
+          WHERE environment = 'live' AND units > 0) a
+    JOIN credit_months c ON c.user_id = a.user_id AND c.month = a.month
+    JOIN users u ON u.id = a.user_id
+    WHERE u.monthly_credits IS NOT NULL AND c.used > u.monthly_credits) THEN
+    RAISE EXCEPTION 'keyward: monthly credits exhausted' USING ERRCODE = 'KW001';
   END IF;
   RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER credit_months_charge AFTER INSERT ON usage
-FOR EACH ROW WHEN (NEW.environment = 'live') EXECUTE FUNCTION keyward_charge_credits();
+REFERENCING NEW TABLE AS added
+FOR EACH STATEMENT EXECUTE FUNCTION keyward_charge_credits();
