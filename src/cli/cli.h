@@ -73,5 +73,6 @@ void AddServeCommand(CLI::App& app, Cli& cli);
 void AddJobCommands(CLI::App& app, Cli& cli);
 void AddWorkerCommand(CLI::App& app, Cli& cli);
 void AddSealCommands(CLI::App& app, Cli& cli);
+void AddStoreCommands(CLI::App& app, Cli& cli);
 
 }  // namespace keyward::cli

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   keyward::cli::AddJobCommands(app, cli);
   keyward::cli::AddWorkerCommand(app, cli);
   keyward::cli::AddSealCommands(app, cli);
+  keyward::cli::AddStoreCommands(app, cli);
 
   try {
     app.parse(argc, argv);
