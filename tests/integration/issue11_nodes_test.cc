@@ -2,8 +2,12 @@
 // postgres/ run; two servers on one SQLite file otherwise) keep a user's
 // monthly credits exact — the store, not a process, has the last word.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "support/server_fixture.h"
@@ -137,6 +141,76 @@ TEST_F(TwoNodes, ANodeRunsAgainstASchemaOneVersionAheadAndRefusesTwo) {
                                {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")});
   EXPECT_FALSE(third.started());
   EXPECT_NE(third.Errors().find("more than one version ahead"), std::string::npos) << third.Errors();
+}
+
+// Four workers, two on each node, drain 1,000 queued jobs; one is
+// SIGKILLed midway (its claims return when their lease runs out). Every job
+// runs once: 1,000 compute jobs, 1,000 charges, every entry done.
+TEST_F(TwoNodes, FourWorkersOnTwoNodesRunAThousandJobsOnceEachAlsoWhenOneIsKilled) {
+  auto other = StartOther();
+  ASSERT_TRUE(other->started());
+  testing::CreatedUser u = NewUser({{"name", "Queue"}, {"plan", {{"monthly_credits", 1000000}}}});
+  constexpr int kJobs = 1000;
+  {
+    testing::HttpConnection a(addr()), b(other->address());
+    for (int i = 0; i < kJobs; ++i) {
+      HttpReply r = (i % 2 ? b : a).Send("POST", "/v1/queue/jobs", {testing::KeyAuth(u.key)},
+                                         json{{"job_id", "q" + std::to_string(i)}, {"task", "echo"},
+                                              {"payload", {{"i", i}}}}.dump());
+      ASSERT_EQ(r.status, 201) << r.body;
+    }
+  }
+  struct Workers {
+    std::vector<pid_t> pids;
+    ~Workers() {
+      for (pid_t p : pids) {
+        if (p <= 0) continue;
+        kill(p, SIGKILL);
+        int st;
+        waitpid(p, &st, 0);
+      }
+    }
+  } workers;
+  const std::string seal = dir_.File("seal.key");
+  for (int w = 0; w < 4; ++w) {
+    const std::string server = "http://" + (w < 2 ? addr() : other->address());
+    pid_t pid = fork();
+    if (pid == 0) {
+      if (OnPostgres()) setenv("KEYWARD_SEAL_KEY_FILE", seal.c_str(), 1);
+      std::string bin = testing::KeywardBinary();
+      execl(bin.c_str(), bin.c_str(), "--db", db_.c_str(), "worker", "--server", server.c_str(),
+            "--concurrency", "4", "--lease", "1s", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ASSERT_GT(pid, 0);
+    workers.pids.push_back(pid);
+  }
+  // Counts of the user's queue entries that are done (one page holds them all).
+  auto done = [&] {
+    json page = Json(testing::HttpGet(addr(), "/v1/queue/jobs?limit=1000", {testing::KeyAuth(u.key)}));
+    int n = 0;
+    for (const json& e : page["entries"]) n += e["status"] == "done";
+    return n;
+  };
+  const auto bound = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (done() < kJobs / 3 && std::chrono::steady_clock::now() < bound) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(workers.pids[0], SIGKILL);
+  int status;
+  waitpid(workers.pids[0], &status, 0);
+  workers.pids[0] = 0;
+  int finished = 0;
+  while ((finished = done()) < kJobs && std::chrono::steady_clock::now() < bound) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(finished, kJobs);
+  json jobs = Json(testing::HttpGet(addr(), "/v1/ai/jobs?limit=1000", {testing::KeyAuth(u.key)}));
+  EXPECT_EQ(jobs["jobs"].size(), static_cast<std::size_t>(kJobs));
+  EXPECT_TRUE(jobs["next"].is_null());
+  json usage = Json(Admin("GET", "/v1/users/" + u.id + "/usage"));
+  EXPECT_EQ(usage["environments"]["live"]["entries"], kJobs);
+  EXPECT_EQ(usage["environments"]["live"]["units"], kJobs);
 }
 
 }  // namespace
