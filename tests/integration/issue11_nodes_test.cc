@@ -78,6 +78,13 @@ TEST_F(TwoNodes, FourHundredSubmissionsOverTwoNodesSpendExactlyAHundredCredits) 
   json usage = Json(Admin("GET", "/v1/users/" + u.id + "/usage"));
   EXPECT_EQ(usage["environments"]["live"]["units"], 100);
   EXPECT_EQ(usage["environments"]["live"]["entries"], 100);
+  // Either node reports the user's credits from the ledger, not from its own count.
+  for (const std::string& node : {addr(), other->address()}) {
+    testing::HttpConnection c(node);
+    json seen = Json(c.Send("GET", "/v1/users/" + u.id + "/usage", {testing::AdminAuth()}));
+    EXPECT_EQ(seen["credits"]["used_this_month"], 100) << node;
+    EXPECT_EQ(seen["credits"]["remaining"], 0) << node;
+  }
 }
 
 TEST_F(TwoNodes, ChargedVerificationsOverTwoNodesSpendExactlyTheCredits) {
@@ -141,6 +148,23 @@ TEST_F(TwoNodes, ANodeRunsAgainstASchemaOneVersionAheadAndRefusesTwo) {
                                {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")});
   EXPECT_FALSE(third.started());
   EXPECT_NE(third.Errors().find("more than one version ahead"), std::string::npos) << third.Errors();
+}
+
+TEST_F(TwoNodes, EitherNodeReportsTheCreditsChargedOnTheOther) {
+  auto other = StartOther();
+  ASSERT_TRUE(other->started());
+  testing::CreatedUser u = NewUser({{"name", "Five"}, {"plan", {{"monthly_credits", 50}}}});
+  // Node B has counted the user's month (nothing spent yet)...
+  ASSERT_EQ(testing::HttpGet(other->address(), "/v1/authz", {testing::KeyAuth(u.key)}).status, 200);
+  // ...then node A charges five jobs.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(testing::HttpPost(addr(), "/v1/ai/jobs", json{{"job_id", std::to_string(i)}, {"task", "echo"}}.dump(),
+                                {testing::KeyAuth(u.key)}).status, 201);
+  }
+  testing::HttpConnection c(other->address());
+  json seen = Json(c.Send("GET", "/v1/users/" + u.id + "/usage", {testing::AdminAuth()}));
+  EXPECT_EQ(seen["credits"]["used_this_month"], 5);
+  EXPECT_EQ(seen["credits"]["remaining"], 45);
 }
 
 // Four workers, two on each node, drain 1,000 queued jobs; one is

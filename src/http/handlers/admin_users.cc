@@ -148,9 +148,14 @@ HttpResponse Usage(ServiceContext& ctx, const HttpRequest& req, const std::strin
   if (!user.ok()) return StatusResponse(user.status());
   StatusOr<std::vector<UsageByKey>> rows = ctx.service.backend().usage().UsageReport(id, from, to);
   if (!rows.ok()) return StatusResponse(rows.status());
-  StatusOr<metering::CreditState> c = ctx.service.credits().Peek(id, user->plan.monthly_credits);
+  // This month's credits from the ledger itself, not this node's count:
+  // exact whichever node (or process) made the charges.
+  auto [month_start, month_end] = metering::MonthBounds(now);
+  StatusOr<std::int64_t> used =
+      ctx.service.backend().usage().SumUsage(id, Environment::kLive, month_start, month_end);
+  if (!used.ok()) return StatusResponse(used.status());
   return JsonResponse(200, api::UsageJson(id, from, to, *rows, user->plan,
-                                          c.ok() ? std::optional(*c) : std::nullopt));
+                                          metering::CreditState{user->plan.monthly_credits, *used}));
 }
 
 HttpResponse ListUsers(ServiceContext& ctx, const HttpRequest& req) {
