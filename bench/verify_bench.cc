@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "auth/accounts.h"
+#include "auth/legacy_hash.h"
 #include "core/crypto.h"
 #include "keyward/key_format.h"
 #include "keyward/store.h"
@@ -127,6 +128,24 @@ void BM_GenerateKey(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(GenerateKey(Environment::kLive));
 }
 BENCHMARK(BM_GenerateKey);
+
+// A key imported from djangorestframework-api-key, checked against its
+// stored hash: PBKDF2-HMAC-SHA256 at the iteration count in the argument
+// (Django 3.2 wrote 260,000; 4.2 writes 600,000), and 3.x's SHA-512.
+void BM_LegacyPbkdf2(benchmark::State& state) {
+  const std::string encoded = "pbkdf2_sha256$" + std::to_string(state.range(0)) +
+                              "$hQ2xk9ZpL1vR$Snt7SuXr15Kd/JH7CyK9IYAuBtsbLRSDWoHflpOOJc8=";
+  const auth::LegacyHash h = *auth::ParseLegacyHash(encoded);
+  for (auto _ : state) benchmark::DoNotOptimize(auth::VerifyLegacyKey(h, "Ab12Cd34.s3cr3tKeyMaterial0123456789abcd"));
+}
+BENCHMARK(BM_LegacyPbkdf2)->Arg(260'000)->Arg(600'000)->Unit(benchmark::kMillisecond);
+
+void BM_LegacySha512(benchmark::State& state) {
+  const auth::LegacyHash h = *auth::ParseLegacyHash(
+      "sha512$$86422a652a2fd27638adeda7090596f551c97f5906e310efaf903bbf053f8337150f34311b6c5231d02a27e995bfa08c98719a1b843047cc5a1377ee41f6f4a9");
+  for (auto _ : state) benchmark::DoNotOptimize(auth::VerifyLegacyKey(h, "Ab12Cd34.s3cr3tKeyMaterial0123456789abcd"));
+}
+BENCHMARK(BM_LegacySha512);
 
 }  // namespace
 }  // namespace keyward

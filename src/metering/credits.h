@@ -13,7 +13,7 @@
 // PostgreSQL, the CLI, a second server on one SQLite file) charge the same
 // user, so the store has the last word: it refuses a live charge that would
 // pass the user's monthly_credits (kResourceExhausted, nothing written).
-// Then Reload() drops this process's count so the next charge reads the
+// Then Forget() drops this process's count so the next charge reads the
 // ledger again. Exact across nodes; the count here only ever lags below the
 // truth, so a refusal here is always right.
 #pragma once
