@@ -34,7 +34,7 @@ Status UsageLedger::Record(const UsageEntry& entry) {
   }
   committing_ = false;
   cv_.notify_all();
-  return st;
+  return me.result;  // ours, which after a retry one by one may differ from the batch's
 }
 
 }  // namespace keyward::metering
