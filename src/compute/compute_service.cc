@@ -157,13 +157,13 @@ void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
   committer_.Submit(std::move(row), [this, held, principal, request, out = std::move(out),
                                      job = std::move(job), done = std::move(done)](
                                         StatusOr<bool> inserted) mutable {
-    held->Settle(inserted.ok() && *inserted ? OkStatus() : AlreadyExistsError("not inserted"));
+    held->Settle(!inserted.ok() ? inserted.status()
+                                : *inserted ? OkStatus() : AlreadyExistsError("not inserted"));
     if (!inserted.ok() || !*inserted) {
       Release({job});
       if (inserted.status().code() == StatusCode::kResourceExhausted) {
         // The store refused the charge: writers elsewhere (other nodes, the
         // CLI) spent what this process had not counted.
-        credits_.Forget(principal.user_id);
         out.kind = SubmitResult::Kind::kQuotaExceeded;
         out.credits = metering::CreditState{out.credits.limit, out.credits.limit.value_or(0)};
         out.retry_after_ms = metering::MonthBounds(job.created_at).second - job.created_at;

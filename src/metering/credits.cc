@@ -90,7 +90,11 @@ Reservation::~Reservation() { Settle(UnavailableError("reservation abandoned"));
 
 void Reservation::Settle(const Status& written) {
   if (!credits_) return;
-  if (!written.ok()) credits_->Refund(user_id_, units_, epoch_);
+  if (written.code() == StatusCode::kResourceExhausted) {
+    credits_->Forget(user_id_);
+  } else if (!written.ok()) {
+    credits_->Refund(user_id_, units_, epoch_);
+  }
   credits_ = nullptr;
 }
 

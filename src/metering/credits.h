@@ -13,8 +13,8 @@
 // PostgreSQL, the CLI, a second server on one SQLite file) charge the same
 // user, so the store has the last word: it refuses a live charge that would
 // pass the user's monthly_credits (kResourceExhausted, nothing written).
-// Then Forget() drops this process's count so the next charge reads the
-// ledger again. Exact across nodes; the count here only ever lags below the
+// Settling with that status drops this process's count, so the next charge
+// reads the ledger again. Exact across nodes; the count here only ever lags below the
 // truth, so a refusal here is always right.
 #pragma once
 
@@ -57,7 +57,9 @@ class Reservation {
   bool granted() const { return granted_; }
   // The user's credits with this charge counted (when granted).
   const CreditState& state() const { return state_; }
-  // Keeps the credits if `written` is OK, gives them back otherwise.
+  // Keeps the credits if `written` is OK, gives them back otherwise; on
+  // kResourceExhausted (the store refused the charge: other writers spent
+  // what this count missed) forgets the user's count instead.
   void Settle(const Status& written);
 
  private:
@@ -82,7 +84,7 @@ class Credits {
   // Current state without charging.
   StatusOr<CreditState> Peek(const std::string& user_id, std::optional<std::int64_t> limit);
   // Forgets the in-memory count (after the user is deleted, or when the
-  // store refused a charge that this count allowed: see above).
+  // store refused a charge that this count allowed: Reservation::Settle).
   void Forget(const std::string& user_id);
 
  private:

@@ -54,7 +54,6 @@ StatusOr<GateResult> Gate::Check(const GateRequest& request) {
     held.Settle(written);
     if (written.code() == StatusCode::kResourceExhausted) {
       // Another writer spent the credits this process had not counted.
-      credits_.Forget(rec.user.id);
       out.credits = CreditState{plan.monthly_credits, plan.monthly_credits.value_or(0)};
       Refuse(out, VerifyOutcome::kQuotaExceeded, until_next_month);
       return out;

@@ -89,6 +89,24 @@ TEST_F(StoreTest, AFailedOrAbandonedChargeGivesItsCreditsBack) {
   EXPECT_EQ(credits.Peek(u.user.id, 5)->used, 0);  // a new month, counted afresh
 }
 
+// Another writer spent credits this count never saw; the store refused the
+// charge the count allowed. Settling with that refusal makes the next
+// decision read the ledger; a reservation from the old count refunds nothing
+// into the new one.
+TEST_F(StoreTest, AChargeTheStoreRefusedMakesTheCountReadTheLedgerAgain) {
+  auth::CreatedUser u = NewUser();
+  Credits credits(usage(), clock_);
+  ASSERT_EQ(credits.Peek(u.user.id, 10)->used, 0);
+  ASSERT_TRUE(usage().AppendUsage({{u.user.id, "k", Environment::kLive, 9, "elsewhere", clock_.Now()}}).ok());
+  StatusOr<Reservation> older = credits.Reserve(u.user.id, 10, 1);
+  StatusOr<Reservation> refused = credits.Reserve(u.user.id, 10, 2);
+  ASSERT_TRUE(refused->granted());  // the count still says 1 of 10
+  refused->Settle(ResourceExhaustedError("monthly credits exhausted"));
+  EXPECT_EQ(credits.Peek(u.user.id, 10)->used, 9);
+  older->Settle(UnavailableError("write failed"));
+  EXPECT_EQ(credits.Peek(u.user.id, 10)->used, 9);
+}
+
 TEST_F(StoreTest, LedgerCommitsEveryEntryFromManyThreads) {
   auth::CreatedUser u = NewUser();
   metering::UsageLedger ledger(usage());
