@@ -55,7 +55,7 @@ const service::SealKeySource& Cli::seal_key_source() {
     std::string file;
     if (const char* f = std::getenv("KEYWARD_SEAL_KEY_FILE"); f && *f) {
       file = f;
-    } else if (db_path.rfind("postgres://", 0) != 0 && db_path.rfind("postgresql://", 0) != 0) {
+    } else if (!store::IsPostgresLocation(db_path)) {
       file = db_path + ".sealkey";
     }
     seal_source_ = service::SealKeySource{core::TakeSecretFromEnvironment("KEYWARD_SEAL_KEY"), file};

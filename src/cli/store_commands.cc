@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "store/backend.h"
 #include "store/copy.h"
 
 namespace keyward::cli {
@@ -17,9 +18,7 @@ struct CopyArgs {
 };
 
 int RunCopy(Cli& cli, const CopyArgs& a) {
-  std::string from = a.from;
-  if (from.rfind("sqlite:", 0) == 0) from = from.substr(7);
-  StatusOr<std::vector<store::CopiedTable>> copied = store::CopySqliteToPostgres(from, a.to);
+  StatusOr<std::vector<store::CopiedTable>> copied = store::CopySqliteToPostgres(a.from, a.to);
   if (!copied.ok()) return cli.Fail(copied.status());
   if (cli.json) {
     nlohmann::json tables = nlohmann::json::object();
@@ -34,7 +33,8 @@ int RunCopy(Cli& cli, const CopyArgs& a) {
     rows.push_back({t.name, std::to_string(t.source), std::to_string(t.copied), std::to_string(t.present)});
   }
   std::cout << RenderTable({"TABLE", "SOURCE", "COPIED", "ALREADY THERE"}, rows)
-            << "Verified: every table holds as many rows in PostgreSQL as in " << from << ".\n";
+            << "Verified: every table holds as many rows in PostgreSQL as in " << store::SqlitePath(a.from)
+            << ".\n";
   return kExitOk;
 }
 

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "keyward/store.h"
 #include "store/change_feed.h"
@@ -45,6 +47,12 @@ class Backend {
 };
 
 using BackendPtr = std::unique_ptr<Backend>;
+
+// What a location (StoreOptions::location) names: a PostgreSQL database
+// (postgres:// or postgresql://), or else a SQLite file, whose path is the
+// location without an optional "sqlite:" in front.
+bool IsPostgresLocation(std::string_view location);
+std::string SqlitePath(std::string_view location);
 
 // Opens the backend named by options.location (see keyward/store.h).
 StatusOr<BackendPtr> OpenBackend(const StoreOptions& options);

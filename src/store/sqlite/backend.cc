@@ -81,12 +81,18 @@ class SqliteBackend final : public Backend {
 }  // namespace
 }  // namespace sqlite
 
+bool IsPostgresLocation(std::string_view location) {
+  return location.rfind("postgres://", 0) == 0 || location.rfind("postgresql://", 0) == 0;
+}
+
+std::string SqlitePath(std::string_view location) {
+  if (location.rfind("sqlite:", 0) == 0) location.remove_prefix(7);
+  return std::string(location);
+}
+
 StatusOr<BackendPtr> OpenBackend(const StoreOptions& options) {
-  std::string path = options.location;
-  if (path.rfind("sqlite:", 0) == 0) path = path.substr(7);
-  if (path.rfind("postgres://", 0) == 0 || path.rfind("postgresql://", 0) == 0) {
-    return postgres::OpenBackend(options);
-  }
+  const std::string path = SqlitePath(options.location);
+  if (IsPostgresLocation(path)) return postgres::OpenBackend(options);
   if (path.empty()) return InvalidArgumentError("no database location given");
   auto backend = std::make_unique<sqlite::SqliteBackend>();
   KW_RETURN_IF_ERROR(backend->Open(path, options.busy_timeout_ms));
