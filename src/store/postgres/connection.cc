@@ -152,6 +152,18 @@ StatusOr<Result> Conn::Check(pg_result* r, std::string_view what) {
   return PgStatus(state ? state : "", what, message ? message : "");
 }
 
+namespace {
+
+// libpq's view of parameters: a pointer per value, null for SQL NULL.
+std::vector<const char*> Values(const Params& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return values;
+}
+
+}  // namespace
+
 StatusOr<Result> Conn::Exec(std::string_view sql, const Params& params) {
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
@@ -160,19 +172,15 @@ StatusOr<Result> Conn::Exec(std::string_view sql, const Params& params) {
     KW_RETURN_IF_ERROR(Check(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr), "prepare").status());
     it = prepared_.emplace(std::move(text), std::move(name)).first;
   }
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  const std::vector<const char*> values = Values(params);
   return Check(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
                               values.data(), nullptr, nullptr, 0),
                "postgres");
 }
 
 StatusOr<Result> Conn::ExecOnce(std::string_view sql, const Params& params) {
-  std::string text(sql);
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  const std::string text(sql);
+  const std::vector<const char*> values = Values(params);
   return Check(PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr,
                             values.data(), nullptr, nullptr, 0),
                "postgres");
