@@ -18,33 +18,5 @@ export KEYWARD_ADMIN_TOKEN=revocation-bench-admin-token KEYWARD_ACCESS_LOG=off K
 pid=$!
 for _ in $(seq 200); do grep -q '^listening on' "$work/out" 2>/dev/null && break; sleep 0.05; done
 addr="$(awk '/^listening on/ {print $3; exit}' "$work/out")"
-python3 - "$addr" "$n" "$kw" "$work/r.db" <<'PY'
-import http.client, json, subprocess, sys, time
-addr, n, kw, db = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-host, port = addr.rsplit(":", 1)
-c = http.client.HTTPConnection(host, int(port))
-def call(method, path, headers=None, body=None):
-    c.request(method, path, body, headers or {})
-    r = c.getresponse(); data = r.read()
-    return r.status, data
-admin = {"Authorization": "Bearer revocation-bench-admin-token"}
-st, body = call("POST", "/v1/users", admin, json.dumps({"name": "bench", "issue_key": False}))
-user = json.loads(body)["user"]["id"]
-keys = []
-for i in range(n):
-    st, body = call("POST", f"/v1/users/{user}/keys", admin, "{}")
-    k = json.loads(body)["key"]; keys.append((k["id"], k["secret"]))
-for _, secret in keys:  # every key cached by the server
-    assert call("GET", "/v1/authz", {"Authorization": "Api-Key " + secret})[0] == 200
-delays = []
-for key_id, secret in keys:
-    subprocess.run([kw, "--db", db, "key", "revoke", key_id], check=True, stdout=subprocess.DEVNULL)
-    t = time.perf_counter()
-    while call("GET", "/v1/authz", {"Authorization": "Api-Key " + secret})[0] != 401:
-        if time.perf_counter() - t > 10: raise SystemExit("a revocation did not arrive within 10 s")
-    delays.append((time.perf_counter() - t) * 1000)
-delays.sort()
-p = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]
-print(f"revocation by the CLI -> first 401 from the server ({n} keys): "
-      f"p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, max {delays[-1]:.1f} ms")
-PY
+bench/load/revocation_delay.py "$addr" "$addr" "$n" "revocation by the CLI -> first 401 from the server" \
+  --cli "$kw" "$work/r.db"

@@ -35,35 +35,4 @@ start() {
 }
 start a; start b
 a="$addr_a"; b="$addr_b"
-python3 - "$a" "$b" "$n" "$store" <<'PY'
-import http.client, json, sys, time
-a, b, n, store = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-def conn(addr):
-    host, port = addr.rsplit(":", 1)
-    return http.client.HTTPConnection(host, int(port))
-ca, cb = conn(a), conn(b)
-def call(c, method, path, headers=None, body=None):
-    c.request(method, path, body, headers or {})
-    r = c.getresponse(); data = r.read()
-    return r.status, data
-admin = {"Authorization": "Bearer revocation-bench-admin-token"}
-st, body = call(ca, "POST", "/v1/users", admin, json.dumps({"name": "bench", "issue_key": False}))
-user = json.loads(body)["user"]["id"]
-keys = []
-for i in range(n):
-    st, body = call(ca, "POST", f"/v1/users/{user}/keys", admin, "{}")
-    k = json.loads(body)["key"]; keys.append((k["id"], k["secret"]))
-for _, secret in keys:  # every key cached by node B
-    assert call(cb, "GET", "/v1/authz", {"Authorization": "Api-Key " + secret})[0] == 200
-delays = []
-for key_id, secret in keys:
-    assert call(ca, "POST", f"/v1/keys/{key_id}/revoke", admin)[0] == 200
-    t = time.perf_counter()
-    while call(cb, "GET", "/v1/authz", {"Authorization": "Api-Key " + secret})[0] != 401:
-        if time.perf_counter() - t > 10: raise SystemExit("a revocation did not arrive within 10 s")
-    delays.append((time.perf_counter() - t) * 1000)
-delays.sort()
-p = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]
-print(f"revocation on node A -> first 401 from node B ({store}, {n} keys): "
-      f"p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, max {delays[-1]:.1f} ms")
-PY
+bench/load/revocation_delay.py "$a" "$b" "$n" "revocation on node A -> first 401 from node B, $store"
