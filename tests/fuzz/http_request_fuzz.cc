@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <thread>
 
 #include "fuzz_world.h"
@@ -42,6 +45,19 @@ struct Running {
   std::thread thread;
 };
 
+// A reply that breaks the contract: shown in the log, then a crash.
+[[noreturn]] void Finding(const std::string& reply) {
+  std::fprintf(stderr, "finding: the server replied:\n%.*s\n", static_cast<int>(std::min<std::size_t>(reply.size(), 4096)),
+               reply.data());
+  __builtin_trap();
+}
+
+// The harness itself could not run an input.
+[[noreturn]] void Broken(const char* what) {
+  std::perror(what);
+  __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -52,10 +68,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(running->port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) __builtin_trap();
+  if (fd < 0) Broken("socket");
+  // libFuzzer's -timeout runs on SIGALRM, which interrupts these calls: an
+  // interrupted call is retried, never taken for a silent server.
+  // (An interrupted connect goes on in the background: EALREADY until it is
+  // done, then EISCONN.)
+  while (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EISCONN) {
+    if (errno != EINTR && errno != EALREADY) Broken("connect");
+  }
   std::size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the server may answer and close before reading everything
     sent += static_cast<std::size_t>(n);
   }
@@ -64,14 +88,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   char buf[65536];
   for (;;) {
     pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 10'000) <= 0) {  // the server must answer or close
-      if (std::getenv("KEYWARD_FUZZ_GDB")) {
-        std::string cmd = "gdb -p " + std::to_string(getpid()) + " -batch -ex 'thread apply all bt' > /tmp/hang.txt 2>&1";
-        (void)std::system(cmd.c_str());
-      }
-      __builtin_trap();
+    int ready = poll(&p, 1, 10'000);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {  // the server must answer or close
+      Broken("no answer within 10 s");
     }
     ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     reply.append(buf, static_cast<std::size_t>(n));
   }
@@ -80,8 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (std::size_t at = reply.find("HTTP/1."); at != std::string::npos; at = reply.find("\r\nHTTP/1.", at + 1)) {
     std::size_t s = reply.find(' ', at);
     int status = s == std::string::npos ? 0 : std::atoi(reply.c_str() + s + 1);
-    if (status < 100 || status > 599 || (status >= 500 && status != 503)) __builtin_trap();
+    if (status < 100 || status > 599 || (status >= 500 && status != 503)) Finding(reply);
   }
-  if (!reply.empty() && reply.rfind("HTTP/1.", 0) != 0) __builtin_trap();
+  if (!reply.empty() && reply.rfind("HTTP/1.", 0) != 0) Finding(reply);
   return 0;
 }
