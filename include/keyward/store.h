@@ -70,6 +70,25 @@ struct KeyWithUser {
   User user;
 };
 
+// A key imported from another system (djangorestframework-api-key) whose
+// plaintext keyward has not seen yet. Such a key has the form
+// "<prefix>.<secret>"; the prefix finds it. Its ApiKey row holds a random
+// placeholder hash until its first successful use, when the key's SHA-256
+// replaces the placeholder and legacy_hash is cleared.
+struct LegacyKey {
+  std::string key_id;
+  std::string prefix;       // unique across imported keys
+  std::string legacy_hash;  // the other system's encoding; empty once rehashed
+  std::string source;       // where it came from, e.g. "drf:app_customapikey"
+};
+
+// One imported key, and its owner when the import creates it.
+struct LegacyImport {
+  std::optional<User> new_user;  // inserted before the key when set
+  ApiKey key;                    // key.hash: a random placeholder
+  LegacyKey legacy;              // legacy.key_id == key.id
+};
+
 // One page of a listing. `after` is empty for the first page, else the
 // `next` of the previous page, which the store made and only it reads.
 struct PageRequest {
@@ -132,6 +151,21 @@ class KeyStore {
   // Records last use times in one transaction (ids that no longer exist are
   // skipped). A later time never goes backwards.
   virtual Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) = 0;
+
+  // --- imported keys (see LegacyKey) ------------------------------------------
+  // Inserts every user and key of `batch` in one transaction: all or none.
+  // kAlreadyExists if a prefix, key id or external id is taken; kNotFound if
+  // a key's owner neither exists nor comes with it.
+  virtual Status ImportLegacyKeys(const std::vector<LegacyImport>& batch) = 0;
+  // Every imported prefix, and whether its key still waits for its first use
+  // (true) or has its SHA-256 already (false).
+  virtual StatusOr<std::vector<std::pair<std::string, bool>>> ListLegacyPrefixes() = 0;
+  // The imported key with this prefix and its owner. kNotFound.
+  virtual StatusOr<std::pair<KeyWithUser, LegacyKey>> LookupLegacyKey(const std::string& prefix) = 0;
+  // After the plaintext matched legacy_hash: stores `hash` (the key's
+  // SHA-256) as the key's hash and clears legacy_hash, atomically. Does
+  // nothing if the key was rehashed already. kNotFound.
+  virtual Status CompleteLegacyKey(const std::string& key_id, const KeyHash& hash) = 0;
 };
 
 // Shared: the KeyStore keeps the database behind it open.

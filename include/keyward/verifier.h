@@ -88,6 +88,16 @@ struct VerifierOptions {
   // once per last_used_resolution_ms (last_used_at is coarse by design).
   bool track_last_used = false;
   std::int64_t last_used_resolution_ms = 1'000;
+  // Keys imported from djangorestframework-api-key ("<prefix>.<secret>"):
+  // accepted when the store holds them (keyward import drf). A key not used
+  // since its import costs one check of its imported hash (PBKDF2), at most
+  // legacy_checks_per_second of them in all, and a prefix whose secret was
+  // wrong waits legacy_failure_backoff_ms; the list of imported prefixes is
+  // re-read at most every legacy_refresh_ms. See docs/security.md.
+  bool legacy_keys = true;
+  double legacy_checks_per_second = 10;
+  std::int64_t legacy_failure_backoff_ms = 1'000;
+  std::int64_t legacy_refresh_ms = 10'000;
 };
 
 struct VerifierStats {

@@ -8,6 +8,7 @@
 
 #include "auth/key_cache.h"
 #include "auth/key_check.h"
+#include "auth/legacy_keys.h"
 #include "keyward/store.h"
 
 namespace keyward {
@@ -30,6 +31,11 @@ struct Verifier::Impl {
           options.cache_capacity, options.cache_ttl_ms, options.negative_cache_capacity,
           options.negative_cache_ttl_ms});
     }
+    if (options.legacy_keys) {
+      legacy = std::make_unique<auth::LegacyKeys>(
+          s, c, auth::LegacyKeyOptions{options.legacy_checks_per_second, options.legacy_failure_backoff_ms,
+                                       options.legacy_refresh_ms});
+    }
   }
 
   // The record for `key` (whose hash is `hash`) from the cache or the store;
@@ -38,12 +44,21 @@ struct Verifier::Impl {
   // only when the cache does not know the hash).
   StatusOr<auth::CachedKey> Find(std::string_view key, const KeyHash& hash, UnixMillis now,
                                  bool* hit, bool* malformed);
+  // The same for an imported key "<prefix>.<secret>" (auth/legacy_keys.h);
+  // *limited when a bound on imported-hash checks refused the check.
+  StatusOr<auth::CachedKey> FindLegacy(std::string_view key, std::string_view prefix, const KeyHash& hash,
+                                       UnixMillis now, bool* hit, bool* limited);
+  // Caches what the store said about `hash` (read after `epoch`): the record,
+  // or that there is none.
+  StatusOr<auth::CachedKey> Remember(StatusOr<KeyWithUser> found, const KeyHash& hash, UnixMillis now,
+                                     std::uint64_t epoch);
   void NoteUse(const auth::CachedKey& key, UnixMillis now);
 
   KeyStore& store;
   const Clock& clock;
   const VerifierOptions options;
   std::unique_ptr<auth::KeyCache> cache;
+  std::unique_ptr<auth::LegacyKeys> legacy;  // null when options.legacy_keys is off
   std::atomic<std::uint64_t> hits{0}, misses{0}, negative_hits{0};
   std::mutex last_used_mu;
   std::unordered_map<std::string, UnixMillis> last_used;  // guarded by last_used_mu
@@ -73,14 +88,46 @@ StatusOr<auth::CachedKey> Verifier::Impl::Find(std::string_view key, const KeyHa
     epoch = cache->epoch();  // before the read: see KeyCache
   }
   misses.fetch_add(1, std::memory_order_relaxed);
-  StatusOr<KeyWithUser> found = store.LookupKey(hash);
+  return Remember(store.LookupKey(hash), hash, now, epoch);
+}
+
+StatusOr<auth::CachedKey> Verifier::Impl::Remember(StatusOr<KeyWithUser> found, const KeyHash& hash,
+                                                    UnixMillis now, std::uint64_t epoch) {
   if (!found.ok()) {
     if (cache && found.status().code() == StatusCode::kNotFound) cache->PutMissing(hash, now, epoch);
     return found.status();
   }
-  cached = auth::MakeCachedKey(std::move(found).value());
+  auth::CachedKey cached = auth::MakeCachedKey(std::move(found).value());
   if (cache) cache->Put(hash, cached, now, epoch);
   return cached;
+}
+
+StatusOr<auth::CachedKey> Verifier::Impl::FindLegacy(std::string_view key, std::string_view prefix,
+                                                      const KeyHash& hash, UnixMillis now, bool* hit,
+                                                      bool* limited) {
+  auth::CachedKey cached;
+  *hit = false;
+  *limited = false;
+  std::uint64_t epoch = 0;
+  if (cache) {
+    if (cache->Find(hash, now, &cached)) {  // a key that matched once, by its SHA-256
+      hits.fetch_add(1, std::memory_order_relaxed);
+      *hit = true;
+      return cached;
+    }
+    if (cache->KnownMissing(hash, now)) {
+      negative_hits.fetch_add(1, std::memory_order_relaxed);
+      return NotFoundError("no such key");
+    }
+    epoch = cache->epoch();
+  }
+  KW_ASSIGN_OR_RETURN(auth::LegacyState state, legacy->Classify(prefix));
+  if (state == auth::LegacyState::kUnknown) return NotFoundError("no such key");  // storage not touched
+  misses.fetch_add(1, std::memory_order_relaxed);
+  StatusOr<KeyWithUser> found = state == auth::LegacyState::kRehashed ? store.LookupKey(hash)
+                                                                      : legacy->Check(key, prefix, hash);
+  *limited = found.status().code() == StatusCode::kResourceExhausted;
+  return Remember(std::move(found), hash, now, epoch);
 }
 
 void Verifier::Impl::NoteUse(const auth::CachedKey& key, UnixMillis now) {
@@ -106,16 +153,20 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
     v.outcome = VerifyOutcome::kMissing;
     return v;
   }
-  if (!ParseKeyShape(request.key)) {
+  std::string_view legacy_prefix;  // set for an imported "<prefix>.<secret>" key
+  if (!ParseKeyShape(request.key) &&
+      !(impl_->legacy && auth::SplitLegacyKey(request.key, &legacy_prefix))) {
     v.outcome = VerifyOutcome::kMalformed;
     return v;
   }
   const KeyHash hash = HashKey(request.key);
   const UnixMillis now = impl_->clock.Now();
-  bool hit = false, malformed = false;
-  StatusOr<auth::CachedKey> found = impl_->Find(request.key, hash, now, &hit, &malformed);
-  if (malformed) {
-    v.outcome = VerifyOutcome::kMalformed;
+  bool hit = false, malformed = false, limited = false;
+  StatusOr<auth::CachedKey> found =
+      legacy_prefix.empty() ? impl_->Find(request.key, hash, now, &hit, &malformed)
+                            : impl_->FindLegacy(request.key, legacy_prefix, hash, now, &hit, &limited);
+  if (malformed || limited) {
+    v.outcome = malformed ? VerifyOutcome::kMalformed : VerifyOutcome::kRateLimited;
     return v;
   }
   if (!found.ok()) {
@@ -145,6 +196,7 @@ void Verifier::InvalidateUser(const std::string& user_id) {
 
 void Verifier::InvalidateAll() {
   if (impl_->cache) impl_->cache->Clear();
+  if (impl_->legacy) impl_->legacy->Forget();
 }
 
 Status Verifier::FlushLastUsed() {

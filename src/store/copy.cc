@@ -20,7 +20,7 @@ using sqlite::Stmt;
 
 // In foreign-key order. Derived tables (credit_months, queue_unfinished,
 // the change feed) are rebuilt, not copied.
-constexpr const char* kTables[] = {"users", "api_keys", "jobs", "usage", "queue", "meta"};
+constexpr const char* kTables[] = {"users", "api_keys", "legacy_keys", "jobs", "usage", "queue", "meta"};
 constexpr int kBatch = 500;
 
 struct Column {

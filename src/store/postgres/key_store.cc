@@ -18,6 +18,7 @@ namespace {
   "k.id, k.user_id, k.name, k.environment, k.scopes, k.display, encode(k.hash, 'hex'), " \
   "k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from"
 constexpr int kKeyColumns = 12;
+constexpr int kUserColumns = 10;
 
 std::string HashParam(const KeyHash& h) {
   return ByteaParam(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
@@ -100,13 +101,8 @@ StatusOr<User> OneUser(StatusOr<Result> r, std::string not_found) {
   return ReadUser(*r, 0, 0);
 }
 
-}  // namespace
-
-Status PgKeyStore::CreateUser(const User& user, const ApiKey* first_key) {
-  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  Transaction tx(*c);
-  KW_RETURN_IF_ERROR(tx.Begin());
-  Status st = c->Exec(
+Status InsertUserOn(Conn& c, const User& user) {
+  Status st = c.Exec(
       "INSERT INTO users (id, external_id, name, email, disabled, rate_limit, test_rate_limit, "
       "monthly_credits, allowed_scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
       [&] {
@@ -119,7 +115,16 @@ Status PgKeyStore::CreateUser(const User& user, const ApiKey* first_key) {
                                   ? "a user with external_id '" + *user.external_id + "' already exists"
                                   : "user id clash");
   }
-  KW_RETURN_IF_ERROR(st);
+  return st;
+}
+
+}  // namespace
+
+Status PgKeyStore::CreateUser(const User& user, const ApiKey* first_key) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  Transaction tx(*c);
+  KW_RETURN_IF_ERROR(tx.Begin());
+  KW_RETURN_IF_ERROR(InsertUserOn(*c, user));
   if (first_key) KW_RETURN_IF_ERROR(InsertKeyOn(*c, *first_key));
   return tx.Commit();
 }
@@ -259,6 +264,62 @@ Status PgKeyStore::TouchKeys(const std::vector<std::pair<std::string, UnixMillis
                  "WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)",
                  {ArrayParam(ids), ArrayParam(ats)})
       .status();
+}
+
+Status PgKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  Transaction tx(*c);
+  KW_RETURN_IF_ERROR(tx.Begin());
+  for (const LegacyImport& item : batch) {
+    if (item.new_user) KW_RETURN_IF_ERROR(InsertUserOn(*c, *item.new_user));
+    KW_RETURN_IF_ERROR(InsertKeyOn(*c, item.key));
+    Status st = c->Exec("INSERT INTO legacy_keys (key_id, prefix, legacy_hash, source) VALUES ($1, $2, $3, $4)",
+                        {item.key.id, item.legacy.prefix, item.legacy.legacy_hash, item.legacy.source})
+                    .status();
+    if (st.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExistsError("prefix " + item.legacy.prefix + " is imported already");
+    }
+    KW_RETURN_IF_ERROR(st);
+  }
+  return tx.Commit();
+}
+
+StatusOr<std::vector<std::pair<std::string, bool>>> PgKeyStore::ListLegacyPrefixes() {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  KW_ASSIGN_OR_RETURN(Result r, c->Exec("SELECT prefix, legacy_hash IS NOT NULL FROM legacy_keys"));
+  std::vector<std::pair<std::string, bool>> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0), r.Text(i, 1) == "t");
+  return out;
+}
+
+StatusOr<std::pair<KeyWithUser, LegacyKey>> PgKeyStore::LookupLegacyKey(const std::string& prefix) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  KW_ASSIGN_OR_RETURN(Result r, c->Exec(
+      "SELECT " KW_KEY_COLUMNS ", " KW_USER_COLUMNS ", l.prefix, l.legacy_hash, l.source"
+      " FROM legacy_keys l JOIN api_keys k ON k.id = l.key_id JOIN users u ON u.id = k.user_id"
+      " WHERE l.prefix = $1",
+      {prefix}));
+  if (r.rows() == 0) return NotFoundError("no key was imported with prefix " + prefix);
+  constexpr int col = kKeyColumns + kUserColumns;
+  KeyWithUser kw{ReadKey(r, 0, 0), ReadUser(r, 0, kKeyColumns)};
+  LegacyKey legacy{kw.key.id, r.Text(0, col), r.OptText(0, col + 1).value_or(""), r.Text(0, col + 2)};
+  return std::make_pair(std::move(kw), std::move(legacy));
+}
+
+Status PgKeyStore::CompleteLegacyKey(const std::string& key_id, const KeyHash& hash) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  Transaction tx(*c);
+  KW_RETURN_IF_ERROR(tx.Begin());
+  KW_ASSIGN_OR_RETURN(Result known, c->Exec("SELECT legacy_hash IS NOT NULL FROM legacy_keys "
+                                            "WHERE key_id = $1 FOR UPDATE",
+                                            {key_id}));
+  if (known.rows() == 0) return NotFoundError("key " + key_id + " was not imported");
+  if (known.Text(0, 0) != "t") return tx.Commit();  // rehashed already
+  KW_RETURN_IF_ERROR(c->Exec("UPDATE legacy_keys SET legacy_hash = NULL WHERE key_id = $1", {key_id}).status());
+  Status st = c->Exec("UPDATE api_keys SET hash = $1::bytea WHERE id = $2", {HashParam(hash), key_id}).status();
+  if (st.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("key hash clash");
+  KW_RETURN_IF_ERROR(st);
+  return tx.Commit();
 }
 
 }  // namespace keyward::store::postgres

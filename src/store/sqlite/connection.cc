@@ -126,6 +126,8 @@ std::optional<double> Stmt::OptDouble(int col) const {
   if (IsNull(col)) return std::nullopt;
   return sqlite3_column_double(stmt_, col);
 }
+int Stmt::ColumnCount() const { return sqlite3_column_count(stmt_); }
+
 std::string Stmt::Blob(int col) const {
   const void* p = sqlite3_column_blob(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);

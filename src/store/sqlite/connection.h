@@ -54,6 +54,7 @@ class Stmt {
   std::optional<std::int64_t> OptInt(int col) const;
   std::optional<double> OptDouble(int col) const;
   std::string Blob(int col) const;
+  int ColumnCount() const;
 
  private:
   sqlite3_stmt* stmt_;

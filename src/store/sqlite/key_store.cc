@@ -89,10 +89,7 @@ StatusOr<ApiKey> SqliteKeyStore::GetKeyLocked(Db& db, const std::string& id) {
   return One(s, ReadKeyRow, "key " + id + " does not exist");
 }
 
-Status SqliteKeyStore::CreateUser(const User& user, const ApiKey* first_key) {
-  std::lock_guard lock(shared_.mu);
-  Transaction tx(db());
-  KW_RETURN_IF_ERROR(tx.Begin());
+Status SqliteKeyStore::InsertUserLocked(const User& user) {
   KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
       "INSERT INTO users (id, external_id, name, email, disabled, created_at, rate_limit, "
       "test_rate_limit, monthly_credits, allowed_scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
@@ -104,7 +101,14 @@ Status SqliteKeyStore::CreateUser(const User& user, const ApiKey* first_key) {
                                   ? "a user with external_id '" + *user.external_id + "' already exists"
                                   : "user id clash");
   }
-  KW_RETURN_IF_ERROR(st);
+  return st;
+}
+
+Status SqliteKeyStore::CreateUser(const User& user, const ApiKey* first_key) {
+  std::lock_guard lock(shared_.mu);
+  Transaction tx(db());
+  KW_RETURN_IF_ERROR(tx.Begin());
+  KW_RETURN_IF_ERROR(InsertUserLocked(user));
   if (first_key) KW_RETURN_IF_ERROR(InsertKeyLocked(*first_key));
   return tx.Commit();
 }
@@ -253,6 +257,69 @@ Status SqliteKeyStore::TouchKeys(const std::vector<std::pair<std::string, UnixMi
     s.Bind(1, at).Bind(2, id);
     KW_RETURN_IF_ERROR(s.Run());
   }
+  return tx.Commit();
+}
+
+Status SqliteKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch) {
+  std::lock_guard lock(shared_.mu);
+  Transaction tx(db());
+  KW_RETURN_IF_ERROR(tx.Begin());
+  for (const LegacyImport& item : batch) {
+    if (item.new_user) KW_RETURN_IF_ERROR(InsertUserLocked(*item.new_user));
+    KW_RETURN_IF_ERROR(InsertKeyLocked(item.key));
+    KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+        "INSERT INTO legacy_keys (key_id, prefix, legacy_hash, source) VALUES (?, ?, ?, ?)"));
+    s.Bind(1, item.key.id).Bind(2, item.legacy.prefix).Bind(3, item.legacy.legacy_hash);
+    s.Bind(4, item.legacy.source);
+    Status st = s.Run();
+    if (st.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExistsError("prefix " + item.legacy.prefix + " is imported already");
+    }
+    KW_RETURN_IF_ERROR(st);
+  }
+  return tx.Commit();
+}
+
+StatusOr<std::vector<std::pair<std::string, bool>>> SqliteKeyStore::ListLegacyPrefixes() {
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare("SELECT prefix, legacy_hash IS NOT NULL FROM legacy_keys"));
+  return All(s, [](const Stmt& row) { return std::make_pair(row.Text(0), row.Int(1) != 0); });
+}
+
+StatusOr<std::pair<KeyWithUser, LegacyKey>> SqliteKeyStore::LookupLegacyKey(const std::string& prefix) {
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
+      "SELECT " KW_KEY_COLUMNS ", " KW_USER_COLUMNS ", l.prefix, l.legacy_hash, l.source"
+      " FROM legacy_keys l JOIN api_keys k ON k.id = l.key_id JOIN users u ON u.id = k.user_id"
+      " WHERE l.prefix = ?"));
+  s.Bind(1, prefix);
+  return One(s, [](const Stmt& row) {
+    constexpr int c = kKeyColumns + kUserColumns;
+    KeyWithUser kw{ReadKey(row, 0), ReadUser(row, kKeyColumns)};
+    LegacyKey legacy{kw.key.id, row.Text(c), row.OptText(c + 1).value_or(""), row.Text(c + 2)};
+    return std::make_pair(std::move(kw), std::move(legacy));
+  }, "no key was imported with prefix " + prefix);
+}
+
+Status SqliteKeyStore::CompleteLegacyKey(const std::string& key_id, const KeyHash& hash) {
+  std::lock_guard lock(shared_.mu);
+  Transaction tx(db());
+  KW_RETURN_IF_ERROR(tx.Begin());
+  KW_ASSIGN_OR_RETURN(Stmt pending, db().Prepare(
+      "UPDATE legacy_keys SET legacy_hash = NULL WHERE key_id = ? AND legacy_hash IS NOT NULL"));
+  pending.Bind(1, key_id);
+  KW_RETURN_IF_ERROR(pending.Run());
+  if (db().Changes() == 0) {
+    KW_ASSIGN_OR_RETURN(Stmt known, db().Prepare("SELECT 1 FROM legacy_keys WHERE key_id = ?"));
+    known.Bind(1, key_id);
+    KW_RETURN_IF_ERROR(One(known, [](const Stmt&) { return true; }, "key " + key_id + " was not imported").status());
+    return tx.Commit();  // rehashed already
+  }
+  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare("UPDATE api_keys SET hash = ? WHERE id = ?"));
+  s.BindBlob(1, hash.data(), hash.size()).Bind(2, key_id);
+  Status st = s.Run();
+  if (st.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("key hash clash");
+  KW_RETURN_IF_ERROR(st);
   return tx.Commit();
 }
 

@@ -50,9 +50,14 @@ class SqliteKeyStore final : public KeyStore, Part {
   Status RotateKey(const ApiKey& new_key, UnixMillis old_expires_at) override;
   Status DeleteKey(const std::string& id) override;
   Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) override;
+  Status ImportLegacyKeys(const std::vector<LegacyImport>& batch) override;
+  StatusOr<std::vector<std::pair<std::string, bool>>> ListLegacyPrefixes() override;
+  StatusOr<std::pair<KeyWithUser, LegacyKey>> LookupLegacyKey(const std::string& prefix) override;
+  Status CompleteLegacyKey(const std::string& key_id, const KeyHash& hash) override;
 
  private:
   Status UserExistsLocked(const std::string& user_id);
+  Status InsertUserLocked(const User& user);
   Status InsertKeyLocked(const ApiKey& key);
   static StatusOr<ApiKey> GetKeyLocked(Db& db, const std::string& id);
 };

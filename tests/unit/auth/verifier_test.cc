@@ -143,6 +143,14 @@ class RevokingStore final : public KeyStore {
   Status RotateKey(const ApiKey& k, UnixMillis t) override { return inner_.RotateKey(k, t); }
   Status DeleteKey(const std::string& id) override { return inner_.DeleteKey(id); }
   Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& u) override { return inner_.TouchKeys(u); }
+  Status ImportLegacyKeys(const std::vector<LegacyImport>& b) override { return inner_.ImportLegacyKeys(b); }
+  StatusOr<std::vector<std::pair<std::string, bool>>> ListLegacyPrefixes() override {
+    return inner_.ListLegacyPrefixes();
+  }
+  StatusOr<std::pair<KeyWithUser, LegacyKey>> LookupLegacyKey(const std::string& p) override {
+    return inner_.LookupLegacyKey(p);
+  }
+  Status CompleteLegacyKey(const std::string& id, const KeyHash& h) override { return inner_.CompleteLegacyKey(id, h); }
 
  private:
   KeyStore& inner_;

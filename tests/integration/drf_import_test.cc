@@ -1,0 +1,143 @@
+// Issue 12: keys made by djangorestframework-api-key's own create_key() in a
+// real Django project (Debian's python3-django and
+// python3-djangorestframework-api-key) keep working after `keyward import
+// drf`: the very same plaintext keys authenticate on every route that takes
+// a key, a revoked or expired one is refused with its code, a wrong secret
+// or an unknown prefix is refused, and a re-run imports nothing twice. The
+// Django database is SQLite, or PostgreSQL when the suite runs on it.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/server_fixture.h"
+#include "support/subprocess.h"
+
+namespace keyward {
+namespace {
+
+using nlohmann::json;
+
+class DrfImport : public testing::ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    if (HasFatalFailure()) return;
+    std::vector<std::string> argv = {"/usr/bin/python3", KEYWARD_SOURCE_DIR "/tests/support/django/make_db.py",
+                                     dir_.File("django")};
+    if (OnPostgres()) {
+      django_pg_.Create();
+      ASSERT_FALSE(HasFatalFailure());
+      argv.insert(argv.end(), {"--engine", "postgres", "--pg-uri", django_pg_.Uri()});
+    }
+    testing::RunResult made = testing::Run(argv);
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    django_ = json::parse(made.out, nullptr, false);
+    ASSERT_FALSE(django_.is_discarded()) << made.out;
+  }
+
+  testing::RunResult Import(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {testing::KeywardBinary(), "--db", db_, "--json", "import", "drf",
+                                     "--from", django_["database"], "--table", django_["table"]};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return testing::Run(argv, "", {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")});
+  }
+  std::string Key(const char* which) { return django_["keys"][which]; }
+
+  json django_;
+  testing::PostgresDatabase django_pg_;
+};
+
+TEST_F(DrfImport, TheDjangoStacksOwnKeysWorkAfterImport) {
+  testing::RunResult r = Import();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json report = json::parse(r.out);
+  EXPECT_EQ(report["imported"].size(), 6u) << r.out;
+  EXPECT_EQ(report["skipped"].size(), 0u);
+  EXPECT_EQ(report["users_created"].size(), 2u);
+
+  // Valid, as the right user, in the right environment — the 2.x PBKDF2
+  // rows and the 3.x SHA-512 row alike.
+  for (const char* which : {"live", "test", "bob", "sha512"}) {
+    testing::HttpReply a = Authz(Key(which));
+    EXPECT_EQ(a.status, 200) << which << ": " << a.body;
+  }
+  json alice = Verify({{"key", Key("live")}});
+  EXPECT_EQ(alice["code"], "VALID") << alice;
+  EXPECT_EQ(alice["principal"]["external_id"], "django:" + std::to_string(django_["users"]["alice"].get<int>()));
+  EXPECT_EQ(alice["principal"]["environment"], "live");
+  EXPECT_EQ(Verify({{"key", Key("test")}})["principal"]["environment"], "test");
+  EXPECT_EQ(Verify({{"key", Key("bob")}})["principal"]["external_id"],
+            "django:" + std::to_string(django_["users"]["bob"].get<int>()));
+
+  // Refused with the right codes.
+  EXPECT_EQ(Verify({{"key", Key("revoked")}})["code"], "REVOKED");
+  EXPECT_EQ(Verify({{"key", Key("expired")}})["code"], "EXPIRED");
+  std::string wrong = Key("bob");
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  EXPECT_EQ(Verify({{"key", wrong}})["code"], "NOT_FOUND");
+  EXPECT_EQ(Verify({{"key", "Zz9Zz9Zz.NoSuchSecretAtAll0123456789abcd"}})["code"], "NOT_FOUND");
+  EXPECT_EQ(Verify({{"key", "not.a-legacy-key"}})["code"], "MALFORMED");
+
+  // The compute API charges the Django user's keyward user.
+  testing::HttpReply job = SubmitJob(Key("live"), "django-job-1");
+  EXPECT_EQ(job.status, 201) << job.body;
+  EXPECT_EQ(Json(job)["job"]["user_id"], alice["principal"]["user_id"]);
+
+  // A re-run imports nothing twice.
+  r = Import();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  report = json::parse(r.out);
+  EXPECT_EQ(report["imported"].size(), 0u) << r.out;
+  EXPECT_EQ(report["skipped"].size(), 6u);
+  EXPECT_EQ(report["skipped"][0]["reason"], "imported already");
+
+  // The key now has its SHA-256: it keeps working after a restart (no
+  // cache), and a wrong secret on its prefix is refused.
+  server_.reset();
+  Start();
+  EXPECT_EQ(Authz(Key("live")).status, 200);
+  wrong = Key("live");
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  EXPECT_EQ(Authz(wrong).status, 401);
+}
+
+TEST_F(DrfImport, BadInputImportsNothing) {
+  testing::RunResult r = testing::Run({testing::KeywardBinary(), "--db", db_, "import", "drf", "--from",
+                                       django_["database"], "--table", "no_such_table"},
+                                      "", {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("no table no_such_table"), std::string::npos) << r.err;
+  r = Import({"--table", "x; DROP TABLE users"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = Import({"--time-zone", "Mars/Olympus"});
+  // Times with an offset (PostgreSQL) do not need the zone; naive ones do.
+  if (!OnPostgres()) {
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("unknown time zone"), std::string::npos) << r.err;
+  }
+  // A row in a format keyward cannot check: the whole import is refused.
+  if (!OnPostgres()) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(django_["database"].get<std::string>().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE keysapp_customapikey SET hashed_key = 'argon2$argon2id$v=19$x' "
+                               "WHERE name = 'bob live'", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    testing::RunResult fresh = testing::Run(
+        {testing::KeywardBinary(), "--db", dir_.File("other.db"), "--json", "import", "drf", "--from",
+         django_["database"], "--table", django_["table"]},
+        "", {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")});
+    EXPECT_EQ(fresh.exit_code, 2) << fresh.err;
+    EXPECT_NE(fresh.err.find("row 5"), std::string::npos) << fresh.err;  // names the row
+    sqlite3* kw = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.File("other.db").c_str(), &kw), SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(kw, "SELECT count(*) FROM api_keys", -1, &s, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(s, 0), 0);  // nothing half-way
+    sqlite3_finalize(s);
+    sqlite3_close(kw);
+  }
+}
+
+}  // namespace
+}  // namespace keyward
