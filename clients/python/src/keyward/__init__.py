@@ -1,0 +1,11 @@
+"""keyward for Python: the HTTP client (keyward.Client), a Django REST
+Framework authentication class (keyward.drf) and a Celery pattern
+(keyward.celery). The client needs only the standard library."""
+
+from .client import Client, job_scope
+from .errors import (BadRequest, Conflict, ConnectionFailed, Forbidden, KeywardError, NotFound, RateLimited,
+                     Unauthenticated, Unavailable)
+
+__all__ = ["Client", "job_scope", "KeywardError", "ConnectionFailed", "BadRequest", "Unauthenticated",
+           "Forbidden", "NotFound", "Conflict", "RateLimited", "Unavailable"]
+__version__ = "0.3.0"
