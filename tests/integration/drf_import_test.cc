@@ -39,9 +39,14 @@ class DrfImport : public testing::ServerTest {
     std::vector<std::string> argv = {testing::KeywardBinary(), "--db", db_, "--json", "import", "drf",
                                      "--from", django_["database"], "--table", django_["table"]};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return testing::Run(argv, "", {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")});
+    return testing::Run(argv, "", SealEnv());
   }
   std::string Key(const char* which) { return django_["keys"][which]; }
+  // The seal key the server uses (ServerTest: a file of its own on PostgreSQL).
+  std::vector<std::string> SealEnv() {
+    if (!OnPostgres()) return {};
+    return {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")};
+  }
 
   json django_;
   testing::PostgresDatabase django_pg_;
@@ -83,6 +88,20 @@ TEST_F(DrfImport, TheDjangoStacksOwnKeysWorkAfterImport) {
   EXPECT_EQ(job.status, 201) << job.body;
   EXPECT_EQ(Json(job)["job"]["user_id"], alice["principal"]["user_id"]);
 
+  // The queue and the worker: the legacy key is sealed with its entry and
+  // presented by `keyward worker` to the compute API.
+  testing::HttpReply queued = testing::HttpPost(
+      addr(), "/v1/queue/jobs", json{{"job_id", "django-queued-1"}, {"task", "echo"}, {"payload", {{"n", 1}}}}.dump(),
+      {testing::KeyAuth(Key("bob"))});
+  ASSERT_EQ(queued.status, 201) << queued.body;
+  const std::string entry_id = Json(queued)["entry"]["id"];
+  testing::RunResult w = testing::Run({testing::KeywardBinary(), "--db", db_, "worker", "--server", "http://" + addr(),
+                                       "--once"},
+                                      "", SealEnv());
+  EXPECT_EQ(w.exit_code, 0) << w.err;
+  json entry = Json(testing::HttpGet(addr(), "/v1/queue/jobs/" + entry_id, {testing::KeyAuth(Key("bob"))}));
+  EXPECT_EQ(entry["entry"]["status"], "done") << entry;
+
   // A re-run imports nothing twice.
   r = Import();
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -104,7 +123,7 @@ TEST_F(DrfImport, TheDjangoStacksOwnKeysWorkAfterImport) {
 TEST_F(DrfImport, BadInputImportsNothing) {
   testing::RunResult r = testing::Run({testing::KeywardBinary(), "--db", db_, "import", "drf", "--from",
                                        django_["database"], "--table", "no_such_table"},
-                                      "", {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")});
+                                      "", SealEnv());
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("no table no_such_table"), std::string::npos) << r.err;
   r = Import({"--table", "x; DROP TABLE users"});
@@ -125,7 +144,7 @@ TEST_F(DrfImport, BadInputImportsNothing) {
     testing::RunResult fresh = testing::Run(
         {testing::KeywardBinary(), "--db", dir_.File("other.db"), "--json", "import", "drf", "--from",
          django_["database"], "--table", django_["table"]},
-        "", {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")});
+        "", SealEnv());
     EXPECT_EQ(fresh.exit_code, 2) << fresh.err;
     EXPECT_NE(fresh.err.find("row 5"), std::string::npos) << fresh.err;  // names the row
     sqlite3* kw = nullptr;
