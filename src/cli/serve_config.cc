@@ -184,6 +184,14 @@ std::vector<Setting> BuildSettings() {
                                       "while the store cannot be reached (0: refused at once, fail-closed)",
                                       0, kHour,
                                       [](ServeConfig& c) -> std::int64_t& { return c.service.changes.outage_grace_ms; }));
+  add(RateField("legacy_checks_per_second", "checks of imported (djangorestframework-api-key) key hashes "
+                "per second, all keys together (PBKDF2: ~60 ms of CPU each)",
+                [](ServeConfig& c) -> double& { return c.service.verifier.legacy_checks_per_second; }));
+  add_all(DurationField<std::int64_t>("legacy_failure_backoff", "how long an imported key's prefix waits after "
+                                      "a wrong secret before it is checked again", 0, kHour,
+                                      [](ServeConfig& c) -> std::int64_t& {
+                                        return c.service.verifier.legacy_failure_backoff_ms;
+                                      }));
   add(IntField<std::size_t>("cache_capacity", "most key records cached", 0, 100'000'000,
                             [](ServeConfig& c) -> std::size_t& { return c.service.verifier.cache_capacity; }));
   add_all(DurationField<std::int64_t>("last_used_flush", "how often last_used_at is written", 100, kHour,

@@ -23,6 +23,18 @@ TEST(ServeConfig, DefaultsComeFromThePartsOwnOptions) {
   EXPECT_EQ(Show(c, "db"), "keyward.db");
   EXPECT_EQ(Show(c, "max_pending_jobs_per_user"), std::to_string(compute::ComputeOptions{}.max_pending_per_user));
   EXPECT_EQ(Show(c, "test_rate_limit"), "50");
+  EXPECT_EQ(Show(c, "legacy_checks_per_second"), "10");
+  EXPECT_EQ(Show(c, "legacy_failure_backoff"), "1s");
+}
+
+TEST(ServeConfig, TheBoundsOnImportedKeyChecksAreSettings) {
+  ServeConfig c;
+  ASSERT_TRUE(ApplySetting(&c, "legacy_checks_per_second", "2.5", "t").ok());
+  EXPECT_EQ(c.service.verifier.legacy_checks_per_second, 2.5);
+  ASSERT_TRUE(ApplySetting(&c, "legacy_failure_backoff", "5s", "t").ok());
+  EXPECT_EQ(c.service.verifier.legacy_failure_backoff_ms, 5000);
+  EXPECT_FALSE(ApplySetting(&c, "legacy_checks_per_second", "0", "t").ok());
+  EXPECT_FALSE(ApplySetting(&c, "legacy_failure_backoff", "2h", "t").ok());
 }
 
 TEST(ServeConfig, DurationsTakeTheOneSyntaxOrMilliseconds) {
