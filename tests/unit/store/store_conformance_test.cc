@@ -296,6 +296,61 @@ TEST_P(StoreConformance, DeletingAUserDeletesItsKeys) {
   EXPECT_EQ(keys().DeleteUser("usr_d").code(), StatusCode::kNotFound);
 }
 
+// Issue 12: keys imported from djangorestframework-api-key.
+TEST_P(StoreConformance, ImportedKeysGoInTogetherAreFoundByPrefixAndRehashOnce) {
+  LegacyImport a;
+  a.new_user = MakeUser("usr_dj1");
+  a.key = MakeKey("key_dj1", "usr_dj1");
+  a.legacy = LegacyKey{"key_dj1", "Ab12Cd34", "pbkdf2_sha256$1000$salt$aGFzaA==", "drf:t"};
+  LegacyImport b;  // the same owner: created by the first item
+  b.key = MakeKey("key_dj2", "usr_dj1");
+  b.key.environment = Environment::kTest;
+  b.legacy = LegacyKey{"key_dj2", "Ef56Gh78", "sha512$$00", "drf:t"};
+  ASSERT_TRUE(keys().ImportLegacyKeys({a, b}).ok());
+
+  // All or nothing: a taken prefix in the second item undoes the first.
+  LegacyImport c;
+  c.new_user = MakeUser("usr_dj3");
+  c.key = MakeKey("key_dj3", "usr_dj3");
+  c.legacy = LegacyKey{"key_dj3", "Zz000000", "sha512$$00", "drf:t"};
+  LegacyImport clash;
+  clash.key = MakeKey("key_dj4", "usr_dj3");
+  clash.legacy = LegacyKey{"key_dj4", "Ab12Cd34", "sha512$$00", "drf:t"};
+  EXPECT_EQ(keys().ImportLegacyKeys({c, clash}).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(keys().GetUser("usr_dj3").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(keys().LookupLegacyKey("Zz000000").status().code(), StatusCode::kNotFound);
+
+  StatusOr<std::vector<std::pair<std::string, bool>>> prefixes = keys().ListLegacyPrefixes();
+  ASSERT_TRUE(prefixes.ok()) << prefixes.status().ToString();
+  std::sort(prefixes->begin(), prefixes->end());
+  EXPECT_EQ(*prefixes, (std::vector<std::pair<std::string, bool>>{{"Ab12Cd34", true}, {"Ef56Gh78", true}}));
+  StatusOr<std::pair<KeyWithUser, LegacyKey>> found = keys().LookupLegacyKey("Ef56Gh78");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->first.key.id, "key_dj2");
+  EXPECT_EQ(found->first.key.environment, Environment::kTest);
+  EXPECT_EQ(found->first.user.id, "usr_dj1");
+  EXPECT_EQ(found->second.legacy_hash, "sha512$$00");
+  EXPECT_EQ(found->second.source, "drf:t");
+
+  // The first use stores the SHA-256 and drops the imported hash, once.
+  KeyHash sha = MakeKey("the real key", "x").hash;
+  ASSERT_TRUE(keys().CompleteLegacyKey("key_dj1", sha).ok());
+  EXPECT_EQ(keys().LookupKey(sha)->key.id, "key_dj1");
+  EXPECT_EQ(keys().LookupLegacyKey("Ab12Cd34")->second.legacy_hash, "");
+  KeyHash other = MakeKey("another", "x").hash;
+  ASSERT_TRUE(keys().CompleteLegacyKey("key_dj1", other).ok());  // done already: nothing changes
+  EXPECT_EQ(keys().LookupKey(sha)->key.id, "key_dj1");
+  EXPECT_EQ(keys().CompleteLegacyKey("key_none", sha).code(), StatusCode::kNotFound);
+  prefixes = keys().ListLegacyPrefixes();
+  std::sort(prefixes->begin(), prefixes->end());
+  EXPECT_EQ(*prefixes, (std::vector<std::pair<std::string, bool>>{{"Ab12Cd34", false}, {"Ef56Gh78", true}}));
+
+  // Deleting the user takes its imported keys along.
+  ASSERT_TRUE(keys().DeleteUser("usr_dj1").ok());
+  EXPECT_EQ(keys().LookupLegacyKey("Ef56Gh78").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(keys().ListLegacyPrefixes()->empty());
+}
+
 TEST_P(StoreConformance, LastUseNeverGoesBackwardsAndUnknownKeysAreSkipped) {
   ASSERT_TRUE(keys().CreateUser(MakeUser("usr_t"), nullptr).ok());
   ASSERT_TRUE(keys().InsertKey(MakeKey("key_t", "usr_t")).ok());
