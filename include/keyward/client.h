@@ -23,6 +23,15 @@ struct ClientOptions {
   // Whole-request timeout.
   int timeout_ms = 10'000;
   int connect_timeout_ms = 2'000;
+  // https:// only. The server's certificate is always verified (name and
+  // chain), against the system's CAs or, when set, the PEM bundle ca_file.
+  std::string ca_file;
+  // Mutual TLS: a PEM client certificate and its key.
+  std::string client_cert_file;
+  std::string client_key_file;
+  // Skips verifying the server's certificate: a test against a server whose
+  // CA you do not have, never production. Off unless set by name.
+  bool insecure_skip_tls_verify = false;
 };
 
 struct ClientResponse {

@@ -78,6 +78,15 @@ int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_f
   if (!bound.ok()) return cli.Fail(bound.status());
   std::printf("listening on %s\n", bound->c_str());
   std::fflush(stdout);
+  if (config.server.tls.enabled()) {
+    std::cerr << "keyward: HTTPS (TLS 1.2+, ALPN http/1.1"
+              << (config.server.tls.client_ca_file.empty() ? "" : ", client certificates required") << "), "
+              << server.tls_description() << "; SIGHUP reloads it\n";
+  } else if (!IsLoopbackHost(config.server.host)) {
+    std::cerr << "keyward: warning: plain HTTP on " << config.server.host
+              << ", not a loopback address: API keys cross the network readable; set tls_cert and tls_key,"
+                 " or keep keyward behind a TLS-terminating proxy on this machine\n";
+  }
   if (config.admin_token.empty()) {
     std::cerr << "keyward: admin API disabled (no admin token configured: set KEYWARD_ADMIN_TOKEN)\n";
   }

@@ -157,6 +157,15 @@ std::vector<Setting> BuildSettings() {
   add(TextField("access_log", "'-' for stdout, 'off', or a file path",
                 [](ServeConfig& c) -> std::string& { return c.access_log; },
                 [](const std::string& v) { return v.empty() ? InvalidArgumentError("invalid access_log: must not be empty") : OkStatus(); }));
+  add(TextField("tls_cert", "PEM certificate chain: serve HTTPS (with tls_key)",
+                [](ServeConfig& c) -> std::string& { return c.server.tls.cert_file; },
+                [](const std::string&) { return OkStatus(); }));
+  add(TextField("tls_key", "PEM private key of tls_cert (not readable by others)",
+                [](ServeConfig& c) -> std::string& { return c.server.tls.key_file; },
+                [](const std::string&) { return OkStatus(); }));
+  add(TextField("tls_client_ca", "PEM CA certificates: clients must present a certificate they signed (mutual TLS)",
+                [](ServeConfig& c) -> std::string& { return c.server.tls.client_ca_file; },
+                [](const std::string&) { return OkStatus(); }));
   add(IntField<std::int64_t>("access_log_buffer_bytes", "log bytes buffered before lines are dropped",
                              64 * 1024, 1LL << 30,
                              [](ServeConfig& c) -> std::int64_t& { return c.access_log_buffer_bytes; }));
@@ -298,6 +307,10 @@ Status SplitListen(const std::string& listen, std::string* host, int* port) {
   *host = h;
   *port = static_cast<int>(p);
   return OkStatus();
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host.rfind("127.", 0) == 0 || host == "::1" || host == "localhost";
 }
 
 }  // namespace keyward::cli

@@ -59,4 +59,8 @@ Status ApplyEnvironment(ServeConfig* config);
 // Splits "HOST:PORT" / "[v6]:PORT".
 Status SplitListen(const std::string& listen, std::string* host, int* port);
 
+// Whether only this machine can connect to `host` (127.0.0.0/8, ::1): plain
+// HTTP anywhere else gets a warning at start.
+bool IsLoopbackHost(const std::string& host);
+
 }  // namespace keyward::cli

@@ -40,6 +40,13 @@ int RunWorker(Cli& cli, WorkerArgs& a) {
     return kExitUsage;
   }
   a.options.http_timeout_ms = static_cast<int>(*timeout);
+  if (a.options.client_cert_file.empty() != a.options.client_key_file.empty()) {
+    std::cerr << "keyward: --client-cert and --client-key go together\n";
+    return kExitUsage;
+  }
+  if (a.options.insecure_skip_tls_verify) {
+    std::cerr << "keyward worker: warning: --insecure-skip-tls-verify: the server's certificate is not checked\n";
+  }
   core::DisableCoreDumps().IgnoreError();  // keys are opened in this process's memory
   store::Backend* st = cli.store();
   const queue::Sealer* sealer = st ? cli.sealer() : nullptr;
@@ -84,6 +91,12 @@ void AddWorkerCommand(CLI::App& app, Cli& cli) {
   w->add_option("--lease", a->lease, "Claim lease; a dead worker's jobs return after it (default " + a->lease + ")");
   w->add_option("--backoff", a->backoff, "First retry delay, doubled per attempt (default " + a->backoff + ")");
   w->add_option("--http-timeout", a->http_timeout, "Time allowed per compute call (default " + a->http_timeout + ")");
+  w->add_option("--ca-file", a->options.ca_file, "PEM CA bundle that signs an https server's certificate "
+                "(default: the system's)");
+  w->add_option("--client-cert", a->options.client_cert_file, "PEM client certificate, for mutual TLS");
+  w->add_option("--client-key", a->options.client_key_file, "PEM key of --client-cert");
+  w->add_flag("--insecure-skip-tls-verify", a->options.insecure_skip_tls_verify,
+              "Do not verify the server's certificate (tests only: anyone on the path can read the keys)");
   w->callback([&cli, a] { cli.action = [&cli, a] { return RunWorker(cli, *a); }; });
 }
 

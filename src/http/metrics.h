@@ -23,6 +23,7 @@ namespace keyward::http {
   COUNTER(jobs_created_total, "Compute jobs created")                     \
   COUNTER(jobs_idempotent_replays_total, "Job submissions answered by an existing job_id") \
   COUNTER(connections_total, "TCP connections accepted")                  \
+  COUNTER(tls_handshake_failures_total, "TLS handshakes that failed (bad client, old protocol, no client certificate)") \
   COUNTER(access_log_dropped_lines_total, "Access log lines dropped because the writer fell behind")
 
 class Metrics {

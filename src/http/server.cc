@@ -33,12 +33,15 @@
 #include <sys/resource.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
 #include <charconv>
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -60,6 +63,8 @@ namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
 using Executor = net::io_context::executor_type;
 using Socket = net::basic_stream_socket<tcp, Executor>;
+using TlsStream = net::ssl::stream<Socket&>;
+using TlsContext = net::ssl::context;
 using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
 using Timer = net::basic_waitable_timer<std::chrono::steady_clock,
                                         net::wait_traits<std::chrono::steady_clock>, Executor>;
@@ -188,6 +193,10 @@ struct Connection {
   explicit Connection(Socket s)
       : socket(std::move(s)), timer(socket.get_executor()), reply_timer(socket.get_executor()) {}
   Socket socket;
+  // Over TLS: the stream on top of `socket`, and the context it was made
+  // with (kept alive here across a certificate reload).
+  std::shared_ptr<TlsContext> tls_context;
+  std::optional<TlsStream> tls;
   Timer timer;
   Timer reply_timer;  // a session waiting for a late Reply sleeps on it
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -264,6 +273,13 @@ struct Server::Impl {
   std::atomic<int> open_connections{0};
   int max_connections = 0;
   std::thread stopper;  // started once by Stop(), joined by Run()
+  mutable std::mutex tls_mu;
+  std::shared_ptr<TlsContext> tls_context;  // null: plain HTTP; guarded by tls_mu
+
+  std::shared_ptr<TlsContext> CurrentTls() const {
+    std::lock_guard lock(tls_mu);
+    return tls_context;
+  }
 
   static int Threads(const ServerOptions& o) {
     return o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -288,7 +304,18 @@ struct Server::Impl {
     auto conn = std::make_shared<Connection>(std::move(socket));
     conn->ExpiresAfter(options.read_timeout_ms);
     net::co_spawn(conn->socket.get_executor(), Watchdog(conn), net::detached);
-    co_await Serve(conn, std::move(remote));
+    bool ready = true;
+    if (std::shared_ptr<TlsContext> ctx = CurrentTls()) {
+      // The handshake runs under the first request's read timeout.
+      conn->tls_context = std::move(ctx);
+      conn->tls.emplace(conn->socket, *conn->tls_context);
+      auto [ec] = co_await conn->tls->async_handshake(net::ssl::stream_base::server, kAsTuple);
+      if (ec) {
+        metrics.tls_handshake_failures_total++;
+        ready = false;
+      }
+    }
+    if (ready) co_await Serve(conn, std::move(remote));
     conn->done = true;
     conn->timer.cancel();
     conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
@@ -340,8 +367,17 @@ struct Server::Impl {
 
   // Reads more bytes into `buffer`; an error code on failure.
   static Task<beast::error_code> ReadSome(Connection& c, beast::flat_buffer& buffer) {
-    auto [ec, n] = co_await c.socket.async_read_some(buffer.prepare(kReadChunk), kAsTuple);
+    auto [ec, n] = c.tls ? co_await c.tls->async_read_some(buffer.prepare(kReadChunk), kAsTuple)
+                         : co_await c.socket.async_read_some(buffer.prepare(kReadChunk), kAsTuple);
     buffer.commit(n);
+    co_return ec;
+  }
+
+  // Writes all of `buffers`; an error code on failure.
+  template <typename Buffers>
+  static Task<beast::error_code> WriteAll(Connection& c, const Buffers& buffers) {
+    auto [ec, n] = c.tls ? co_await net::async_write(*c.tls, buffers, kAsTuple)
+                         : co_await net::async_write(c.socket, buffers, kAsTuple);
     co_return ec;
   }
 
@@ -420,8 +456,7 @@ struct Server::Impl {
           const std::string* expect = ex.request.Header("expect");
           if (expect && expect->size() == 12 && strncasecmp(expect->data(), "100-continue", 12) == 0) {
             static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-            co_await net::async_write(conn.socket, net::buffer(kContinue.data(), kContinue.size()),
-                                      kAsTuple);
+            co_await WriteAll(conn, net::buffer(kContinue.data(), kContinue.size()));
           }
           beast::error_code bec;
           while (!parser.is_done()) {
@@ -464,7 +499,7 @@ struct Server::Impl {
     c.ExpiresAfter(options.read_timeout_ms);
     std::array<net::const_buffer, 2> parts{net::buffer(head_text),
                                            head ? net::const_buffer() : net::buffer(res.body)};
-    auto [ec, n] = co_await net::async_write(c.socket, parts, kAsTuple);
+    beast::error_code ec = co_await WriteAll(c, parts);
     co_return !ec;
   }
 
@@ -541,6 +576,11 @@ StatusOr<std::string> Server::Listen() {
     }
   }
   s.max_connections = std::max(1, limit);
+  if (s.options.tls.enabled()) {
+    KW_ASSIGN_OR_RETURN(std::shared_ptr<TlsContext> ctx, MakeServerTlsContext(s.options.tls));
+    std::lock_guard lock(s.tls_mu);
+    s.tls_context = std::move(ctx);
+  }
   beast::error_code ec;
   auto addr = net::ip::make_address(s.options.host, ec);
   if (ec) return InvalidArgumentError("invalid listen address '" + s.options.host + "'");
@@ -569,6 +609,25 @@ void Server::Run() {
   signals.async_wait([this](const beast::error_code& ec, int) {
     if (!ec) Stop();
   });
+  // SIGHUP: reload the certificate and key (and never the default action,
+  // which would end the process).
+  net::signal_set hangup(first, SIGHUP);
+  std::function<void()> await_hangup = [&] {
+    hangup.async_wait([&](const beast::error_code& ec, int) {
+      if (ec) return;
+      if (s.options.tls.enabled()) {
+        Status st = ReloadTls();
+        if (st.ok()) {
+          std::fprintf(stderr, "keyward: TLS reloaded: %s\n", tls_description().c_str());
+        } else {
+          std::fprintf(stderr, "keyward: TLS reload failed, keeping the certificate in use: %s\n",
+                       st.message().c_str());
+        }
+      }
+      await_hangup();
+    });
+  };
+  await_hangup();
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < s.contexts.size(); ++i) {
     threads.emplace_back([ctx = s.contexts[i].get()] {
@@ -579,6 +638,20 @@ void Server::Run() {
   first.run();
   for (auto& t : threads) t.join();
   if (s.stopper.joinable()) s.stopper.join();
+}
+
+Status Server::ReloadTls() {
+  Impl& s = *impl_;
+  if (!s.options.tls.enabled()) return FailedPreconditionError("the server does not speak TLS");
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<TlsContext> ctx, MakeServerTlsContext(s.options.tls));
+  std::lock_guard lock(s.tls_mu);
+  s.tls_context = std::move(ctx);
+  return OkStatus();
+}
+
+std::string Server::tls_description() const {
+  std::shared_ptr<TlsContext> ctx = impl_->CurrentTls();
+  return ctx ? DescribeCertificate(*ctx) : "";
 }
 
 void Server::Stop() {

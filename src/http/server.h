@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "http/tls.h"
 #include "http/types.h"
 #include "keyward/status.h"
 
@@ -38,6 +39,8 @@ struct ServerOptions {
   // connections wait in the kernel's backlog) until one closes. Lowered to
   // what the process's file descriptor limit allows.
   int max_connections = 4096;
+  // HTTPS when set (tls.h); plain HTTP otherwise.
+  TlsOptions tls;
 };
 
 // Owns the listening socket and the I/O threads. Thread-safe: Stop() may be
@@ -58,6 +61,13 @@ class Server {
   // in-flight requests finish (up to shutdown_grace_ms) and returns.
   void Run();
   void Stop();
+  // Builds the TLS context again from its files (SIGHUP does this): new
+  // connections use the new certificate, established ones keep theirs. On
+  // an error the server keeps the context it has. kFailedPrecondition when
+  // the server does not speak TLS.
+  Status ReloadTls();
+  // The certificate in use ("" without TLS), for the start-up banner.
+  std::string tls_description() const;
 
  private:
   struct Impl;

@@ -70,7 +70,9 @@ void Worker::Run() {
 }
 
 void Worker::Loop() {
-  Client client(ClientOptions{options_.server_url, options_.http_timeout_ms, 2'000});
+  Client client(ClientOptions{options_.server_url, options_.http_timeout_ms, 2'000, options_.ca_file,
+                              options_.client_cert_file, options_.client_key_file,
+                              options_.insecure_skip_tls_verify});
   while (!stopping_) {
     StatusOr<std::vector<QueueEntry>> claimed =
         store_.ClaimQueue(options_.worker_id, sealer_.fingerprint(), clock_.Now(), options_.lease_ms,

@@ -50,6 +50,13 @@ struct WorkerOptions {
   std::int64_t backoff_max_ms = 60'000;
   int http_timeout_ms = 10'000;
   std::string worker_id;                // default: host:pid
+  // For an https:// server (keyward/client.h): the CA bundle that signs its
+  // certificate (default: the system's), a client certificate and key for
+  // mutual TLS, and the named escape hatch that skips verification.
+  std::string ca_file;
+  std::string client_cert_file;
+  std::string client_key_file;
+  bool insecure_skip_tls_verify = false;
 };
 
 struct WorkerStats {

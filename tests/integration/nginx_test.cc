@@ -2,9 +2,7 @@
 // headers reach the application; 401/403/429 reach the client. Uses Debian's
 // nginx and deploy/nginx/keyward-auth.conf.in as shipped.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,18 +19,6 @@ namespace {
 using nlohmann::json;
 using testing::HttpReply;
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string Substitute(std::string s, const std::map<std::string, std::string>& vars) {
   for (const auto& [k, v] : vars) {
     for (std::size_t at = s.find(k); at != std::string::npos; at = s.find(k, at + v.size())) s.replace(at, k.size(), v);
@@ -47,8 +33,8 @@ class NginxTest : public testing::ServerTest {
     ASSERT_TRUE(std::filesystem::exists("/usr/sbin/nginx")) << "nginx is not installed (scripts/install-deps)";
     std::string prefix = dir_.File("nginx");
     std::filesystem::create_directories(prefix + "/tmp");
-    front_ = "127.0.0.1:" + std::to_string(FreePort());
-    std::string app = "127.0.0.1:" + std::to_string(FreePort());
+    front_ = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+    std::string app = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
     std::string tmpl = testing::ReadFileBytes(std::string(KEYWARD_SOURCE_DIR) + "/deploy/nginx/keyward-auth.conf.in");
     ASSERT_FALSE(tmpl.empty());
     std::string conf = prefix + "/nginx.conf";

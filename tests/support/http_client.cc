@@ -168,6 +168,18 @@ bool HttpConnection::PeerClosed() {
   return recv(fd_, &c, 1, MSG_PEEK) == 0;
 }
 
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
 HttpReply HttpGet(const std::string& address, const std::string& path,
                   const std::vector<std::pair<std::string, std::string>>& headers) {
   HttpConnection c(address);

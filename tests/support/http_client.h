@@ -43,6 +43,10 @@ class HttpConnection {
 };
 
 // One-shot helpers on a new connection.
+// A loopback port that was free a moment ago (for servers that cannot be
+// told to pick their own; a small race remains).
+int FreeLoopbackPort();
+
 HttpReply HttpGet(const std::string& address, const std::string& path,
                   const std::vector<std::pair<std::string, std::string>>& headers = {});
 HttpReply HttpPost(const std::string& address, const std::string& path, const std::string& body,

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -28,8 +29,10 @@ std::pair<std::string, std::string> KeyAuth(const std::string& key) {
 ServerProcess::ServerProcess(const std::string& db, const std::string& log_path,
                              std::vector<std::string> extra_args, std::vector<std::string> env)
     : out_path_(log_path), err_path_(log_path + ".err") {
-  std::vector<std::string> args = {KeywardBinary(), "--db", db, "serve", "--listen", "127.0.0.1:0",
-                                   "--threads", "2"};
+  std::vector<std::string> args = {KeywardBinary(), "--db", db, "serve", "--threads", "2"};
+  if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
+    args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+  }
   for (auto& a : extra_args) args.push_back(std::move(a));
   // Later entries replace earlier ones with the same name.
   std::vector<std::string> envs;

@@ -27,6 +27,20 @@ TEST(ServeConfig, DefaultsComeFromThePartsOwnOptions) {
   EXPECT_EQ(Show(c, "legacy_failure_backoff"), "1s");
 }
 
+TEST(ServeConfig, TlsFilesAreSettingsAndPlainHttpBeyondLoopbackIsNamed) {
+  ServeConfig c;
+  EXPECT_FALSE(c.server.tls.enabled());
+  ASSERT_TRUE(ApplySetting(&c, "tls_cert", "/etc/keyward/cert.pem", "t").ok());
+  ASSERT_TRUE(ApplySetting(&c, "tls_key", "/etc/keyward/key.pem", "t").ok());
+  ASSERT_TRUE(ApplySetting(&c, "tls_client_ca", "/etc/keyward/clients.pem", "t").ok());
+  EXPECT_TRUE(c.server.tls.enabled());
+  EXPECT_EQ(c.server.tls.client_ca_file, "/etc/keyward/clients.pem");
+  for (const char* local : {"127.0.0.1", "127.1.2.3", "::1", "localhost"}) EXPECT_TRUE(IsLoopbackHost(local)) << local;
+  for (const char* wide : {"0.0.0.0", "::", "10.0.0.5", "192.168.1.1", "fe80::1"}) {
+    EXPECT_FALSE(IsLoopbackHost(wide)) << wide;
+  }
+}
+
 TEST(ServeConfig, TheBoundsOnImportedKeyChecksAreSettings) {
   ServeConfig c;
   ASSERT_TRUE(ApplySetting(&c, "legacy_checks_per_second", "2.5", "t").ok());

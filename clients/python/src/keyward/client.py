@@ -37,10 +37,12 @@ class Client:
     timeout:     seconds for connecting and for each read.
     ca_file:     for https: the CA bundle that signs the server's certificate
                  (default: the system's). Certificates are always verified.
+    client_cert, client_key: for mutual TLS, a PEM certificate and its key.
     """
 
     def __init__(self, base_url: str = "http://127.0.0.1:8080", *, api_key: Optional[str] = None,
-                 admin_token: Optional[str] = None, timeout: float = 10.0, ca_file: Optional[str] = None):
+                 admin_token: Optional[str] = None, timeout: float = 10.0, ca_file: Optional[str] = None,
+                 client_cert: Optional[str] = None, client_key: Optional[str] = None):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"base_url must be http://host:port or https://host:port, not {base_url!r}")
@@ -51,7 +53,12 @@ class Client:
         self.api_key = api_key
         self.admin_token = admin_token
         self.timeout = timeout
-        self._ssl = ssl.create_default_context(cafile=ca_file) if parts.scheme == "https" else None
+        self._ssl = None
+        if parts.scheme == "https":
+            self._ssl = ssl.create_default_context(cafile=ca_file)
+            self._ssl.minimum_version = ssl.TLSVersion.TLSv1_2
+            if client_cert:
+                self._ssl.load_cert_chain(client_cert, client_key)
         self._local = threading.local()
 
     # --- the wire ------------------------------------------------------------
