@@ -19,6 +19,7 @@
 #include "support/server_process.h"
 #include "support/subprocess.h"
 #include "support/http_client.h"
+#include "support/own_cluster.h"
 #include "support/temp_dir.h"
 
 namespace keyward {
@@ -27,25 +28,6 @@ namespace {
 using nlohmann::json;
 using testing::HttpReply;
 using namespace std::chrono_literals;
-
-// The test's own cluster; stopped and removed when the test ends, however.
-class Cluster {
- public:
-  explicit Cluster(const std::string& state) : state_(state) {}
-  ~Cluster() { Script("stop"); }
-  testing::RunResult Script(const std::string& cmd) { return testing::Run({KW_PG_CLUSTER, cmd, state_}); }
-  std::string Server() const {
-    std::ifstream in(state_);
-    std::string line, uri;
-    while (std::getline(in, line)) {
-      if (line.rfind("postgresql://", 0) == 0) uri = line;
-    }
-    return uri;
-  }
-
- private:
-  std::string state_;
-};
 
 json Parse(const HttpReply& r) { return json::parse(r.body, nullptr, false); }
 
@@ -65,7 +47,7 @@ int Becomes(int want, Probe probe, std::chrono::milliseconds bound = 30s) {
 
 TEST(PostgresRestart, KeywardReconnectsRefusesWhatItCannotDecideAndLosesNoAcknowledgedWrite) {
   testing::TempDir dir;
-  Cluster cluster(dir.File("pg.state"));
+  testing::OwnCluster cluster(dir.File("pg.state"));
   testing::RunResult started = cluster.Script("start");
   ASSERT_EQ(started.exit_code, 0) << started.err;
   const std::string server = cluster.Server();

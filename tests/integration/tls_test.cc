@@ -19,7 +19,9 @@
 #include <thread>
 
 #include "keyward/client.h"
+#include "store/postgres/connection.h"
 #include "support/http_client.h"
+#include "support/own_cluster.h"
 #include "support/server_process.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
@@ -306,6 +308,84 @@ TEST_F(Tls, HostileRequestsOverTlsGetTheirDocumentedAnswers) {
             "HTTP/1.1 401 Unauthorized\n");
   // And the server still serves.
   EXPECT_EQ(Curl({"--cacert", Certs() + "/ca.pem", Url("/healthz")}).out, "200");
+}
+
+TEST_F(Tls, TheWorkerCallsTheComputeApiOverTlsAndRefusesAnUnknownCa) {
+  Serve();
+  const std::string ca = Certs() + "/ca.pem";
+  auto post = [&](const std::string& path, const std::string& auth, const std::string& body) {
+    testing::RunResult r = testing::Run({"/usr/bin/curl", "-sS", "--max-time", "10", "--cacert", ca, "-H",
+                                         "Authorization: " + auth, "-H", "Content-Type: application/json",
+                                         "--data-binary", body, Url(path)});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  };
+  json user = post("/v1/users", std::string("Bearer ") + testing::kAdminToken, R"({"name":"Over TLS"})");
+  const std::string key = user["key"]["secret"];
+  json first = post("/v1/queue/jobs", "Api-Key " + key, R"({"job_id":"tls-1","task":"echo","payload":{}})");
+  auto worker = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {testing::KeywardBinary(), "--db", dir_.File("k.db"), "worker", "--server",
+                                     "https://127.0.0.1:" + port_, "--once", "--backoff", "10ms"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return testing::Run(argv);
+  };
+  auto status_of = [&](const json& entry) {
+    testing::RunResult r = testing::Run({"/usr/bin/curl", "-sS", "--cacert", ca, "-H", "Authorization: Api-Key " + key,
+                                         Url("/v1/queue/jobs/" + entry["entry"]["id"].get<std::string>())});
+    return json::parse(r.out, nullptr, false)["entry"];
+  };
+  // Without the CA the worker cannot call the compute API: the entry ends
+  // dead with the reason, no job ran.
+  testing::RunResult w = worker({});
+  EXPECT_EQ(w.exit_code, 0) << w.err;
+  json dead = status_of(first);
+  EXPECT_EQ(dead["status"], "dead") << dead;
+  EXPECT_NE(dead["last_error"].get<std::string>().find("certificate"), std::string::npos) << dead;
+  // With it, the next entry runs.
+  json second = post("/v1/queue/jobs", "Api-Key " + key, R"({"job_id":"tls-2","task":"echo","payload":{}})");
+  w = worker({"--ca-file", ca});
+  EXPECT_EQ(w.exit_code, 0) << w.err;
+  EXPECT_EQ(status_of(second)["status"], "done") << status_of(second);
+}
+
+TEST(PostgresTls, KeywardTalksToPostgresOverVerifiedTls) {
+  testing::TempDir dir;
+  const std::string certs = Certs();
+  testing::OwnCluster cluster(dir.File("pg.state"), {"PG_CLUSTER_TLS=" + certs});
+  testing::RunResult started = cluster.Script("start");
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const std::string server = cluster.Server();
+  const std::string verified = "?sslmode=verify-full&sslrootcert=" + certs + "/ca.pem";
+  // The control: this cluster refuses connections without TLS.
+  EXPECT_FALSE(store::postgres::Conn::Open({.conninfo = server + "/postgres?sslmode=disable"}).ok());
+  auto admin = store::postgres::Conn::Open({.conninfo = server + "/postgres" + verified});
+  ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+  ASSERT_TRUE((*admin)->Run("CREATE DATABASE keyward").ok());
+
+  const std::vector<std::string> env = {"KEYWARD_SEAL_KEY_FILE=" + dir.File("seal.key")};
+  testing::ServerProcess s(server + "/keyward" + verified, dir.File("a.log"), {}, env);
+  ASSERT_TRUE(s.started()) << s.Errors();
+  testing::HttpConnection c(s.address());
+  testing::HttpReply made = c.Send("POST", "/v1/users", {testing::AdminAuth()}, R"({"name":"pg tls"})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(testing::HttpGet(s.address(), "/v1/authz",
+                             {testing::KeyAuth(json::parse(made.body)["key"]["secret"])}).status, 200);
+  // Every connection keyward holds to the database is encrypted.
+  StatusOr<store::postgres::Result> ssl = (*admin)->Exec(
+      "SELECT count(*), count(*) FILTER (WHERE s.ssl) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
+      "WHERE a.datname = 'keyward'");
+  ASSERT_TRUE(ssl.ok()) << ssl.status().ToString();
+  EXPECT_GT(ssl->Int(0, 0), 0);
+  EXPECT_EQ(ssl->Int(0, 0), ssl->Int(0, 1));
+  s.Stop();
+
+  // A CA that did not sign the server's certificate: keyward does not start.
+  testing::RunResult refused = testing::Run(
+      {testing::KeywardBinary(), "--db", server + "/keyward?sslmode=verify-full&sslrootcert=" + certs + "/other-ca.pem",
+       "serve", "--listen", "127.0.0.1:0"},
+      "", env);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("certificate verify failed"), std::string::npos) << refused.err;
 }
 
 TEST(TlsSettings, BadCertificateFilesStopTheServerWithAClearError) {
