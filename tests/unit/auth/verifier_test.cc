@@ -124,7 +124,9 @@ class RevokingStore final : public KeyStore {
  public:
   explicit RevokingStore(KeyStore& inner) : inner_(inner) {}
   std::function<void()> during_lookup;
+  int reads = 0;  // every read of keys: by hash, by prefix, the prefix list
   StatusOr<KeyWithUser> LookupKey(const KeyHash& h) override {
+    ++reads;
     StatusOr<KeyWithUser> r = inner_.LookupKey(h);
     if (during_lookup) std::exchange(during_lookup, nullptr)();
     return r;
@@ -145,9 +147,11 @@ class RevokingStore final : public KeyStore {
   Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& u) override { return inner_.TouchKeys(u); }
   Status ImportLegacyKeys(const std::vector<LegacyImport>& b) override { return inner_.ImportLegacyKeys(b); }
   StatusOr<std::vector<std::pair<std::string, bool>>> ListLegacyPrefixes() override {
+    ++reads;
     return inner_.ListLegacyPrefixes();
   }
   StatusOr<std::pair<KeyWithUser, LegacyKey>> LookupLegacyKey(const std::string& p) override {
+    ++reads;
     return inner_.LookupLegacyKey(p);
   }
   Status CompleteLegacyKey(const std::string& id, const KeyHash& h) override { return inner_.CompleteLegacyKey(id, h); }
@@ -197,6 +201,34 @@ TEST(VerifyOutcomeName, NamesMatchTheContract) {
   EXPECT_EQ(VerifyOutcomeName(VerifyOutcome::kUserDisabled), "USER_DISABLED");
   EXPECT_EQ(VerifyOutcomeName(VerifyOutcome::kWrongEnvironment), "WRONG_ENVIRONMENT");
   EXPECT_EQ(VerifyOutcomeName(VerifyOutcome::kQuotaExceeded), "QUOTA_EXCEEDED");
+}
+
+// Issue 12: imported keys carry no checksum; their prefixes are held in
+// memory so that a key of that shape whose prefix was never imported costs
+// no read of the store.
+TEST_F(VerifierTest, Issue12_AnUnknownLegacyPrefixIsRefusedWithoutReadingTheStore) {
+  auth::CreatedUser u = NewUser();
+  LegacyImport item;
+  item.key = u.key->record;
+  item.key.id = "key_legacy";
+  item.key.hash = HashKey("placeholder");
+  item.legacy = LegacyKey{"key_legacy", "Known123", "sha512$$00", "drf:t"};
+  ASSERT_TRUE(keys().ImportLegacyKeys({item}).ok());
+  RevokingStore counting(keys());
+  VerifierOptions o;
+  o.cache = true;
+  Verifier verifier(counting, clock_, o);
+  ASSERT_EQ(verifier.Verify({"Unknown1.secretSecret"})->outcome, VerifyOutcome::kNotFound);
+  const int after_first = counting.reads;  // the prefix list, read once
+  EXPECT_EQ(after_first, 1);
+  for (int i = 0; i < 1000; ++i) {
+    const std::string key = "Unk" + std::to_string(10000 + i) + ".secretSecret";
+    ASSERT_EQ(verifier.Verify({key})->outcome, VerifyOutcome::kNotFound);
+  }
+  EXPECT_EQ(counting.reads, after_first);
+  // A known prefix does read (and here the secret is wrong).
+  EXPECT_EQ(verifier.Verify({"Known123.secretSecret"})->outcome, VerifyOutcome::kNotFound);
+  EXPECT_GT(counting.reads, after_first);
 }
 
 }  // namespace
