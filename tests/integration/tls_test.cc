@@ -228,6 +228,24 @@ TEST_F(Tls, MutualTlsRefusesAClientWithoutACertificate) {
   StatusOr<ClientResponse> v = with.Verify("kw_live_notakey");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(v->status, 200);
+  // The Python client, with and without its certificate.
+  const std::string py =
+      "import sys, keyward\n"
+      "cert = sys.argv[3] or None\n"
+      "c = keyward.Client(sys.argv[1], ca_file=sys.argv[2], client_cert=cert, client_key=sys.argv[4] or None, timeout=5)\n"
+      "try:\n"
+      "    print(c.verify('kw_live_notakey')['code'])\n"
+      "except keyward.ConnectionFailed:\n"
+      "    print('refused')\n";
+  testing::RunResult r2 = Python(py, {"https://127.0.0.1:" + port_, ca, Certs() + "/client.pem", Certs() + "/client.key"});
+  EXPECT_EQ(r2.out, "MALFORMED\n") << r2.err;
+  r2 = Python(py, {"https://127.0.0.1:" + port_, ca, "", ""});
+  EXPECT_EQ(r2.out, "refused\n") << r2.err;
+  // The refused handshakes are counted.
+  testing::RunResult m = testing::Run({"/usr/bin/curl", "-sS", "--cacert", ca, "--cert", Certs() + "/client.pem",
+                                       "--key", Certs() + "/client.key", Url("/metrics")});
+  EXPECT_NE(m.out.find("keyward_tls_handshake_failures_total "), std::string::npos) << m.out.substr(0, 500);
+  EXPECT_EQ(m.out.find("keyward_tls_handshake_failures_total 0\n"), std::string::npos);
 }
 
 TEST_F(Tls, SighupSwapsTheCertificateWhileAConnectionKeepsItsOwn) {
