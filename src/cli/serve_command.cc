@@ -78,6 +78,13 @@ int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_f
   if (!bound.ok()) return cli.Fail(bound.status());
   std::printf("listening on %s\n", bound->c_str());
   std::fflush(stdout);
+  if (!server.plain_address().empty()) {
+    std::cerr << "keyward: plain HTTP also on " << server.plain_address() << "\n";
+    if (!IsLoopbackHost(config.server.plain_host)) {
+      std::cerr << "keyward: warning: plain_listen " << config.server.plain_host
+                << " is not a loopback address: API keys cross the network readable\n";
+    }
+  }
   if (config.server.tls.enabled()) {
     std::cerr << "keyward: HTTPS (TLS 1.2+, ALPN http/1.1"
               << (config.server.tls.client_ca_file.empty() ? "" : ", client certificates required") << "), "

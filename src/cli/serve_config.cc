@@ -136,6 +136,22 @@ std::vector<Setting> BuildSettings() {
     return (v6 ? "[" + c.server.host + "]" : c.server.host) + ":" + std::to_string(c.server.port);
   };
   add(listen);
+  Setting plain;
+  plain.name = "plain_listen";
+  plain.help = "HOST:PORT of a second listener that speaks plain HTTP beside a TLS listen (empty: none)";
+  plain.apply = [](ServeConfig& c, const std::string& v) {
+    if (v.empty()) {
+      c.server.plain_port = -1;
+      return OkStatus();
+    }
+    return SplitListen(v, &c.server.plain_host, &c.server.plain_port);
+  };
+  plain.show = [](const ServeConfig& c) -> std::string {
+    if (c.server.plain_port < 0) return "";
+    bool v6 = c.server.plain_host.find(':') != std::string::npos;
+    return (v6 ? "[" + c.server.plain_host + "]" : c.server.plain_host) + ":" + std::to_string(c.server.plain_port);
+  };
+  add(plain);
   add(TextField("db", "the database: a SQLite file", [](ServeConfig& c) -> std::string& {
     return c.service.store.location;
   }, [](const std::string& v) { return v.empty() ? InvalidArgumentError("invalid db: must not be empty") : OkStatus(); }));

@@ -266,8 +266,13 @@ struct Server::Impl {
   std::vector<std::unique_ptr<net::io_context>> contexts;
   std::vector<net::executor_work_guard<Executor>> guards;
   std::size_t next_context = 0;  // round robin; accept coroutine only
-  std::unique_ptr<Acceptor> acceptor;
-  std::unique_ptr<Timer> accept_gate;  // the acceptor sleeps on it at the limit
+  // A listening socket; the first is `listen`, a second `plain_listen`.
+  struct Listener {
+    std::unique_ptr<Acceptor> acceptor;
+    std::unique_ptr<Timer> gate;  // the acceptor sleeps on it at the limit
+    bool tls = false;             // connections speak TLS (when the server has it)
+  };
+  std::vector<Listener> listeners;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
   std::atomic<int> open_connections{0};
@@ -275,6 +280,7 @@ struct Server::Impl {
   std::thread stopper;  // started once by Stop(), joined by Run()
   mutable std::mutex tls_mu;
   std::shared_ptr<TlsContext> tls_context;  // null: plain HTTP; guarded by tls_mu
+  std::string plain_address;                // the bound plain_listen address, if any
 
   std::shared_ptr<TlsContext> CurrentTls() const {
     std::lock_guard lock(tls_mu);
@@ -291,21 +297,28 @@ struct Server::Impl {
       contexts.push_back(std::make_unique<net::io_context>(1));
       guards.push_back(net::make_work_guard(contexts.back()->get_executor()));
     }
-    acceptor = std::make_unique<Acceptor>(contexts[0]->get_executor());
-    accept_gate = std::make_unique<Timer>(contexts[0]->get_executor());
+    for (bool tls : {true, false}) {
+      if (!tls && options.plain_port < 0) break;
+      listeners.push_back({std::make_unique<Acceptor>(contexts[0]->get_executor()),
+                           std::make_unique<Timer>(contexts[0]->get_executor()), tls});
+    }
     std::vector<std::pair<std::string_view, std::string_view>> declared;
     for (const Route& route : router.routes()) declared.emplace_back(route.method, route.pattern);
     metrics.DeclareRoutes(declared);
   }
 
-  Task<void> Session(Socket socket) {
+  void WakeAcceptors() {
+    for (Listener& l : listeners) l.gate->cancel();
+  }
+
+  Task<void> Session(Socket socket, bool tls) {
     beast::error_code ignored;
     std::string remote = socket.remote_endpoint(ignored).address().to_string();
     auto conn = std::make_shared<Connection>(std::move(socket));
     conn->ExpiresAfter(options.read_timeout_ms);
     net::co_spawn(conn->socket.get_executor(), Watchdog(conn), net::detached);
     bool ready = true;
-    if (std::shared_ptr<TlsContext> ctx = CurrentTls()) {
+    if (std::shared_ptr<TlsContext> ctx = tls ? CurrentTls() : nullptr) {
       // The handshake runs under the first request's read timeout.
       conn->tls_context = std::move(ctx);
       conn->tls.emplace(conn->socket, *conn->tls_context);
@@ -321,7 +334,7 @@ struct Server::Impl {
     conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
     conn->socket.close(ignored);
     if (open_connections.fetch_sub(1) >= max_connections) {
-      net::post(contexts[0]->get_executor(), [this] { accept_gate->cancel(); });
+      net::post(contexts[0]->get_executor(), [this] { WakeAcceptors(); });
     }
   }
 
@@ -517,27 +530,27 @@ struct Server::Impl {
     co_await Send(conn, res, head_text, 11, false, false);
   }
 
-  Task<void> Accept() {
+  Task<void> Accept(Listener& l) {
     for (;;) {
       while (open_connections.load() >= max_connections && !stopping) {
         // At the limit: leave new connections in the backlog until one closes.
-        accept_gate->expires_after(std::chrono::milliseconds(100));
-        co_await accept_gate->async_wait(kAsTuple);
+        l.gate->expires_after(std::chrono::milliseconds(100));
+        co_await l.gate->async_wait(kAsTuple);
       }
       // Connections are dealt to the I/O threads in turn.
       net::io_context& home = *contexts[next_context];
       next_context = (next_context + 1) % contexts.size();
-      auto [ec, socket] = co_await acceptor->async_accept(home.get_executor(), kAsTuple);
+      auto [ec, socket] = co_await l.acceptor->async_accept(home.get_executor(), kAsTuple);
       if (ec) {
-        if (!acceptor->is_open() || stopping) co_return;
+        if (!l.acceptor->is_open() || stopping) co_return;
         // Out of descriptors or memory: back off instead of spinning.
-        accept_gate->expires_after(std::chrono::milliseconds(50));
-        co_await accept_gate->async_wait(kAsTuple);
+        l.gate->expires_after(std::chrono::milliseconds(50));
+        co_await l.gate->async_wait(kAsTuple);
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
       open_connections++;
-      net::co_spawn(home.get_executor(), Session(std::move(socket)), [](std::exception_ptr e) {
+      net::co_spawn(home.get_executor(), Session(std::move(socket), l.tls), [](std::exception_ptr e) {
         if (e) {
           try {
             std::rethrow_exception(e);
@@ -557,6 +570,28 @@ Server::Server(ServerOptions options, const Router& router, Metrics& metrics, Ac
 Server::~Server() = default;
 
 int Server::max_connections() const { return impl_->max_connections; }
+
+namespace {
+
+// Binds and listens; returns the bound "host:port".
+StatusOr<std::string> BindListener(Acceptor& acceptor, const std::string& host_text, int port) {
+  beast::error_code ec;
+  auto addr = net::ip::make_address(host_text, ec);
+  if (ec) return InvalidArgumentError("invalid listen address '" + host_text + "'");
+  if (port < 0 || port > 65535) return InvalidArgumentError("invalid port");
+  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return UnavailableError("cannot listen on " + host_text + ":" + std::to_string(port) + ": " + ec.message());
+  tcp::endpoint bound = acceptor.local_endpoint();
+  std::string host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                             : bound.address().to_string();
+  return host + ":" + std::to_string(bound.port());
+}
+
+}  // namespace
 
 StatusOr<std::string> Server::Listen() {
   Impl& s = *impl_;
@@ -581,30 +616,20 @@ StatusOr<std::string> Server::Listen() {
     std::lock_guard lock(s.tls_mu);
     s.tls_context = std::move(ctx);
   }
-  beast::error_code ec;
-  auto addr = net::ip::make_address(s.options.host, ec);
-  if (ec) return InvalidArgumentError("invalid listen address '" + s.options.host + "'");
-  if (s.options.port < 0 || s.options.port > 65535) return InvalidArgumentError("invalid port");
-  tcp::endpoint ep(addr, static_cast<unsigned short>(s.options.port));
-  Acceptor& acceptor = *s.acceptor;
-  acceptor.open(ep.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(ep, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return UnavailableError("cannot listen on " + s.options.host + ":" +
-                            std::to_string(s.options.port) + ": " + ec.message());
+  KW_ASSIGN_OR_RETURN(std::string main, BindListener(*s.listeners[0].acceptor, s.options.host, s.options.port));
+  if (s.listeners.size() > 1) {
+    KW_ASSIGN_OR_RETURN(s.plain_address, BindListener(*s.listeners[1].acceptor, s.options.plain_host,
+                                                      s.options.plain_port));
   }
-  tcp::endpoint bound = acceptor.local_endpoint();
-  std::string host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                             : bound.address().to_string();
-  return host + ":" + std::to_string(bound.port());
+  return main;
 }
+
+std::string Server::plain_address() const { return impl_->plain_address; }
 
 void Server::Run() {
   Impl& s = *impl_;
   net::io_context& first = *s.contexts[0];
-  net::co_spawn(first.get_executor(), s.Accept(), net::detached);
+  for (Impl::Listener& l : s.listeners) net::co_spawn(first.get_executor(), s.Accept(l), net::detached);
   net::signal_set signals(first, SIGINT, SIGTERM);
   signals.async_wait([this](const beast::error_code& ec, int) {
     if (!ec) Stop();
@@ -659,8 +684,10 @@ void Server::Stop() {
   if (s.stopping.exchange(true)) return;
   net::post(s.contexts[0]->get_executor(), [&s] {
     beast::error_code ec;
-    s.acceptor->close(ec);
-    s.accept_gate->cancel();
+    for (Impl::Listener& l : s.listeners) {
+      l.acceptor->close(ec);
+      l.gate->cancel();
+    }
   });
   // Let in-flight requests finish, then stop the loops (idle keep-alive
   // connections are simply closed).

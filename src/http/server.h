@@ -41,6 +41,11 @@ struct ServerOptions {
   int max_connections = 4096;
   // HTTPS when set (tls.h); plain HTTP otherwise.
   TlsOptions tls;
+  // A second listener that always speaks plain HTTP (beside a TLS `listen`:
+  // for a TLS-terminating proxy or health checks on this machine); none
+  // when plain_port < 0.
+  std::string plain_host = "127.0.0.1";
+  int plain_port = -1;
 };
 
 // Owns the listening socket and the I/O threads. Thread-safe: Stop() may be
@@ -66,6 +71,8 @@ class Server {
   // an error the server keeps the context it has. kFailedPrecondition when
   // the server does not speak TLS.
   Status ReloadTls();
+  // The bound plain_listen "host:port" ("" when there is none); after Listen().
+  std::string plain_address() const;
   // The certificate in use ("" without TLS), for the start-up banner.
   std::string tls_description() const;
 

@@ -328,6 +328,18 @@ TEST_F(Tls, HostileRequestsOverTlsGetTheirDocumentedAnswers) {
   EXPECT_EQ(Curl({"--cacert", Certs() + "/ca.pem", Url("/healthz")}).out, "200");
 }
 
+TEST_F(Tls, APlainListenerBesideTlsServesALocalProxy) {
+  const int plain_port = testing::FreeLoopbackPort();
+  Serve("server", {"KEYWARD_PLAIN_LISTEN=127.0.0.1:" + std::to_string(plain_port)});
+  EXPECT_NE(server_->Errors().find("plain HTTP also on 127.0.0.1:" + std::to_string(plain_port)), std::string::npos)
+      << server_->Errors();
+  EXPECT_EQ(testing::HttpGet("127.0.0.1:" + std::to_string(plain_port), "/healthz").status, 200);
+  EXPECT_EQ(Curl({"--cacert", Certs() + "/ca.pem", Url("/healthz")}).out, "200");
+  // Each speaks only its own protocol.
+  EXPECT_NE(Curl({"--cacert", Certs() + "/ca.pem", "https://127.0.0.1:" + std::to_string(plain_port) + "/healthz"})
+                .exit_code, 0);
+}
+
 TEST_F(Tls, TheWorkerCallsTheComputeApiOverTlsAndRefusesAnUnknownCa) {
   Serve();
   const std::string ca = Certs() + "/ca.pem";

@@ -35,6 +35,11 @@ TEST(ServeConfig, TlsFilesAreSettingsAndPlainHttpBeyondLoopbackIsNamed) {
   ASSERT_TRUE(ApplySetting(&c, "tls_client_ca", "/etc/keyward/clients.pem", "t").ok());
   EXPECT_TRUE(c.server.tls.enabled());
   EXPECT_EQ(c.server.tls.client_ca_file, "/etc/keyward/clients.pem");
+  EXPECT_EQ(Show(c, "plain_listen"), "");
+  ASSERT_TRUE(ApplySetting(&c, "plain_listen", "127.0.0.1:8081", "t").ok());
+  EXPECT_EQ(c.server.plain_port, 8081);
+  EXPECT_EQ(Show(c, "plain_listen"), "127.0.0.1:8081");
+  EXPECT_FALSE(ApplySetting(&c, "plain_listen", "nohostport", "t").ok());
   for (const char* local : {"127.0.0.1", "127.1.2.3", "::1", "localhost"}) EXPECT_TRUE(IsLoopbackHost(local)) << local;
   for (const char* wide : {"0.0.0.0", "::", "10.0.0.5", "192.168.1.1", "fe80::1"}) {
     EXPECT_FALSE(IsLoopbackHost(wide)) << wide;
