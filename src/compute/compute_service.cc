@@ -104,16 +104,6 @@ void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
   const UnixMillis now = clock_.Now();
 
   SubmitResult out;
-  out.kind = Admit(principal.user_id);
-  if (out.kind != SubmitResult::Kind::kCreated) {
-    // A repeat of an accepted job is answered even when the user is busy.
-    StatusOr<std::optional<SubmitResult>> replay = Replay(principal, request);
-    if (!replay.ok()) return done(replay.status());
-    if (*replay) return done(std::move(**replay));
-    out.retry_after_ms = 1000;
-    return done(std::move(out));
-  }
-
   Job job;
   job.user_id = principal.user_id;
   job.environment = principal.environment;
@@ -126,17 +116,16 @@ void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
   job.created_at = now;
   auto unadmit = [this](const Job& j) { Release({j}); };
 
+  // Credits first, then a pending slot: a submission the credits refuse
+  // never holds a slot, so it is answered QUOTA_EXCEEDED, not
+  // TOO_MANY_PENDING, however many of them arrive at once.
   auto held = std::make_shared<metering::Reservation>();
   if (live) {
     StatusOr<metering::Reservation> r = credits_.Reserve(principal.user_id, plan.monthly_credits, task->cost);
-    if (!r.ok()) {
-      unadmit(job);
-      return done(r.status());
-    }
+    if (!r.ok()) return done(r.status());
     *held = std::move(r).value();
     out.credits = held->state();
     if (!held->granted()) {
-      unadmit(job);
       // A repeat of an accepted job is answered even when credits ran out.
       StatusOr<std::optional<SubmitResult>> replay = Replay(principal, request);
       if (!replay.ok()) return done(replay.status());
@@ -145,6 +134,17 @@ void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
       out.retry_after_ms = metering::MonthBounds(now).second - now;
       return done(std::move(out));
     }
+  }
+  out.kind = Admit(principal.user_id);
+  if (out.kind != SubmitResult::Kind::kCreated) {
+    held->Settle(UnavailableError("not admitted"));  // the credits go back
+    // A repeat of an accepted job is answered even when the user is busy.
+    StatusOr<std::optional<SubmitResult>> replay = Replay(principal, request);
+    if (!replay.ok()) return done(replay.status());
+    if (*replay) return done(std::move(**replay));
+    out.credits = {};
+    out.retry_after_ms = 1000;
+    return done(std::move(out));
   }
   StatusOr<std::string> id = core::NewId("job");
   if (!id.ok()) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
 
 #include <nlohmann/json.hpp>
@@ -153,6 +154,35 @@ TEST_F(BoundedComputeTest, Issue7_PendingJobsAreBoundedPerUserAndInTotal) {
   EXPECT_EQ(Charged(a.user.id), 2);  // refusals charge nothing
   EXPECT_EQ(Charged(b.user.id), 1);
   release.set_value();
+}
+
+// A submission the credits refuse is QUOTA_EXCEEDED even while the user's
+// pending slots are full (it was TOO_MANY_PENDING: the slot was taken before
+// the credits were asked, which the two-node credits test showed under
+// load); a submission refused for want of a slot gives its credits back.
+TEST_F(BoundedComputeTest, CreditsAreAskedBeforeAPendingSlotIsTaken) {
+  auth::CreatedUser a = NewUser("A");
+  Principal pa = PrincipalOf(a);
+  using Kind = compute::SubmitResult::Kind;
+  Plan two, three;
+  two.monthly_credits = 2;
+  three.monthly_credits = 3;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ASSERT_TRUE(svc_->job_executor().Post([released] { released.wait(); }));
+  EXPECT_EQ(svc_->compute().Submit(pa, two, {"a1", "echo", json::object()})->kind, Kind::kCreated);
+  EXPECT_EQ(svc_->compute().Submit(pa, two, {"a2", "echo", json::object()})->kind, Kind::kCreated);
+  EXPECT_EQ(svc_->compute().Submit(pa, two, {"a3", "echo", json::object()})->kind, Kind::kQuotaExceeded);
+  EXPECT_EQ(svc_->compute().Submit(pa, three, {"a4", "echo", json::object()})->kind, Kind::kUserBusy);
+  release.set_value();
+  for (int i = 0; i < 5000 && svc_->compute().pending() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(svc_->compute().pending(), 0);
+  // The third credit is still there: the busy refusal gave it back.
+  EXPECT_EQ(svc_->compute().Submit(pa, three, {"a5", "echo", json::object()})->kind, Kind::kCreated);
+  EXPECT_EQ(svc_->compute().Submit(pa, three, {"a6", "echo", json::object()})->kind, Kind::kQuotaExceeded);
+  EXPECT_EQ(Charged(a.user.id), 3);
 }
 
 // Issue 7, finding 6: results are bounded.
