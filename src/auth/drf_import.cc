@@ -145,42 +145,32 @@ StatusOr<std::int64_t> ZoneOffset(const std::string& zone, std::int64_t naive_ut
 
 StatusOr<UnixMillis> ParseDjangoTime(const std::string& text, const std::string& time_zone) {
   auto bad = [&] { return InvalidArgumentError("not a time: '" + text.substr(0, 64) + "'"); };
-  auto digits = [&](std::size_t at, std::size_t n, int* out) { return core::ReadDigits(text, at, n, out); };
-  int y, mo, d, h, mi, s;
-  if (!digits(0, 4, &y) || text.size() < 19 || text[4] != '-' || !digits(5, 2, &mo) || text[7] != '-' ||
-      !digits(8, 2, &d) || (text[10] != ' ' && text[10] != 'T') || !digits(11, 2, &h) || text[13] != ':' ||
-      !digits(14, 2, &mi) || text[16] != ':' || !digits(17, 2, &s)) {
-    return bad();
+  // Django prints "YYYY-MM-DD HH:MM:SS[.ffffff]", with PostgreSQL's offset
+  // "+HH" (or "+HH:MM", "+HHMM") when the value has one; core::ParseRfc3339
+  // reads it once the offset is in RFC 3339's form ("Z" for a naive time,
+  // which is then moved by the zone's offset).
+  if (text.find_first_of("tz") != std::string::npos) return bad();  // Django never prints these
+  std::size_t end = std::min<std::size_t>(text.size(), 19);
+  if (end < text.size() && text[end] == '.') {
+    const std::size_t digits = std::min(text.find_first_not_of("0123456789", end + 1), text.size());
+    if (digits - end - 1 > 9) return bad();
+    end = digits;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return bad();
-  std::size_t at = 19;
-  std::int64_t millis = 0;
-  if (at < text.size() && text[at] == '.') {
-    std::size_t end = ++at;
-    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
-    if (end == at || end - at > 9) return bad();
-    std::string frac = text.substr(at, end - at) + "000";
-    millis = std::atoi(frac.substr(0, 3).c_str());
-    at = end;
+  std::string offset = text.substr(end);
+  const bool naive = offset.empty();
+  const bool sign = !naive && (offset[0] == '+' || offset[0] == '-');
+  if (naive) {
+    offset = "Z";
+  } else if (sign && offset.size() == 3) {
+    offset += ":00";
+  } else if (sign && offset.size() == 5 && offset[3] != ':') {
+    offset.insert(3, ":");
   }
-  const std::optional<std::int64_t> days =
-      core::DaysSinceEpoch(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  if (!days) return bad();
-  std::int64_t seconds = *days * 86400 + h * 3600 + mi * 60 + s;
-  if (at == text.size()) {
-    KW_ASSIGN_OR_RETURN(std::int64_t offset, ZoneOffset(time_zone, seconds));
-    return (seconds - offset) * 1000 + millis;
-  }
-  if (text[at] == 'Z' && at + 1 == text.size()) return seconds * 1000 + millis;
-  if (text[at] != '+' && text[at] != '-') return bad();
-  const int sign = text[at] == '+' ? 1 : -1;
-  int oh = 0, om = 0;
-  if (!digits(at + 1, 2, &oh)) return bad();
-  std::size_t rest = at + 3;
-  if (rest < text.size() && text[rest] == ':') ++rest;
-  if (rest < text.size() && !digits(rest, 2, &om)) return bad();
-  if (rest < text.size() && rest + 2 != text.size()) return bad();
-  return (seconds - sign * (oh * 3600 + om * 60)) * 1000 + millis;
+  std::optional<UnixMillis> at = core::ParseRfc3339(text.substr(0, end) + offset);
+  if (!at) return bad();
+  if (!naive) return *at;
+  KW_ASSIGN_OR_RETURN(std::int64_t zone_offset, ZoneOffset(time_zone, *at / 1000));
+  return *at - zone_offset * 1000;
 }
 
 StatusOr<DrfImportReport> ImportDrf(KeyStore& store, const Clock& clock, const DrfImportOptions& options) {

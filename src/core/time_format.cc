@@ -11,8 +11,6 @@ using std::chrono::days;
 using std::chrono::sys_days;
 using std::chrono::year_month_day;
 
-}  // namespace
-
 bool ReadDigits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
   if (pos + n > s.size()) return false;
   int v = 0;
@@ -24,11 +22,7 @@ bool ReadDigits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
   return true;
 }
 
-std::optional<std::int64_t> DaysSinceEpoch(int year, unsigned month, unsigned day) {
-  const year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
-  if (!date.ok()) return std::nullopt;
-  return sys_days(date).time_since_epoch().count();
-}
+}  // namespace
 
 std::string FormatRfc3339(UnixMillis t) {
   std::int64_t ms = t % 1000;
