@@ -310,12 +310,14 @@ Status PgKeyStore::CompleteLegacyKey(const std::string& key_id, const KeyHash& h
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
   Transaction tx(*c);
   KW_RETURN_IF_ERROR(tx.Begin());
-  KW_ASSIGN_OR_RETURN(Result known, c->Exec("SELECT legacy_hash IS NOT NULL FROM legacy_keys "
-                                            "WHERE key_id = $1 FOR UPDATE",
-                                            {key_id}));
-  if (known.rows() == 0) return NotFoundError("key " + key_id + " was not imported");
-  if (known.Text(0, 0) != "t") return tx.Commit();  // rehashed already
-  KW_RETURN_IF_ERROR(c->Exec("UPDATE legacy_keys SET legacy_hash = NULL WHERE key_id = $1", {key_id}).status());
+  KW_ASSIGN_OR_RETURN(Result pending, c->Exec("UPDATE legacy_keys SET legacy_hash = NULL "
+                                              "WHERE key_id = $1 AND legacy_hash IS NOT NULL",
+                                              {key_id}));
+  if (pending.affected() == 0) {
+    KW_ASSIGN_OR_RETURN(Result known, c->Exec("SELECT 1 FROM legacy_keys WHERE key_id = $1", {key_id}));
+    if (known.rows() == 0) return NotFoundError("key " + key_id + " was not imported");
+    return tx.Commit();  // rehashed already
+  }
   Status st = c->Exec("UPDATE api_keys SET hash = $1::bytea WHERE id = $2", {HashParam(hash), key_id}).status();
   if (st.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("key hash clash");
   KW_RETURN_IF_ERROR(st);
