@@ -117,6 +117,12 @@ Setting BoolField(std::string name, std::string help, std::function<bool&(ServeC
   return s;
 }
 
+// "HOST:PORT", an IPv6 host in brackets: what SplitListen reads.
+std::string JoinListen(const std::string& host, int port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 std::vector<Setting> BuildSettings() {
   constexpr std::int64_t kHour = 3'600'000;
   std::vector<Setting> out;
@@ -131,10 +137,7 @@ std::vector<Setting> BuildSettings() {
   listen.apply = [](ServeConfig& c, const std::string& v) {
     return SplitListen(v, &c.server.host, &c.server.port);
   };
-  listen.show = [](const ServeConfig& c) {
-    bool v6 = c.server.host.find(':') != std::string::npos;
-    return (v6 ? "[" + c.server.host + "]" : c.server.host) + ":" + std::to_string(c.server.port);
-  };
+  listen.show = [](const ServeConfig& c) { return JoinListen(c.server.host, c.server.port); };
   add(listen);
   Setting plain;
   plain.name = "plain_listen";
@@ -147,9 +150,7 @@ std::vector<Setting> BuildSettings() {
     return SplitListen(v, &c.server.plain_host, &c.server.plain_port);
   };
   plain.show = [](const ServeConfig& c) -> std::string {
-    if (c.server.plain_port < 0) return "";
-    bool v6 = c.server.plain_host.find(':') != std::string::npos;
-    return (v6 ? "[" + c.server.plain_host + "]" : c.server.plain_host) + ":" + std::to_string(c.server.plain_port);
+    return c.server.plain_port < 0 ? "" : JoinListen(c.server.plain_host, c.server.plain_port);
   };
   add(plain);
   add(TextField("db", "the database: a SQLite file", [](ServeConfig& c) -> std::string& {

@@ -13,14 +13,6 @@ namespace keyward::core {
 // "2026-11-28T13:30:39Z", with ".123" milliseconds when not whole seconds.
 std::string FormatRfc3339(UnixMillis t);
 
-// Reads n decimal digits of s at pos into *out; false if any is missing or
-// not a digit.
-bool ReadDigits(std::string_view s, std::size_t pos, std::size_t n, int* out);
-
-// Days since 1970-01-01 of a proleptic Gregorian date; nullopt if there is
-// no such date (e.g. February 30).
-std::optional<std::int64_t> DaysSinceEpoch(int year, unsigned month, unsigned day);
-
 // Parses "YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)" (a space may stand for 'T',
 // 't'/'z' accepted). nullopt on anything else, including impossible dates.
 std::optional<UnixMillis> ParseRfc3339(std::string_view s);

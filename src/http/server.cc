@@ -40,10 +40,10 @@
 #include <boost/beast/http/status.hpp>
 #include <charconv>
 #include <chrono>
-#include <functional>
-#include <optional>
 #include <cstdio>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -297,11 +297,12 @@ struct Server::Impl {
       contexts.push_back(std::make_unique<net::io_context>(1));
       guards.push_back(net::make_work_guard(contexts.back()->get_executor()));
     }
-    for (bool tls : {true, false}) {
-      if (!tls && options.plain_port < 0) break;
+    auto add_listener = [&](bool tls) {
       listeners.push_back({std::make_unique<Acceptor>(contexts[0]->get_executor()),
                            std::make_unique<Timer>(contexts[0]->get_executor()), tls});
-    }
+    };
+    add_listener(/*tls=*/true);
+    if (options.plain_port >= 0) add_listener(/*tls=*/false);
     std::vector<std::pair<std::string_view, std::string_view>> declared;
     for (const Route& route : router.routes()) declared.emplace_back(route.method, route.pattern);
     metrics.DeclareRoutes(declared);

@@ -31,13 +31,15 @@ std::string OpenSslError() {
   return buf;
 }
 
-Status Readable(const std::string& what, const std::string& path) {
+// The mode of the file at `path`; kInvalidArgument naming the setting when
+// it is missing or not a regular file.
+StatusOr<mode_t> FileMode(const std::string& what, const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return InvalidArgumentError(what + " " + path + ": " + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) return InvalidArgumentError(what + " " + path + " is not a file");
-  return OkStatus();
+  return st.st_mode;
 }
 
 // ALPN: keyward speaks HTTP/1.1 only; a client that offers ALPN without it
@@ -64,11 +66,9 @@ StatusOr<std::shared_ptr<ssl::context>> MakeServerTlsContext(const TlsOptions& o
   if (o.cert_file.empty() || o.key_file.empty()) {
     return InvalidArgumentError("TLS needs both tls_cert and tls_key");
   }
-  KW_RETURN_IF_ERROR(Readable("tls_cert", o.cert_file));
-  KW_RETURN_IF_ERROR(Readable("tls_key", o.key_file));
-  struct stat key {};
-  ::stat(o.key_file.c_str(), &key);
-  if (key.st_mode & (S_IROTH | S_IWOTH)) {
+  KW_RETURN_IF_ERROR(FileMode("tls_cert", o.cert_file).status());
+  KW_ASSIGN_OR_RETURN(mode_t key_mode, FileMode("tls_key", o.key_file));
+  if (key_mode & (S_IROTH | S_IWOTH)) {
     return InvalidArgumentError("tls_key " + o.key_file +
                                 " may be read by any user: chmod 0600 (or 0640 with a group such as ssl-cert)");
   }
@@ -91,7 +91,7 @@ StatusOr<std::shared_ptr<ssl::context>> MakeServerTlsContext(const TlsOptions& o
     return InvalidArgumentError("tls_key " + o.key_file + " does not belong to the certificate in " + o.cert_file);
   }
   if (!o.client_ca_file.empty()) {
-    KW_RETURN_IF_ERROR(Readable("tls_client_ca", o.client_ca_file));
+    KW_RETURN_IF_ERROR(FileMode("tls_client_ca", o.client_ca_file).status());
     if (SSL_CTX_load_verify_locations(native, o.client_ca_file.c_str(), nullptr) != 1) {
       return InvalidArgumentError("tls_client_ca " + o.client_ca_file + ": " + OpenSslError());
     }
