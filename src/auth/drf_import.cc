@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 
+#include "auth/accounts.h"
 #include "auth/legacy_hash.h"
 #include "auth/legacy_keys.h"
 #include "core/crypto.h"
@@ -290,6 +291,11 @@ StatusOr<DrfImportReport> ImportDrf(KeyStore& store, const Clock& clock, const D
           if (d[1] && !d[1]->empty()) u.email = d[1];
           u.disabled = d[4] && !Truthy(d[4]);
           u.created_at = now;
+          // The same rules as for a user made through the API.
+          Status valid = ValidateName("name", u.name);
+          if (valid.ok()) valid = ValidateExternalId(external_id);
+          if (valid.ok() && u.email) valid = ValidateEmail(*u.email);
+          if (!valid.ok()) return InvalidArgumentError(where + ": user " + *r[6] + ": " + valid.message());
           item.key.user_id = u.id;
           item.new_user = std::move(u);
           report.users_created.push_back(item.key.user_id);
@@ -299,6 +305,9 @@ StatusOr<DrfImportReport> ImportDrf(KeyStore& store, const Clock& clock, const D
     }
     KW_ASSIGN_OR_RETURN(item.key.id, core::NewId("key"));
     item.key.name = r[2] && !r[2]->empty() ? *r[2] : "imported " + prefix;
+    if (Status valid = ValidateName("key name", item.key.name); !valid.ok()) {
+      return InvalidArgumentError(where + ": " + valid.message());
+    }
     item.key.environment = out.environment == "test" ? Environment::kTest : Environment::kLive;
     item.key.scopes = {"*"};
     item.key.display = prefix + ".…";

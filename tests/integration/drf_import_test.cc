@@ -134,6 +134,37 @@ TEST_F(DrfImport, BadInputImportsNothing) {
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("unknown time zone"), std::string::npos) << r.err;
   }
+  // A key name or user name keyward's own API would refuse (a control
+  // character) is refused here too, naming the row; nothing is imported.
+  if (!OnPostgres()) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(django_["database"].get<std::string>().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE keysapp_customapikey SET name = 'bad' || char(7) || 'name' "
+                               "WHERE name = 'alice staging'", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    testing::RunResult named = testing::Run(
+        {testing::KeywardBinary(), "--db", dir_.File("named.db"), "--json", "import", "drf", "--from",
+         django_["database"], "--table", django_["table"]},
+        "", SealEnv());
+    EXPECT_EQ(named.exit_code, 2) << named.err;
+    EXPECT_NE(named.err.find("key name must be UTF-8 text without control characters"), std::string::npos)
+        << named.err;
+    ASSERT_EQ(sqlite3_open(django_["database"].get<std::string>().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE keysapp_customapikey SET name = 'alice staging' WHERE name LIKE 'bad%'",
+                           nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE auth_user SET username = 'al' || char(10) || 'ice' WHERE username = 'alice'",
+                           nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    named = testing::Run({testing::KeywardBinary(), "--db", dir_.File("named2.db"), "--json", "import", "drf",
+                          "--from", django_["database"], "--table", django_["table"]},
+                         "", SealEnv());
+    EXPECT_EQ(named.exit_code, 2) << named.err;
+    EXPECT_NE(named.err.find("name must be UTF-8 text"), std::string::npos) << named.err;
+    ASSERT_EQ(sqlite3_open(django_["database"].get<std::string>().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE auth_user SET username = 'alice' WHERE username LIKE 'al%ice'",
+                           nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
   // A row in a format keyward cannot check: the whole import is refused.
   if (!OnPostgres()) {
     sqlite3* db = nullptr;
