@@ -9,7 +9,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "auth/accounts.h"
-#include "queue/sealing.h"
+#include "core/sealing.h"
 #include "service/service.h"
 #include "store/backend.h"
 
@@ -44,7 +44,7 @@ class Cli {
   const service::SealKeySource& seal_key_source();
   // The seal key, checked against the one recorded for the queue. Null
   // (error printed) on failure.
-  const queue::Sealer* sealer();
+  const core::Sealer* sealer();
   const Clock& clock() const { return SystemClock(); }
 
   // Prints "keyward: <message>" on stderr and returns the exit code for `s`.
@@ -55,7 +55,7 @@ class Cli {
  private:
   store::BackendPtr store_;
   std::unique_ptr<auth::Accounts> accounts_;
-  std::unique_ptr<queue::Sealer> sealer_;
+  std::unique_ptr<core::Sealer> sealer_;
   std::optional<service::SealKeySource> seal_source_;
 };
 

@@ -29,7 +29,7 @@ int RunEnqueue(Cli& cli, const JobArgs& a) {
     return kExitUsage;
   }
   auth::Accounts* accounts = cli.accounts();
-  const queue::Sealer* sealer = accounts ? cli.sealer() : nullptr;
+  const core::Sealer* sealer = accounts ? cli.sealer() : nullptr;
   if (!sealer) return kExitStorage;
   compute::TaskRegistry tasks = compute::TaskRegistry::BuiltIn();
   queue::JobQueue q(cli.store()->queue(), cli.clock(), *sealer, tasks, *accounts);

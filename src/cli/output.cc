@@ -63,17 +63,17 @@ const service::SealKeySource& Cli::seal_key_source() {
   return *seal_source_;
 }
 
-const queue::Sealer* Cli::sealer() {
+const core::Sealer* Cli::sealer() {
   if (sealer_) return sealer_.get();
   store::Backend* st = store();
   if (!st) return nullptr;
-  StatusOr<queue::Sealer> s = service::LoadSealKey(seal_key_source());
+  StatusOr<core::Sealer> s = service::LoadSealKey(seal_key_source());
   Status checked = s.ok() ? service::CheckSealKey(st->queue(), *s, seal_key_source()) : s.status();
   if (!checked.ok()) {
     std::cerr << "keyward: " << checked.message() << "\n";
     return nullptr;
   }
-  sealer_ = std::make_unique<queue::Sealer>(std::move(s).value());
+  sealer_ = std::make_unique<core::Sealer>(std::move(s).value());
   return sealer_.get();
 }
 

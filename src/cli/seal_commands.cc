@@ -25,7 +25,7 @@ int RunStatus(Cli& cli) {
   store::Backend* st = cli.store();
   if (!st) return kExitStorage;
   const service::SealKeySource& source = cli.seal_key_source();
-  StatusOr<queue::Sealer> mine = service::LoadSealKey(source);
+  StatusOr<core::Sealer> mine = service::LoadSealKey(source);
   StatusOr<std::vector<QueueEntry>> in_flight = st->queue().ListInFlight();
   if (!in_flight.ok()) return cli.Fail(in_flight.status());
   // Reading the recorded key records this process's key if none is yet.
@@ -67,9 +67,9 @@ int RunRotate(Cli& cli, const SealArgs& a) {
   // A rotation interrupted after its commit: the database names the new
   // key, which waits in the .next file. Finish it.
   if (from_file && Exists(next_path)) {
-    StatusOr<queue::Sealer> pending = queue::Sealer::FromKeyFile(next_path);
+    StatusOr<core::Sealer> pending = core::Sealer::FromKeyFile(next_path);
     if (pending.ok() && pending->fingerprint() == *recorded) {
-      StatusOr<queue::Sealer> old = queue::Sealer::FromKeyFile(source.file_path);
+      StatusOr<core::Sealer> old = core::Sealer::FromKeyFile(source.file_path);
       std::string retired = source.file_path + ".retired-" + (old.ok() ? old->fingerprint() : "unknown");
       if (std::rename(source.file_path.c_str(), retired.c_str()) != 0 ||
           std::rename(next_path.c_str(), source.file_path.c_str()) != 0) {
@@ -81,7 +81,7 @@ int RunRotate(Cli& cli, const SealArgs& a) {
     std::remove(next_path.c_str());  // never committed: start again
   }
 
-  StatusOr<queue::Sealer> old = service::LoadSealKey(source);
+  StatusOr<core::Sealer> old = service::LoadSealKey(source);
   const bool old_usable = old.ok() && (recorded->empty() || old->fingerprint() == *recorded);
   if (!old_usable && !a.forget_lost_key) {
     std::cerr << "keyward: the queue is sealed under seal key " << *recorded << ", which "
@@ -90,7 +90,7 @@ int RunRotate(Cli& cli, const SealArgs& a) {
                  "and start over with a new key.\n";
     return kExitUsage;
   }
-  StatusOr<queue::Sealer> fresh = queue::Sealer::Generate();
+  StatusOr<core::Sealer> fresh = core::Sealer::Generate();
   if (!fresh.ok()) return cli.Fail(fresh.status());
   if (Status w = fresh->WriteKeyFile(next_path); !w.ok()) return cli.Fail(w);
 

@@ -49,7 +49,7 @@ int RunWorker(Cli& cli, WorkerArgs& a) {
   }
   core::DisableCoreDumps().IgnoreError();  // keys are opened in this process's memory
   store::Backend* st = cli.store();
-  const queue::Sealer* sealer = st ? cli.sealer() : nullptr;
+  const core::Sealer* sealer = st ? cli.sealer() : nullptr;
   if (!sealer) return kExitStorage;
   // SIGTERM/SIGINT: stop claiming, finish what is in flight, exit 0. Blocked
   // before any thread starts (threads inherit the mask), so that only the

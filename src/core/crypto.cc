@@ -9,6 +9,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -24,6 +26,34 @@ Sha256Digest Sha256(std::string_view data) {
     // SHA-256 cannot fail short of a broken OpenSSL.
     std::abort();
   }
+  return out;
+}
+
+Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
+  Sha256Digest out{};
+  unsigned int len = 0;
+  // HMAC() is OpenSSL 3's one-shot form: no context to keep.
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len) ||
+      len != out.size()) {
+    std::abort();
+  }
+  return out;
+}
+
+Sha256Digest HkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info) {
+  Sha256Digest out{};
+  std::size_t len = out.size();
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr);
+  auto u = [](std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); };
+  bool ok = ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) == 1 &&
+            // An empty salt is HKDF's default (zeros); OpenSSL refuses a zero-length one.
+            (salt.empty() || EVP_PKEY_CTX_set1_hkdf_salt(ctx, u(salt), static_cast<int>(salt.size())) == 1) &&
+            EVP_PKEY_CTX_set1_hkdf_key(ctx, u(ikm), static_cast<int>(ikm.size())) == 1 &&
+            EVP_PKEY_CTX_add1_hkdf_info(ctx, u(info), static_cast<int>(info.size())) == 1 &&
+            EVP_PKEY_derive(ctx, out.data(), &len) == 1 && len == out.size();
+  EVP_PKEY_CTX_free(ctx);
+  if (!ok) std::abort();  // cannot fail short of a broken OpenSSL
   return out;
 }
 

@@ -16,6 +16,12 @@ using Sha256Digest = std::array<unsigned char, 32>;
 // SHA-256 of `data` (no allocation; see crypto.cc for the choice of API).
 Sha256Digest Sha256(std::string_view data);
 
+// HMAC-SHA256 of `data` under `key`.
+Sha256Digest HmacSha256(std::string_view key, std::string_view data);
+
+// HKDF-SHA256 (RFC 5869), extract then expand, 32 bytes of output.
+Sha256Digest HkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info);
+
 // Fills `out` with `n` bytes from OpenSSL's CSPRNG. kInternal if it fails.
 Status RandomBytes(unsigned char* out, std::size_t n);
 

@@ -10,7 +10,7 @@
 
 namespace keyward::queue {
 
-JobQueue::JobQueue(QueueStore& store, const Clock& clock, const Sealer& sealer,
+JobQueue::JobQueue(QueueStore& store, const Clock& clock, const core::Sealer& sealer,
                    const compute::TaskRegistry& tasks, auth::Accounts& accounts, QueueOptions options)
     : store_(store), clock_(clock), sealer_(sealer), tasks_(tasks), accounts_(accounts),
       options_(options),

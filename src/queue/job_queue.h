@@ -12,7 +12,7 @@
 //    deadline and is revoked when the entry finishes — so no long-lived key
 //    is handed around.
 // The sealed form is AES-256-GCM with the entry id as associated data
-// (queue/sealing.h); the plaintext never reaches the database, and the store
+// (core/sealing.h); the plaintext never reaches the database, and the store
 // erases the sealed form once the entry is final.
 // A job_id names one job forever: enqueueing it again with the same task and
 // payload returns the existing entry, whatever its status; with another task
@@ -29,7 +29,7 @@
 #include "compute/job_request.h"
 #include "core/group_commit.h"
 #include "keyward/principal.h"
-#include "queue/sealing.h"
+#include "core/sealing.h"
 #include "store/queue_store.h"
 
 namespace keyward::queue {
@@ -57,7 +57,7 @@ struct QueueOptions {
 // Thread-safe; borrows everything it is given.
 class JobQueue {
  public:
-  JobQueue(QueueStore& store, const Clock& clock, const Sealer& sealer,
+  JobQueue(QueueStore& store, const Clock& clock, const core::Sealer& sealer,
            const compute::TaskRegistry& tasks, auth::Accounts& accounts, QueueOptions options = {});
 
   // Seals `api_key` (the caller's own, already verified as `principal`).
@@ -94,7 +94,7 @@ class JobQueue {
 
   QueueStore& store_;
   const Clock& clock_;
-  const Sealer& sealer_;
+  const core::Sealer& sealer_;
   const compute::TaskRegistry& tasks_;
   auth::Accounts& accounts_;
   const QueueOptions options_;

@@ -43,7 +43,7 @@ std::int64_t RetryAfterMs(const ClientResponse& r, std::int64_t fallback) {
 
 }  // namespace
 
-Worker::Worker(QueueStore& store, const Clock& clock, const Sealer& sealer, WorkerOptions options)
+Worker::Worker(QueueStore& store, const Clock& clock, const core::Sealer& sealer, WorkerOptions options)
     : store_(store), clock_(clock), sealer_(sealer), options_([&] {
         if (options.worker_id.empty()) options.worker_id = DefaultWorkerId();
         return options;

@@ -29,7 +29,7 @@
 #include <string>
 
 #include "core/group_commit.h"
-#include "queue/sealing.h"
+#include "core/sealing.h"
 #include "store/queue_store.h"
 
 namespace keyward {
@@ -66,7 +66,7 @@ struct WorkerStats {
 class Worker {
  public:
   // Borrows everything; all must outlive the worker.
-  Worker(QueueStore& store, const Clock& clock, const Sealer& sealer, WorkerOptions options);
+  Worker(QueueStore& store, const Clock& clock, const core::Sealer& sealer, WorkerOptions options);
 
   // Blocks until Stop() or (with once) until nothing is left to do.
   void Run();
@@ -86,7 +86,7 @@ class Worker {
 
   QueueStore& store_;
   const Clock& clock_;
-  const Sealer& sealer_;
+  const core::Sealer& sealer_;
   const WorkerOptions options_;
   std::atomic<bool> stopping_{false};
   WorkerStats stats_;

@@ -13,21 +13,21 @@ std::string SealKeySource::Describe() const {
   return hex.empty() ? "the key file " + file_path : "KEYWARD_SEAL_KEY";
 }
 
-StatusOr<queue::Sealer> LoadSealKey(const SealKeySource& source) {
+StatusOr<core::Sealer> LoadSealKey(const SealKeySource& source) {
   if (source.hex.empty() && source.file_path.empty()) {
     return FailedPreconditionError(
         "no seal key: a PostgreSQL store has no folder to keep one in; set KEYWARD_SEAL_KEY "
         "(64 hex digits) or KEYWARD_SEAL_KEY_FILE, the same on every node and worker");
   }
-  StatusOr<queue::Sealer> s = source.hex.empty() ? queue::Sealer::FromKeyFile(source.file_path)
-                                                 : queue::Sealer::FromHex(source.hex);
+  StatusOr<core::Sealer> s = source.hex.empty() ? core::Sealer::FromKeyFile(source.file_path)
+                                                 : core::Sealer::FromHex(source.hex);
   if (!s.ok()) {
     return Status(s.status().code(), (source.hex.empty() ? "" : "KEYWARD_SEAL_KEY: ") + s.status().message());
   }
   return s;
 }
 
-Status CheckSealKey(QueueStore& queue, const queue::Sealer& sealer, const SealKeySource& source) {
+Status CheckSealKey(QueueStore& queue, const core::Sealer& sealer, const SealKeySource& source) {
   KW_ASSIGN_OR_RETURN(std::string recorded, queue.AdoptSealKey(sealer.fingerprint()));
   if (recorded == sealer.fingerprint()) return OkStatus();
   return FailedPreconditionError(
@@ -44,7 +44,7 @@ struct Service::Flusher {
   std::thread thread;
 };
 
-Service::Service(store::BackendPtr backend, queue::Sealer sealer, const ServiceOptions& options,
+Service::Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOptions& options,
                  const Clock& clock)
     : options_(options),
       clock_(clock),
@@ -79,7 +79,7 @@ Service::Service(store::BackendPtr backend, queue::Sealer sealer, const ServiceO
 StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,
                                                   const SealKeySource& seal_key, const Clock& clock) {
   KW_ASSIGN_OR_RETURN(store::BackendPtr backend, store::OpenBackend(options.store));
-  KW_ASSIGN_OR_RETURN(queue::Sealer sealer, LoadSealKey(seal_key));
+  KW_ASSIGN_OR_RETURN(core::Sealer sealer, LoadSealKey(seal_key));
   KW_RETURN_IF_ERROR(CheckSealKey(backend->queue(), sealer, seal_key));
   std::unique_ptr<Service> s(new Service(std::move(backend), std::move(sealer), options, clock));
   KW_ASSIGN_OR_RETURN(s->resumed_, s->compute_.ResumeUnfinished());

@@ -24,7 +24,7 @@
 #include "metering/rate_limiter.h"
 #include "metering/usage_ledger.h"
 #include "queue/job_queue.h"
-#include "queue/sealing.h"
+#include "core/sealing.h"
 #include "store/backend.h"
 
 namespace keyward::service {
@@ -66,12 +66,12 @@ struct SealKeySource {
 
 // Loads the seal key from `source`. kInvalidArgument (bad hex),
 // kFailedPrecondition (file readable by others), kUnavailable (I/O).
-StatusOr<queue::Sealer> LoadSealKey(const SealKeySource& source);
+StatusOr<core::Sealer> LoadSealKey(const SealKeySource& source);
 
 // Checks `sealer` against the seal key recorded for the queue (recording it
 // when none is yet): kFailedPrecondition naming the expected key's
 // fingerprint and `source` when they differ.
-Status CheckSealKey(QueueStore& queue, const queue::Sealer& sealer, const SealKeySource& source);
+Status CheckSealKey(QueueStore& queue, const core::Sealer& sealer, const SealKeySource& source);
 
 class Service {
  public:
@@ -98,7 +98,7 @@ class Service {
   // Runs request work that may wait on the store.
   compute::Executor& request_pool() { return request_pool_; }
   queue::JobQueue& queue() { return queue_; }
-  const queue::Sealer& sealer() const { return sealer_; }
+  const core::Sealer& sealer() const { return sealer_; }
   const Clock& clock() const { return clock_; }
   const ServiceOptions& options() const { return options_; }
   // Compute jobs resumed at start (first page).
@@ -107,7 +107,7 @@ class Service {
   const auth::ChangeFollower* follower() const { return follower_.get(); }
 
  private:
-  Service(store::BackendPtr backend, queue::Sealer sealer, const ServiceOptions& options,
+  Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOptions& options,
           const Clock& clock);
   void FlushLoop();
 
@@ -124,7 +124,7 @@ class Service {
   compute::Executor executor_;
   compute::ComputeService compute_;
   compute::Executor request_pool_;
-  queue::Sealer sealer_;
+  core::Sealer sealer_;
   queue::JobQueue queue_;
   std::size_t resumed_ = 0;
   std::unique_ptr<auth::ChangeFollower> follower_;

@@ -29,7 +29,7 @@ class JobQueueTest : public testing::StoreTest {
   }
 
   compute::TaskRegistry tasks_ = compute::TaskRegistry::BuiltIn();
-  queue::Sealer sealer_ = *queue::Sealer::FromHex(std::string(64, '5'));
+  core::Sealer sealer_ = *core::Sealer::FromHex(std::string(64, '5'));
   std::unique_ptr<queue::JobQueue> queue_;
 };
 
@@ -91,7 +91,7 @@ TEST_F(JobQueueTest, ForAUserIdAKeyBoundToTheJobIsIssuedOnce) {
 TEST_F(JobQueueTest, Issue7_AnotherSealKeyCannotEnqueue) {
   auth::CreatedUser u = NewUser();
   ASSERT_TRUE(With(u, "a").ok());
-  queue::Sealer other = *queue::Sealer::FromHex(std::string(64, '6'));
+  core::Sealer other = *core::Sealer::FromHex(std::string(64, '6'));
   queue::JobQueue wrong(queue(), clock_, other, tasks_, *accounts_);
   EXPECT_EQ(wrong.EnqueueWithKey(Owner(u), u.key->secret, {"b", "echo", json::object()}).status().code(),
             StatusCode::kFailedPrecondition);

@@ -1,8 +1,9 @@
-// sealing.h: seals credentials at rest in the job queue with AES-256-GCM
-// under an operator secret, so a queue entry never holds a plaintext key.
+// sealing.h: seals credentials at rest with AES-256-GCM under the operator's
+// seal key: the API keys of queued jobs (a queue entry never holds a
+// plaintext key) and the request-signing secrets of keys (auth/signing.h).
 //
 // Sealed form: 0x01 | 12-byte random nonce | ciphertext | 16-byte tag. The
-// caller's `context` (e.g. the queue entry id) is authenticated as associated
+// caller's `context` (the queue entry id, the key id) is authenticated as associated
 // data, so a sealed value moved to another entry fails to open.
 //
 // Every key has a fingerprint — 16 hex digits of HMAC-SHA256(key, a fixed
@@ -18,7 +19,7 @@
 
 #include "keyward/status.h"
 
-namespace keyward::queue {
+namespace keyward::core {
 
 inline constexpr std::size_t kSealKeyBytes = 32;
 
@@ -53,4 +54,4 @@ class Sealer {
   std::string fingerprint_;
 };
 
-}  // namespace keyward::queue
+}  // namespace keyward::core

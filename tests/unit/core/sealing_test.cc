@@ -1,12 +1,12 @@
-// Tests for AES-256-GCM sealing of queued credentials (src/queue/sealing.h).
-#include "queue/sealing.h"
+// Tests for AES-256-GCM sealing of queued credentials (src/core/sealing.h).
+#include "core/sealing.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include "support/temp_dir.h"
 
-namespace keyward::queue {
+namespace keyward::core {
 namespace {
 
 const std::string kHex(64, 'a');
@@ -83,4 +83,4 @@ TEST(Sealer, ANewKeyFileIsPrivateAndNeverOverwritten) {
 }
 
 }  // namespace
-}  // namespace keyward::queue
+}  // namespace keyward::core

@@ -1,5 +1,5 @@
 // sealing.cc: AES-256-GCM via OpenSSL EVP.
-#include "queue/sealing.h"
+#include "core/sealing.h"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -14,7 +14,7 @@
 
 #include "core/crypto.h"
 
-namespace keyward::queue {
+namespace keyward::core {
 namespace {
 
 constexpr unsigned char kVersion = 0x01;
@@ -151,4 +151,4 @@ StatusOr<std::string> Sealer::Open(std::string_view sealed, std::string_view con
   return out;
 }
 
-}  // namespace keyward::queue
+}  // namespace keyward::core
