@@ -5,7 +5,8 @@
 // not thread-safe: use one per thread. Transport failures (refused,
 // timed out, reset) are kUnavailable; any HTTP answer, 4xx and 5xx included,
 // is a ClientResponse for the caller to judge. Keys passed in are sent only
-// in the Authorization header (or the verify body) and never logged.
+// in the Authorization header (or the verify body) and never logged; a
+// Credential with a key id is not sent at all: the request is signed.
 #pragma once
 
 #include <memory>
@@ -34,6 +35,20 @@ struct ClientOptions {
   bool insecure_skip_tls_verify = false;
 };
 
+// What a call authenticates with: a key sent as `Authorization: Api-Key`,
+// or, given the key's id too ("key_…"), a request signed with the key
+// (RFC 9421 hmac-sha256 over @method, @target-uri and Content-Digest, with
+// created and nonce; the secret is derived from the key, which never leaves
+// the process). Converts from the key alone.
+struct Credential {
+  Credential(std::string_view k) : key(k) {}         // NOLINT(google-explicit-constructor)
+  Credential(const std::string& k) : key(k) {}       // NOLINT(google-explicit-constructor)
+  Credential(const char* k) : key(k) {}              // NOLINT(google-explicit-constructor)
+  Credential(std::string_view k, std::string_view id) : key(k), key_id(id) {}
+  std::string_view key;
+  std::string_view key_id;  // set: sign instead of sending the key
+};
+
 struct ClientResponse {
   int status = 0;
   std::string body;  // JSON
@@ -51,14 +66,14 @@ class Client {
 
   // POST /v1/ai/jobs. `payload_json` must be a JSON object (kInvalidArgument
   // otherwise, nothing sent).
-  StatusOr<ClientResponse> SubmitJob(std::string_view api_key, std::string_view job_id,
+  StatusOr<ClientResponse> SubmitJob(const Credential& credential, std::string_view job_id,
                                      std::string_view task, std::string_view payload_json);
   // GET /v1/ai/jobs/{id}.
-  StatusOr<ClientResponse> GetJob(std::string_view api_key, std::string_view id);
+  StatusOr<ClientResponse> GetJob(const Credential& credential, std::string_view id);
   // POST /v1/keys/verify.
   StatusOr<ClientResponse> Verify(std::string_view key, const std::vector<std::string>& scopes = {});
   // GET /v1/authz.
-  StatusOr<ClientResponse> Authz(std::string_view api_key);
+  StatusOr<ClientResponse> Authz(const Credential& credential);
 
  private:
   struct Impl;

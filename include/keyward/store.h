@@ -36,6 +36,9 @@ struct Plan {
   std::optional<std::int64_t> monthly_credits;
   // Scopes this user's keys may hold; "*" allows any scope.
   std::vector<std::string> allowed_scopes = {"*"};
+  // Every key of this user must sign its requests (RFC 9421): sent as a
+  // bearer Api-Key it is refused with SIGNATURE_REQUIRED.
+  bool require_signature = false;
 };
 
 struct User {
@@ -62,6 +65,12 @@ struct ApiKey {
   std::optional<UnixMillis> revoked_at;
   std::optional<UnixMillis> last_used_at;   // coarse; may lag
   std::optional<std::string> rotated_from;  // id of the key this one replaced
+  // The key's request-signing secret, sealed under the seal key (context:
+  // the key id); empty until keyward has seen the plaintext since signing
+  // existed. Never the secret itself.
+  std::string signing_secret;
+  // Refused as a bearer credential: only signed requests (SIGNATURE_REQUIRED).
+  bool require_signature = false;
 };
 
 // A key together with its owner, as verification needs them.
@@ -134,6 +143,15 @@ class KeyStore {
   virtual StatusOr<ApiKey> GetKey(const std::string& id) = 0;
   // The key with this hash and its owner; kNotFound if none.
   virtual StatusOr<KeyWithUser> LookupKey(const KeyHash& hash) = 0;
+  // The key with this id and its owner (a signed request names its key by
+  // id); kNotFound if none.
+  virtual StatusOr<KeyWithUser> LookupKeyById(const std::string& id) = 0;
+  // Stores sealed signing secrets (key id, sealed secret) in one
+  // transaction, each only where the key has none yet; ids that no longer
+  // exist are skipped.
+  virtual Status SetSigningSecrets(const std::vector<std::pair<std::string, std::string>>& sealed) = 0;
+  // Every key's sealed signing secret (key id, sealed), for re-sealing.
+  virtual StatusOr<std::vector<std::pair<std::string, std::string>>> ListSigningSecrets() = 0;
   // A user's keys, oldest first, one page. kNotFound if the user does not exist.
   virtual StatusOr<Page<ApiKey>> ListKeys(const std::string& user_id, const PageRequest& page) = 0;
   // Sets revoked_at = now unless already revoked (a revocation is final and

@@ -19,6 +19,21 @@
 namespace keyward {
 
 class KeyStore;
+namespace core {
+class Sealer;
+}
+
+// A signed request (RFC 9421, hmac-sha256) as the HTTP layer read it: the
+// signature's parameters and the signature base it computed from the
+// request. The key is named by id; no plaintext travels.
+struct SignedRequest {
+  std::string_view key_id;
+  std::int64_t created_s = 0;                // the `created` parameter
+  std::optional<std::int64_t> expires_s;     // the `expires` parameter
+  std::string_view nonce;
+  std::string_view signature;                // 32 bytes
+  std::string_view base;                     // the signature base
+};
 
 // Every verification outcome with its code, declared once: the enum, the
 // names and the metrics' outcome list are all generated from it.
@@ -29,12 +44,23 @@ class KeyStore;
 //                      longer allows it, or a job-bound key is used for
 //                      anything but its job
 //   kWrongEnvironment  live key where test is required, or the reverse
+//   kSignatureInvalid  a signed request whose signature, created time or
+//                      Content-Digest does not hold (Verification::detail
+//                      says which)
+//   kSignatureRequired the key (or its user's plan) requires signed
+//                      requests and was sent as a bearer Api-Key
+//   kReplayed          a signed request whose nonce was seen before
+//   kSigningSecretUnknown  a signed request for a key whose signing secret
+//                      keyward has not derived yet: one bearer call with the
+//                      key (or a re-issued key) fixes it
 #define KEYWARD_VERIFY_OUTCOMES(X)                                                      \
   X(kValid, "VALID") X(kMissing, "MISSING") X(kMalformed, "MALFORMED")                  \
   X(kNotFound, "NOT_FOUND") X(kExpired, "EXPIRED") X(kRevoked, "REVOKED")               \
   X(kUserDisabled, "USER_DISABLED") X(kInsufficientScope, "INSUFFICIENT_SCOPE")         \
   X(kWrongEnvironment, "WRONG_ENVIRONMENT") X(kRateLimited, "RATE_LIMITED")             \
-  X(kQuotaExceeded, "QUOTA_EXCEEDED")
+  X(kQuotaExceeded, "QUOTA_EXCEEDED") X(kSignatureInvalid, "SIGNATURE_INVALID")         \
+  X(kSignatureRequired, "SIGNATURE_REQUIRED") X(kReplayed, "REPLAYED")                  \
+  X(kSigningSecretUnknown, "SIGNING_SECRET_UNKNOWN")
 
 enum class VerifyOutcome {
 #define KW_OUTCOME_ENUMERATOR(name, code) name,
@@ -59,6 +85,8 @@ struct VerifyRequest {
   // (the compute API reads the job_id from the body), sets this so that such
   // a key is not refused before that check.
   bool defer_job_scope = false;
+  // Set instead of `key` for a signed request.
+  const SignedRequest* signed_request = nullptr;
 };
 
 struct KeyWithUser;
@@ -71,6 +99,8 @@ struct Verification {
   // The stored key and owner behind the decision, when the key was found
   // (the owner's plan drives rate limits and quota). Null otherwise.
   std::shared_ptr<const KeyWithUser> record;
+  // For kSignatureInvalid: which check failed (a literal); else empty.
+  std::string_view detail;
   bool valid() const { return outcome == VerifyOutcome::kValid; }
 };
 
@@ -98,6 +128,17 @@ struct VerifierOptions {
   double legacy_checks_per_second = 10;
   std::int64_t legacy_failure_backoff_ms = 1'000;
   std::int64_t legacy_refresh_ms = 10'000;
+  // Signed requests (RFC 9421): the seal key that seals each key's signing
+  // secret (borrowed; null: signed requests are refused as
+  // SIGNING_SECRET_UNKNOWN and no secret is learned from bearer use).
+  const core::Sealer* sealer = nullptr;
+  // A signature's `created` may lie at most this far from now, either way.
+  std::int64_t signature_window_ms = 300'000;
+  // Nonces remembered until their signature leaves the window: at most this
+  // many in all and per key; beyond either a signed request is refused
+  // (kUnavailable, never an eviction). See docs/security.md for sizing.
+  std::size_t nonce_capacity = 1'000'000;
+  std::size_t nonce_capacity_per_key = 100'000;
 };
 
 struct VerifierStats {
@@ -105,6 +146,7 @@ struct VerifierStats {
   std::uint64_t cache_misses = 0;
   std::uint64_t negative_hits = 0;
   std::uint64_t cached_keys = 0;  // positive entries held now
+  std::uint64_t nonces = 0;       // signed-request nonces remembered now
 };
 
 // Thread-safe. Borrows `store` and `clock`, which must outlive it.
@@ -117,7 +159,14 @@ class Verifier {
 
   // Returns a Verification for any input, well-formed or not; outcome kValid
   // carries the Principal. Returns kUnavailable only if no decision could be
-  // made. Never logs or returns the presented key.
+  // made (storage, or a full nonce cache for a signed request). Never logs or
+  // returns the presented key.
+  //
+  // A signed request is decided in this order: the key by id (NOT_FOUND),
+  // its signing secret (SIGNING_SECRET_UNKNOWN), the HMAC, then `created`
+  // and `expires` against the window (SIGNATURE_INVALID), the key's state
+  // as for a bearer key, and last the nonce (REPLAYED): only a request that
+  // passes everything else takes a place in the nonce cache.
   StatusOr<Verification> Verify(const VerifyRequest& request);
 
   // Forgets cached records of `user_id` (call after any change to the user
@@ -127,9 +176,9 @@ class Verifier {
   // Forgets every cached record, positive and negative.
   void InvalidateAll();
 
-  // Writes the remembered last-use times to the store (one transaction) and
-  // forgets them. Called periodically and at shutdown; last_used_at lags by
-  // at most that period.
+  // Writes the remembered last-use times, and the signing secrets learned
+  // from bearer uses, to the store and forgets them. Called periodically and
+  // at shutdown; last_used_at lags by at most that period.
   Status FlushLastUsed();
 
   VerifierStats stats() const;

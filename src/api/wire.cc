@@ -43,7 +43,8 @@ json UserJson(const User& u) {
                {{"rate_limit", Opt(u.plan.rate_limit)},
                 {"test_rate_limit", Opt(u.plan.test_rate_limit)},
                 {"monthly_credits", Opt(u.plan.monthly_credits)},
-                {"allowed_scopes", u.plan.allowed_scopes}}}};
+                {"allowed_scopes", u.plan.allowed_scopes},
+                {"require_signature", u.plan.require_signature}}}};
 }
 
 json KeyJson(const ApiKey& k, UnixMillis now) {
@@ -58,7 +59,9 @@ json KeyJson(const ApiKey& k, UnixMillis now) {
               {"expires_at", OptTime(k.expires_at)},
               {"revoked_at", OptTime(k.revoked_at)},
               {"last_used_at", OptTime(k.last_used_at)},
-              {"rotated_from", Opt(k.rotated_from)}};
+              {"rotated_from", Opt(k.rotated_from)},
+              {"require_signature", k.require_signature},
+              {"signing_ready", !k.signing_secret.empty()}};
 }
 
 json IssuedKeyJson(const auth::IssuedKey& key, UnixMillis now) {

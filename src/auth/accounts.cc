@@ -1,10 +1,14 @@
 // accounts.cc: user and key lifecycle over the KeyStore.
 #include "auth/accounts.h"
 
+#include <openssl/crypto.h>
+
 #include <cmath>
 
 #include "auth/scopes.h"
+#include "core/http_signature.h"
 #include "core/ids.h"
+#include "core/sealing.h"
 #include "core/utf8.h"
 
 namespace keyward::auth {
@@ -104,6 +108,7 @@ StatusOr<User> Accounts::UpdateUser(const std::string& user_id, const UserUpdate
   if (update.test_rate_limit) user.plan.test_rate_limit = *update.test_rate_limit;
   if (update.monthly_credits) user.plan.monthly_credits = *update.monthly_credits;
   if (update.allowed_scopes) user.plan.allowed_scopes = NormalizeScopes(*update.allowed_scopes);
+  if (update.require_signature) user.plan.require_signature = *update.require_signature;
   KW_RETURN_IF_ERROR(ValidatePlan(user.plan));
   KW_RETURN_IF_ERROR(store_.UpdateUser(user));
   Changed(user.id);
@@ -135,6 +140,13 @@ StatusOr<IssuedKey> Accounts::NewKey(const User& user, const std::string& name,
   out.record.hash = HashKey(out.secret);
   out.record.created_at = now;
   out.record.expires_at = expires_at;
+  if (sealer_) {
+    core::httpsig::Secret secret = core::httpsig::DeriveSigningSecret(out.secret);
+    StatusOr<std::string> sealed = sealer_->Seal(core::httpsig::SecretBytes(secret), out.record.id);
+    OPENSSL_cleanse(secret.data(), secret.size());
+    KW_RETURN_IF_ERROR(sealed.status());
+    out.record.signing_secret = std::move(*sealed);
+  }
   return out;
 }
 
@@ -157,6 +169,7 @@ StatusOr<IssuedKey> Accounts::IssueKey(const IssueKeyRequest& request) {
   KW_ASSIGN_OR_RETURN(User user, store_.GetUser(request.user_id));
   KW_ASSIGN_OR_RETURN(IssuedKey key, NewKey(user, request.name, request.environment,
                                             request.scopes, expires_at, now));
+  key.record.require_signature = request.require_signature;
   KW_RETURN_IF_ERROR(store_.InsertKey(key.record));
   return key;
 }
@@ -191,6 +204,7 @@ StatusOr<RotatedKey> Accounts::RotateKey(const std::string& key_id, std::int64_t
   KW_ASSIGN_OR_RETURN(IssuedKey fresh, NewKey(user, old_key.name, old_key.environment,
                                               old_key.scopes, new_expiry, now));
   fresh.record.rotated_from = old_key.id;
+  fresh.record.require_signature = old_key.require_signature;
   UnixMillis old_expires = now + grace_ms;
   if (old_key.expires_at && *old_key.expires_at < old_expires) old_expires = *old_key.expires_at;
   KW_RETURN_IF_ERROR(store_.RotateKey(fresh.record, old_expires));

@@ -16,6 +16,10 @@
 
 #include "keyward/store.h"
 
+namespace keyward::core {
+class Sealer;
+}
+
 namespace keyward::auth {
 
 // Lifetimes, each stated once for the CLI and the HTTP API.
@@ -53,6 +57,8 @@ struct IssueKeyRequest {
   // the expiry lies in the future and at most kMaxTtlMs ahead.
   std::optional<UnixMillis> expires_at;
   std::optional<std::int64_t> ttl_ms;
+  // Refuse the key as a bearer credential: signed requests only.
+  bool require_signature = false;
 };
 
 struct RotatedKey {
@@ -70,6 +76,7 @@ struct UserUpdate {
   std::optional<std::optional<double>> test_rate_limit;
   std::optional<std::optional<std::int64_t>> monthly_credits;
   std::optional<std::vector<std::string>> allowed_scopes;
+  std::optional<bool> require_signature;
 };
 
 class Accounts {
@@ -81,6 +88,10 @@ class Accounts {
   Accounts(KeyStore& store, const Clock& clock) : store_(store), clock_(clock) {}
 
   void set_change_listener(ChangeListener listener) { listener_ = std::move(listener); }
+  // With a sealer, every key issued gets its request-signing secret sealed
+  // under it at once (else the secret is learned at the key's first bearer
+  // use). Borrowed.
+  void set_sealer(const core::Sealer* sealer) { sealer_ = sealer; }
 
   // kInvalidArgument (bad name/email/external_id/plan), kAlreadyExists
   // (external_id taken).
@@ -94,7 +105,8 @@ class Accounts {
   // Final; revoking a revoked key returns it unchanged. kNotFound.
   StatusOr<ApiKey> RevokeKey(const std::string& key_id);
   StatusOr<std::int64_t> RevokeAllKeys(const std::string& user_id);
-  // Issues a replacement (same user, environment, name, scopes) that works at
+  // Issues a replacement (same user, environment, name, scopes, signature
+  // requirement) that works at
   // once; the old key keeps working until now + grace_ms (or its own earlier
   // expiry). kInvalidArgument unless 0 <= grace_ms <= kMaxGraceMs;
   // kFailedPrecondition if the old key is revoked or expired.
@@ -112,6 +124,7 @@ class Accounts {
   KeyStore& store_;
   const Clock& clock_;
   ChangeListener listener_;
+  const core::Sealer* sealer_ = nullptr;
 };
 
 // Field validation shared with the HTTP layer.

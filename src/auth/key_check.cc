@@ -8,13 +8,15 @@ namespace auth {
 
 KeyState StateOf(const KeyWithUser& record) {
   return KeyState{record.key.expires_at.value_or(INT64_MAX), record.key.revoked_at.has_value(),
-                  record.user.disabled, IsJobBound(record.key.scopes), record.key.environment};
+                  record.user.disabled, IsJobBound(record.key.scopes),
+                  record.key.require_signature || record.user.plan.require_signature, record.key.environment};
 }
 
 VerifyOutcome CheckKeyState(const KeyState& state, const VerifyRequest& request, UnixMillis now) {
   if (state.revoked) return VerifyOutcome::kRevoked;
   if (state.expires_at <= now) return VerifyOutcome::kExpired;
   if (state.user_disabled) return VerifyOutcome::kUserDisabled;
+  if (state.require_signature && !request.signed_request) return VerifyOutcome::kSignatureRequired;
   if (request.required_environment && *request.required_environment != state.environment) {
     return VerifyOutcome::kWrongEnvironment;
   }

@@ -2,6 +2,8 @@
 // negative cache, store lookup, then the pure record check.
 #include "keyward/verifier.h"
 
+#include <openssl/crypto.h>
+
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
@@ -9,6 +11,10 @@
 #include "auth/key_cache.h"
 #include "auth/key_check.h"
 #include "auth/legacy_keys.h"
+#include "auth/nonce_cache.h"
+#include "core/crypto.h"
+#include "core/http_signature.h"
+#include "core/sealing.h"
 #include "keyward/store.h"
 
 namespace keyward {
@@ -24,8 +30,26 @@ std::string_view VerifyOutcomeName(VerifyOutcome outcome) {
   return "UNKNOWN";
 }
 
+namespace {
+
+// Signing secrets learned from bearer uses are kept at most this many at a
+// time (a key not kept learns again at its next bearer use).
+constexpr std::size_t kMaxLearnedSecrets = 100'000;
+
+// The cache slot of a key looked up by id (signed requests), kept apart from
+// the slots of key hashes by a label.
+KeyHash IdSlot(std::string_view key_id) {
+  std::string material("key-id:");
+  material += key_id;
+  return core::Sha256(material);
+}
+
+}  // namespace
+
 struct Verifier::Impl {
-  Impl(KeyStore& s, const Clock& c, VerifierOptions o) : store(s), clock(c), options(o) {
+  Impl(KeyStore& s, const Clock& c, VerifierOptions o)
+      : store(s), clock(c), options(o),
+        nonces(auth::NonceCacheOptions{options.nonce_capacity, options.nonce_capacity_per_key}) {
     if (options.cache) {
       cache = std::make_unique<auth::KeyCache>(auth::KeyCacheOptions{
           options.cache_capacity, options.cache_ttl_ms, options.negative_cache_capacity,
@@ -52,7 +76,15 @@ struct Verifier::Impl {
   // or that there is none.
   StatusOr<auth::CachedKey> Remember(StatusOr<KeyWithUser> found, const KeyHash& hash, UnixMillis now,
                                      std::uint64_t epoch);
+  // The record of key `key_id` (signed requests) from the cache or the store.
+  StatusOr<auth::CachedKey> FindById(std::string_view key_id, UnixMillis now);
   void NoteUse(const auth::CachedKey& key, UnixMillis now);
+  // A bearer use of a key whose signing secret is not stored: derive it from
+  // the plaintext now, seal it, and keep it for the next flush.
+  void LearnSecret(const KeyWithUser& record, std::string_view key);
+  // The sealed signing secret of `record`: stored, or learned here.
+  std::string SealedSecret(const KeyWithUser& record);
+  StatusOr<Verification> VerifySigned(const VerifyRequest& request);
 
   KeyStore& store;
   const Clock& clock;
@@ -62,6 +94,14 @@ struct Verifier::Impl {
   std::atomic<std::uint64_t> hits{0}, misses{0}, negative_hits{0};
   std::mutex last_used_mu;
   std::unordered_map<std::string, UnixMillis> last_used;  // guarded by last_used_mu
+  auth::NonceCache nonces;
+  struct Learned {
+    std::string sealed;
+    bool flushed = false;
+    UnixMillis at = 0;  // learned, or written to the store
+  };
+  std::mutex learned_mu;
+  std::unordered_map<std::string, Learned> learned;  // key id -> secret; guarded by learned_mu
 };
 
 StatusOr<auth::CachedKey> Verifier::Impl::Find(std::string_view key, const KeyHash& hash,
@@ -130,6 +170,113 @@ StatusOr<auth::CachedKey> Verifier::Impl::FindLegacy(std::string_view key, std::
   return Remember(std::move(found), hash, now, epoch);
 }
 
+StatusOr<auth::CachedKey> Verifier::Impl::FindById(std::string_view key_id, UnixMillis now) {
+  const KeyHash slot = IdSlot(key_id);
+  auth::CachedKey cached;
+  std::uint64_t epoch = 0;
+  if (cache) {
+    if (cache->Find(slot, now, &cached)) {
+      hits.fetch_add(1, std::memory_order_relaxed);
+      return cached;
+    }
+    if (cache->KnownMissing(slot, now)) {
+      negative_hits.fetch_add(1, std::memory_order_relaxed);
+      return NotFoundError("no such key");
+    }
+    epoch = cache->epoch();
+  }
+  misses.fetch_add(1, std::memory_order_relaxed);
+  return Remember(store.LookupKeyById(std::string(key_id)), slot, now, epoch);
+}
+
+void Verifier::Impl::LearnSecret(const KeyWithUser& record, std::string_view key) {
+  if (!options.sealer || !record.key.signing_secret.empty()) return;
+  {
+    std::lock_guard lock(learned_mu);
+    if (learned.contains(record.key.id) || learned.size() >= kMaxLearnedSecrets) return;
+  }
+  core::httpsig::Secret secret = core::httpsig::DeriveSigningSecret(key);
+  StatusOr<std::string> sealed = options.sealer->Seal(core::httpsig::SecretBytes(secret), record.key.id);
+  OPENSSL_cleanse(secret.data(), secret.size());
+  if (!sealed.ok()) return;  // the next bearer use tries again
+  std::lock_guard lock(learned_mu);
+  learned.emplace(record.key.id, Learned{std::move(*sealed), false, clock.Now()});
+}
+
+std::string Verifier::Impl::SealedSecret(const KeyWithUser& record) {
+  if (!record.key.signing_secret.empty()) return record.key.signing_secret;
+  std::lock_guard lock(learned_mu);
+  auto it = learned.find(record.key.id);
+  return it == learned.end() ? std::string() : it->second.sealed;
+}
+
+StatusOr<Verification> Verifier::Impl::VerifySigned(const VerifyRequest& request) {
+  const SignedRequest& sr = *request.signed_request;
+  Verification v;
+  const UnixMillis now = clock.Now();
+  StatusOr<auth::CachedKey> found = FindById(sr.key_id, now);
+  if (!found.ok()) {
+    if (found.status().code() != StatusCode::kNotFound) return found.status();
+    v.outcome = VerifyOutcome::kNotFound;
+    return v;
+  }
+  auth::CachedKey& cached = *found;
+  const std::string sealed = SealedSecret(*cached.record);
+  if (sealed.empty() || !options.sealer) {
+    v.outcome = VerifyOutcome::kSigningSecretUnknown;
+    return v;
+  }
+  StatusOr<std::string> secret = options.sealer->Open(sealed, cached.record->key.id);
+  if (!secret.ok()) {
+    // Sealed under a seal key this process does not hold: as good as unknown.
+    v.outcome = VerifyOutcome::kSigningSecretUnknown;
+    return v;
+  }
+  core::httpsig::ReceivedSignature sig;
+  sig.signature = std::string(sr.signature);
+  sig.base = std::string(sr.base);
+  const bool authentic = core::httpsig::Verify(sig, *secret);
+  OPENSSL_cleanse(secret->data(), secret->size());
+  if (!authentic) {
+    v.outcome = VerifyOutcome::kSignatureInvalid;
+    v.detail = "the signature does not match the request";
+    return v;
+  }
+  // Authentic from here on: the key's state may be told.
+  const std::int64_t window = options.signature_window_ms;
+  const std::int64_t created_ms = sr.created_s * 1000;
+  if (created_ms > now + window || created_ms < now - window) {
+    v.outcome = VerifyOutcome::kSignatureInvalid;
+    v.detail = "the signature's created time is outside the allowed window";
+    v.record = std::move(cached.record);
+    return v;
+  }
+  if (sr.expires_s && *sr.expires_s * 1000 <= now) {
+    v.outcome = VerifyOutcome::kSignatureInvalid;
+    v.detail = "the signature has expired (its expires parameter has passed)";
+    v.record = std::move(cached.record);
+    return v;
+  }
+  v.outcome = auth::CheckKeyRecord(*cached.record, request, now);
+  if (v.valid()) {
+    switch (nonces.Remember(sr.key_id, sr.nonce, created_ms + window, now)) {
+      case auth::NonceCache::Result::kFresh:
+        break;
+      case auth::NonceCache::Result::kReplayed:
+        v.outcome = VerifyOutcome::kReplayed;
+        break;
+      case auth::NonceCache::Result::kFull:
+        return UnavailableError("too many signed requests in the signature window: the nonce cache is full");
+    }
+  }
+  if (v.valid()) {
+    NoteUse(cached, now);
+    v.principal = std::move(cached.principal);
+  }
+  v.record = std::move(cached.record);
+  return v;
+}
+
 void Verifier::Impl::NoteUse(const auth::CachedKey& key, UnixMillis now) {
   // At most once per resolution period per key: last_used_at is coarse, and
   // this keeps the shared map off the per-request path.
@@ -148,6 +295,7 @@ Verifier::Verifier(KeyStore& store, const Clock& clock, VerifierOptions options)
 Verifier::~Verifier() = default;
 
 StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
+  if (request.signed_request) return impl_->VerifySigned(request);
   Verification v;
   if (request.key.empty()) {
     v.outcome = VerifyOutcome::kMissing;
@@ -186,6 +334,10 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
     impl_->NoteUse(cached, now);
     v.principal = std::move(cached.principal);
   }
+  // Any bearer use proves the plaintext: enough to derive the signing secret.
+  if (v.outcome != VerifyOutcome::kNotFound && cached.record->key.signing_secret.empty()) {
+    impl_->LearnSecret(*cached.record, request.key);
+  }
   v.record = std::move(cached.record);
   return v;
 }
@@ -205,14 +357,39 @@ Status Verifier::FlushLastUsed() {
     std::lock_guard lock(impl_->last_used_mu);
     taken.swap(impl_->last_used);
   }
-  if (taken.empty()) return OkStatus();
+  // Learned secrets: written once; kept here until every cached record
+  // read before the write has aged out, then forgotten.
+  std::vector<std::pair<std::string, std::string>> secrets;
+  const UnixMillis now = impl_->clock.Now();
+  {
+    std::lock_guard lock(impl_->learned_mu);
+    std::erase_if(impl_->learned, [&](const auto& kv) {
+      return kv.second.flushed && kv.second.at + 2 * impl_->options.cache_ttl_ms < now;
+    });
+    for (const auto& [id, l] : impl_->learned) {
+      if (!l.flushed) secrets.emplace_back(id, l.sealed);
+    }
+  }
+  Status st = OkStatus();
+  if (!secrets.empty()) {
+    st = impl_->store.SetSigningSecrets(secrets);
+    if (st.ok()) {
+      std::lock_guard lock(impl_->learned_mu);
+      for (const auto& [id, sealed] : secrets) {
+        auto it = impl_->learned.find(id);
+        if (it != impl_->learned.end()) it->second.flushed = true, it->second.at = now;
+      }
+    }
+  }
+  if (taken.empty()) return st;
   std::vector<std::pair<std::string, UnixMillis>> uses(taken.begin(), taken.end());
-  return impl_->store.TouchKeys(uses);
+  Status touched = impl_->store.TouchKeys(uses);
+  return st.ok() ? touched : st;
 }
 
 VerifierStats Verifier::stats() const {
   return {impl_->hits.load(), impl_->misses.load(), impl_->negative_hits.load(),
-          impl_->cache ? impl_->cache->size() : 0};
+          impl_->cache ? impl_->cache->size() : 0, impl_->nonces.size()};
 }
 
 }  // namespace keyward

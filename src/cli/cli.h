@@ -69,6 +69,7 @@ void AddPageOptions(CLI::App* cmd, PageRequest* page);
 void AddUserCommands(CLI::App& app, Cli& cli);
 void AddKeyCommands(CLI::App& app, Cli& cli);
 void AddVerifyCommand(CLI::App& app, Cli& cli);
+void AddSignCommand(CLI::App& app, Cli& cli);
 void AddServeCommand(CLI::App& app, Cli& cli);
 void AddJobCommands(CLI::App& app, Cli& cli);
 void AddWorkerCommand(CLI::App& app, Cli& cli);

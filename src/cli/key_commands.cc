@@ -15,6 +15,7 @@ struct KeyArgs {
   std::string id;  // USER_ID or KEY_ID, depending on the command
   std::string name = "default";
   bool test = false;
+  bool require_signature = false;
   std::vector<std::string> scopes;
   std::string ttl;
   std::string expires;
@@ -39,6 +40,7 @@ int RunIssue(Cli& cli, const KeyArgs& a, const CLI::App& sub) {
   req.name = a.name;
   req.environment = a.test ? Environment::kTest : Environment::kLive;
   req.scopes = a.scopes;
+  req.require_signature = a.require_signature;
   if (sub.count("--ttl")) {
     std::optional<std::int64_t> ttl = core::ParseDuration(a.ttl, auth::kMaxTtlMs);
     if (!ttl || *ttl == 0) {
@@ -134,6 +136,8 @@ void AddKeyCommands(CLI::App& app, Cli& cli) {
   issue->add_option("USER_ID", a->id, "usr_… id")->required();
   issue->add_option("--name", a->name, "A label for the key");
   issue->add_flag("--test", a->test, "Issue a test key (kw_test_…) instead of a live one");
+  issue->add_flag("--require-signature", a->require_signature,
+                  "The key must sign its requests (RFC 9421); sent as a bearer Api-Key it is refused");
   issue->add_option("--scope", a->scopes, "A scope the key holds (repeatable; default: all the user may hold)");
   auto* ttl = issue->add_option("--ttl", a->ttl, "Lifetime, e.g. 30d, 12h, 90s (at most " +
                                                      core::FormatDuration(auth::kMaxTtlMs) + ")");

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   keyward::cli::AddUserCommands(app, cli);
   keyward::cli::AddKeyCommands(app, cli);
   keyward::cli::AddVerifyCommand(app, cli);
+  keyward::cli::AddSignCommand(app, cli);
   keyward::cli::AddServeCommand(app, cli);
   keyward::cli::AddJobCommands(app, cli);
   keyward::cli::AddWorkerCommand(app, cli);

@@ -82,6 +82,17 @@ auth::Accounts* Cli::accounts() {
     store::Backend* st = store();
     if (!st) return nullptr;
     accounts_ = std::make_unique<auth::Accounts>(st->keys(), clock());
+    // Keys issued here get their signing secret sealed at once when this
+    // process has the database's seal key; without it (say a PostgreSQL
+    // store and no KEYWARD_SEAL_KEY) the server learns the secret at the
+    // key's first bearer use instead.
+    if (!sealer_) {
+      StatusOr<core::Sealer> s = service::LoadSealKey(seal_key_source());
+      if (s.ok() && service::CheckSealKey(st->queue(), *s, seal_key_source()).ok()) {
+        sealer_ = std::make_unique<core::Sealer>(std::move(s).value());
+      }
+    }
+    accounts_->set_sealer(sealer_.get());
   }
   return accounts_.get();
 }

@@ -112,7 +112,31 @@ int RunRotate(Cli& cli, const SealArgs& a) {
       return cli.Fail(FailedPreconditionError("queue entry " + e.id + " does not open with the current key"));
     }
   }
-  Status replaced = st->queue().ReplaceSealKey(*recorded, fresh->fingerprint(), resealed, abandoned,
+  // Every key's signing secret moves to the new key too.
+  StatusOr<std::vector<std::pair<std::string, std::string>>> secrets = st->keys().ListSigningSecrets();
+  if (!secrets.ok()) {
+    std::remove(next_path.c_str());
+    return cli.Fail(secrets.status());
+  }
+  std::vector<std::pair<std::string, std::string>> signing;
+  std::size_t forgotten = 0;
+  for (const auto& [key_id, sealed] : *secrets) {
+    StatusOr<std::string> secret = old_usable ? old->Open(sealed, key_id)
+                                              : StatusOr<std::string>(PermissionDeniedError("lost"));
+    StatusOr<std::string> resealed_secret = secret.ok() ? fresh->Seal(*secret, key_id) : secret.status();
+    if (secret.ok()) std::fill(secret->begin(), secret->end(), '\0');
+    if (resealed_secret.ok()) {
+      signing.emplace_back(key_id, std::move(*resealed_secret));
+    } else if (a.forget_lost_key) {
+      signing.emplace_back(key_id, std::string());  // learned again at the key's next bearer use
+      ++forgotten;
+    } else {
+      std::remove(next_path.c_str());
+      return cli.Fail(FailedPreconditionError("the signing secret of key " + key_id +
+                                              " does not open with the current key"));
+    }
+  }
+  Status replaced = st->queue().ReplaceSealKey(*recorded, fresh->fingerprint(), resealed, abandoned, signing,
                                                cli.clock().Now());
   if (!replaced.ok()) {
     std::remove(next_path.c_str());
@@ -131,12 +155,19 @@ int RunRotate(Cli& cli, const SealArgs& a) {
   }
   if (cli.json) {
     cli.PrintJson({{"old", *recorded}, {"new", fresh->fingerprint()}, {"resealed", resealed.size()},
-                   {"abandoned", abandoned.size()}});
+                   {"abandoned", abandoned.size()}, {"signing_secrets", signing.size() - forgotten},
+                   {"signing_secrets_forgotten", forgotten}});
   } else {
     std::cout << "Rotated the seal key: " << (recorded->empty() ? "(none)" : *recorded) << " -> "
               << fresh->fingerprint() << "; re-sealed " << resealed.size() << " in-flight entr"
               << (resealed.size() == 1 ? "y" : "ies");
     if (!abandoned.empty()) std::cout << ", marked " << abandoned.size() << " dead (their key was lost)";
+    std::cout << "; re-sealed " << signing.size() - forgotten << " signing secret"
+              << (signing.size() - forgotten == 1 ? "" : "s");
+    if (forgotten) {
+      std::cout << ", forgot " << forgotten << " (each is derived again at its key's next bearer use; a key "
+                << "that requires signatures must be re-issued)";
+    }
     std::cout << ".\n"
               << (from_file ? "The old key was kept as " + source.file_path + ".retired-…; remove it when "
                                   "no backup needs it.\n"

@@ -19,6 +19,7 @@ struct UserAddArgs {
   double rate_limit = 0;
   double test_rate_limit = 0;
   std::vector<std::string> allowed_scopes;
+  bool require_signature = false;
 };
 
 int RunUserAdd(Cli& cli, const UserAddArgs& a, const CLI::App& sub) {
@@ -30,6 +31,7 @@ int RunUserAdd(Cli& cli, const UserAddArgs& a, const CLI::App& sub) {
   if (sub.count("--rate-limit")) req.plan.rate_limit = a.rate_limit;
   if (sub.count("--test-rate-limit")) req.plan.test_rate_limit = a.test_rate_limit;
   if (!a.allowed_scopes.empty()) req.plan.allowed_scopes = a.allowed_scopes;
+  req.plan.require_signature = a.require_signature;
   req.issue_key = !a.no_key;
   auth::Accounts* accounts = cli.accounts();
   if (!accounts) return kExitStorage;
@@ -84,6 +86,8 @@ void AddUserCommands(CLI::App& app, Cli& cli) {
                   "Live requests per second (default: unlimited)");
   add->add_option("--test-rate-limit", add_args->test_rate_limit,
                   "Test-environment requests per second (default: the server's test_rate_limit)");
+  add->add_flag("--require-signature", add_args->require_signature,
+                "Every key of this user must sign its requests (RFC 9421); bearer use is refused");
   add->add_option("--allow-scope", add_args->allowed_scopes,
                   "A scope this user's keys may hold (repeatable; default: any)");
   add->callback([&cli, add_args, add] { cli.action = [&cli, add_args, add] { return RunUserAdd(cli, *add_args, *add); }; });
@@ -132,6 +136,16 @@ void AddUserCommands(CLI::App& app, Cli& cli) {
              u.disabled = false;
              return svc.UpdateUser(uid, u);
            });
+  for (bool require : {true, false}) {
+    user_cmd(require ? "require-signature" : "allow-bearer",
+             require ? "Refuse this user's keys as bearer Api-Keys: signed requests only (RFC 9421)"
+                     : "Accept this user's keys as bearer Api-Keys again",
+             [require](auth::Accounts& svc, KeyStore&, const std::string& uid) {
+               auth::UserUpdate u;
+               u.require_signature = require;
+               return svc.UpdateUser(uid, u);
+             });
+  }
 
   CLI::App* del = user->add_subcommand("delete", "Delete a user with all their keys, jobs and usage");
   del->add_option("USER_ID", *id, "usr_… id")->required();

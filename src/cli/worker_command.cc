@@ -88,6 +88,8 @@ void AddWorkerCommand(CLI::App& app, Cli& cli) {
                 "Jobs in flight at once (default " + std::to_string(a->options.concurrency) + ")")
       ->check(CLI::Range(1, 256));
   w->add_flag("--once", a->options.once, "Drain what is queued, then exit");
+  w->add_flag("!--no-sign", a->options.sign,
+              "Send every job as a bearer Api-Key, also those whose job key could sign its request");
   w->add_option("--lease", a->lease, "Claim lease; a dead worker's jobs return after it (default " + a->lease + ")");
   w->add_option("--backoff", a->backoff, "First retry delay, doubled per attempt (default " + a->backoff + ")");
   w->add_option("--http-timeout", a->http_timeout, "Time allowed per compute call (default " + a->http_timeout + ")");

@@ -4,9 +4,11 @@
 #include <curl/curl.h>
 #include <strings.h>
 
+#include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "core/http_signature.h"
 #include "json/parse.h"
 
 namespace keyward {
@@ -50,11 +52,27 @@ struct Client::Impl {
   CURL* curl = nullptr;
 
   StatusOr<ClientResponse> Call(const char* method, const std::string& path,
-                                std::string_view api_key, const std::string* body) {
+                                const Credential& credential, const std::string* body) {
     if (!curl) return InternalError("libcurl could not be initialised");
     ClientResponse res;
-    curl_easy_reset(curl);
     std::string url = options.base_url + path;
+    // A signed request: the headers are made before anything is sent.
+    std::vector<std::string> signed_headers;
+    if (!credential.key_id.empty()) {
+      core::httpsig::Message msg;
+      msg.method = method;
+      KW_RETURN_IF_ERROR(core::httpsig::SplitTargetUri(url, &msg));
+      core::httpsig::SignOptions sign;
+      sign.key_id = credential.key_id;
+      sign.created = static_cast<std::int64_t>(std::time(nullptr));
+      KW_ASSIGN_OR_RETURN(core::httpsig::SignedFields f,
+                          core::httpsig::Sign(msg, body ? std::string_view(*body) : std::string_view(),
+                                              credential.key, sign));
+      signed_headers.push_back("Signature-Input: " + f.signature_input);
+      signed_headers.push_back("Signature: " + f.signature);
+      if (!f.content_digest.empty()) signed_headers.push_back("Content-Digest: " + f.content_digest);
+    }
+    curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_ms));
@@ -75,9 +93,11 @@ struct Client::Impl {
     }
     curl_slist* headers = nullptr;
     std::string auth_header;
-    if (!api_key.empty()) {
+    if (!credential.key_id.empty()) {
+      for (const std::string& h : signed_headers) headers = curl_slist_append(headers, h.c_str());
+    } else if (!credential.key.empty()) {
       auth_header = "Authorization: Api-Key ";
-      auth_header += api_key;
+      auth_header += credential.key;
       headers = curl_slist_append(headers, auth_header.c_str());
     }
     if (body) {
@@ -112,21 +132,21 @@ Client::~Client() {
   if (impl_->curl) curl_easy_cleanup(impl_->curl);
 }
 
-StatusOr<ClientResponse> Client::SubmitJob(std::string_view api_key, std::string_view job_id,
+StatusOr<ClientResponse> Client::SubmitJob(const Credential& credential, std::string_view job_id,
                                            std::string_view task, std::string_view payload_json) {
   jsonio::ParsedJson parsed = jsonio::ParseJson(payload_json);
   if (!parsed.ok()) return InvalidArgumentError("payload: " + parsed.message);
   const nlohmann::json& payload = parsed.value;
   if (!payload.is_object()) return InvalidArgumentError("payload must be a JSON object");
   std::string body = nlohmann::json{{"job_id", job_id}, {"task", task}, {"payload", payload}}.dump();
-  return impl_->Call("POST", "/v1/ai/jobs", api_key, &body);
+  return impl_->Call("POST", "/v1/ai/jobs", credential, &body);
 }
 
-StatusOr<ClientResponse> Client::GetJob(std::string_view api_key, std::string_view id) {
+StatusOr<ClientResponse> Client::GetJob(const Credential& credential, std::string_view id) {
   char* escaped = curl_easy_escape(impl_->curl, id.data(), static_cast<int>(id.size()));
   std::string path = std::string("/v1/ai/jobs/") + (escaped ? escaped : "");
   curl_free(escaped);
-  return impl_->Call("GET", path, api_key, nullptr);
+  return impl_->Call("GET", path, credential, nullptr);
 }
 
 StatusOr<ClientResponse> Client::Verify(std::string_view key, const std::vector<std::string>& scopes) {
@@ -136,8 +156,8 @@ StatusOr<ClientResponse> Client::Verify(std::string_view key, const std::vector<
   return r;
 }
 
-StatusOr<ClientResponse> Client::Authz(std::string_view api_key) {
-  return impl_->Call("GET", "/v1/authz", api_key, nullptr);
+StatusOr<ClientResponse> Client::Authz(const Credential& credential) {
+  return impl_->Call("GET", "/v1/authz", credential, nullptr);
 }
 
 }  // namespace keyward

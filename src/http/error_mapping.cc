@@ -70,15 +70,23 @@ std::string_view OutcomeMessage(VerifyOutcome outcome) {
     case VerifyOutcome::kWrongEnvironment: return "the API key is for another environment";
     case VerifyOutcome::kRateLimited: return "rate limit exceeded for this user";
     case VerifyOutcome::kQuotaExceeded: return "monthly credits exhausted for this user";
+    case VerifyOutcome::kSignatureInvalid: return "the request signature is invalid";
+    case VerifyOutcome::kSignatureRequired:
+      return "this key must sign its requests (RFC 9421, hmac-sha256): it is refused as a bearer Api-Key";
+    case VerifyOutcome::kReplayed: return "this signed request was seen before (its nonce was used)";
+    case VerifyOutcome::kSigningSecretUnknown:
+      return "keyward does not know this key's signing secret yet: make one call with "
+             "'Authorization: Api-Key <key>', or use a key issued since signing was enabled";
   }
   return "refused";
 }
 
-HttpResponse OutcomeResponse(VerifyOutcome outcome, std::int64_t retry_after_ms) {
+HttpResponse OutcomeResponse(VerifyOutcome outcome, std::int64_t retry_after_ms, std::string_view detail) {
   int status = OutcomeHttpStatus(outcome);
-  HttpResponse r = status == 429 ? RetryLaterResponse(status, VerifyOutcomeName(outcome),
-                                                      OutcomeMessage(outcome), retry_after_ms)
-                                 : ErrorResponse(status, VerifyOutcomeName(outcome), OutcomeMessage(outcome));
+  std::string message(OutcomeMessage(outcome));
+  if (!detail.empty()) message = std::string(message) + ": " + std::string(detail);
+  HttpResponse r = status == 429 ? RetryLaterResponse(status, VerifyOutcomeName(outcome), message, retry_after_ms)
+                                 : ErrorResponse(status, VerifyOutcomeName(outcome), message);
   if (status == 401) r.SetHeader("WWW-Authenticate", "Api-Key");
   r.log_outcome = VerifyOutcomeName(outcome);
   return r;

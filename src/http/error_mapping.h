@@ -25,13 +25,14 @@ HttpResponse RetryLaterResponse(int status, std::string_view code, std::string_v
 HttpResponse StatusResponse(const Status& status);
 
 // HTTP status for a refused outcome: 401 (MISSING, MALFORMED, NOT_FOUND,
-// EXPIRED, REVOKED, USER_DISABLED), 403 (INSUFFICIENT_SCOPE,
+// EXPIRED, REVOKED, USER_DISABLED, and the signature outcomes), 403 (INSUFFICIENT_SCOPE,
 // WRONG_ENVIRONMENT), 429 (RATE_LIMITED, QUOTA_EXCEEDED); 200 for VALID.
 int OutcomeHttpStatus(VerifyOutcome outcome);
 
 // The refusal response: error body, plus WWW-Authenticate: Api-Key on 401
-// and Retry-After (whole seconds, at least 1) on 429.
-HttpResponse OutcomeResponse(VerifyOutcome outcome, std::int64_t retry_after_ms);
+// and Retry-After (whole seconds, at least 1) on 429. `detail`, when given,
+// is appended to the message (which signature check failed, say).
+HttpResponse OutcomeResponse(VerifyOutcome outcome, std::int64_t retry_after_ms, std::string_view detail = {});
 
 // A human sentence for each outcome.
 std::string_view OutcomeMessage(VerifyOutcome outcome);

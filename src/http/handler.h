@@ -30,6 +30,9 @@ struct Exchange {
   std::string_view route;  // the matched pattern, e.g. "/v1/keys/{id}"
   // The caller, once an API-key route's head step has let it through.
   std::optional<metering::GateResult> caller;
+  // A signed request that covers Content-Digest: the body must match it
+  // before the route sees it.
+  bool check_content_digest = false;
 };
 
 // Delivers a handler's response. Send() exactly once, from any thread.

@@ -401,12 +401,14 @@ struct Server::Impl {
     std::string head_text;  // the response's status line and headers
     Exchange ex;
     ex.request.remote = std::move(remote);
+    ex.request.tls = conn.tls.has_value();
     metrics.connections_total++;
     for (bool first = true;; first = false) {
       ex.request.body.clear();
       if (ex.request.body.capacity() > 64 * 1024) ex.request.body.shrink_to_fit();
       ex.params.clear();
       ex.caller.reset();
+      ex.check_content_digest = false;
       RequestParser parser(ex.request);
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       parser.body_limit(options.max_body_bytes);

@@ -24,6 +24,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
   std::string remote;  // peer address
+  bool tls = false;    // arrived over TLS (the scheme a signature covers)
 
   // The first value of header `name` (lower-case), or null.
   const std::string* Header(std::string_view name) const;

@@ -18,7 +18,7 @@ StatusOr<GateResult> Gate::Check(const GateRequest& request) {
   GateResult out;
   KW_ASSIGN_OR_RETURN(out.verification,
                       verifier_.Verify({request.key, request.required_scopes, request.environment,
-                                        request.defer_job_scope}));
+                                        request.defer_job_scope, request.signed_request}));
   if (!out.verification.valid()) return out;
   const KeyWithUser& rec = *out.verification.record;
   const Plan& plan = rec.user.plan;

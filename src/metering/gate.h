@@ -24,6 +24,8 @@ struct GateOptions {
 
 struct GateRequest {
   std::string_view key;
+  // A signed request instead of `key` (see VerifyRequest).
+  const SignedRequest* signed_request = nullptr;
   std::vector<std::string> required_scopes;
   std::optional<Environment> environment;
   // See VerifyRequest::defer_job_scope.

@@ -99,7 +99,7 @@ StatusOr<EnqueueResult> JobQueue::EnqueueWithKey(const Principal& principal, std
 }
 
 StatusOr<EnqueueResult> JobQueue::EnqueueForUser(const std::string& user_id, Environment env,
-                                                 compute::JobRequest request) {
+                                                 compute::JobRequest request, bool require_signature) {
   if (request.job_id.empty()) {
     KW_ASSIGN_OR_RETURN(request.job_id, core::NewId("auto"));
   }
@@ -113,6 +113,7 @@ StatusOr<EnqueueResult> JobQueue::EnqueueForUser(const std::string& user_id, Env
   req.name = "job " + request.job_id.substr(0, 150);
   req.scopes = {auth::JobSubmitScope(request.job_id)};  // this job and no other
   req.ttl_ms = options_.scoped_key_ttl_ms;
+  req.require_signature = require_signature;
   KW_ASSIGN_OR_RETURN(auth::IssuedKey key, accounts_.IssueKey(req));
   StatusOr<QueueEntry> e = NewEntry(user_id, env, request, key.secret);
   OPENSSL_cleanse(key.secret.data(), key.secret.size());

@@ -75,10 +75,12 @@ class JobQueue {
   void StopAccepting() { committer_.Stop(); }
 
   // Issues a job-scoped key for `user_id` and seals it. An empty job_id gets
-  // a generated one. kNotFound (user), kInvalidArgument, and the accounts'
-  // errors (e.g. the plan does not allow jobs:write).
+  // a generated one. `require_signature`: the job key is refused as a bearer
+  // credential (the worker signs with it). kNotFound (user),
+  // kInvalidArgument, and the accounts' errors (e.g. the plan does not allow
+  // jobs:write).
   StatusOr<EnqueueResult> EnqueueForUser(const std::string& user_id, Environment env,
-                                         compute::JobRequest request);
+                                         compute::JobRequest request, bool require_signature = false);
 
  private:
   StatusOr<QueueEntry> NewEntry(const std::string& user_id, Environment env,

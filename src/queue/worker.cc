@@ -101,7 +101,9 @@ void Worker::Process(QueueEntry e, Client& client) {
       e.status = QueueStatus::kDead;
       e.last_error = key.status().message();
     } else {
-      StatusOr<ClientResponse> r = client.SubmitJob(*key, e.job_id, e.task, e.payload);
+      const bool sign = options_.sign && e.scoped_key_id.has_value();
+      StatusOr<ClientResponse> r = client.SubmitJob(
+          sign ? Credential(*key, *e.scoped_key_id) : Credential(*key), e.job_id, e.task, e.payload);
       OPENSSL_cleanse(key->data(), key->size());
       if (r.ok() && r->status >= 200 && r->status < 300) {
         e.status = QueueStatus::kDone;

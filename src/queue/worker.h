@@ -57,6 +57,11 @@ struct WorkerOptions {
   std::string client_cert_file;
   std::string client_key_file;
   bool insecure_skip_tls_verify = false;
+  // Entries that carry a key issued for the job alone (keyward knows its
+  // signing secret from the start) are submitted as signed requests, so the
+  // key never crosses the wire; entries sealed with the enqueuer's own key
+  // go as a bearer Api-Key. False: every submission is a bearer Api-Key.
+  bool sign = true;
 };
 
 struct WorkerStats {

@@ -50,7 +50,13 @@ Service::Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOp
       clock_(clock),
       backend_(std::move(backend)),
       accounts_(backend_->keys(), clock),
-      verifier_(backend_->keys(), clock, options.verifier),
+      // sealer_ is built below; the verifier only keeps its address.
+      verifier_(backend_->keys(), clock,
+                [&] {
+                  VerifierOptions v = options.verifier;
+                  v.sealer = &sealer_;
+                  return v;
+                }()),
       credits_(backend_->usage(), clock),
       ledger_(backend_->usage()),
       gate_(verifier_, limiter_, credits_, ledger_, clock, options.gate),
@@ -74,6 +80,7 @@ Service::Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOp
   accounts_.set_change_listener([this](const std::string& user_id) {
     verifier_.InvalidateUser(user_id);
   });
+  accounts_.set_sealer(&sealer_);
 }
 
 StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,

@@ -114,10 +114,15 @@ class QueueStore {
   // key is still `old_key` (else kFailedPrecondition): writes each re-sealed
   // credential (entry id, sealed value) under `new_key`, makes each entry of
   // `abandoned` dead (its credential could not be opened; its job key is
-  // revoked), and records `new_key`.
+  // revoked), replaces each key's signing secret in `signing_secrets` (key
+  // id, sealed under `new_key`; an empty value forgets a secret that could
+  // not be opened, to be derived again at the key's next bearer use), and
+  // records `new_key`. All in one transaction.
   virtual Status ReplaceSealKey(const std::string& old_key, const std::string& new_key,
                                 const std::vector<std::pair<std::string, std::string>>& resealed,
-                                const std::vector<std::string>& abandoned, UnixMillis now) = 0;
+                                const std::vector<std::string>& abandoned,
+                                const std::vector<std::pair<std::string, std::string>>& signing_secrets,
+                                UnixMillis now) = 0;
 };
 
 }  // namespace keyward

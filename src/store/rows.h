@@ -13,6 +13,12 @@ namespace keyward::store {
 std::string JoinScopes(const std::vector<std::string>& scopes);
 std::vector<std::string> SplitScopes(const std::string& text);
 
+// ReplaceSealKey's check that no signing secret was written while the
+// secrets were being re-sealed: the sealed count after the update must be
+// the count of non-empty values given, else the rotation is refused.
+std::int64_t CountSealed(const std::vector<std::pair<std::string, std::string>>& signing_secrets);
+Status SecretsChangedMeanwhile();
+
 // A page from rows fetched with LIMIT page.limit + 1: the extra row only says
 // that there is a next page, whose cursor is made from the last item kept.
 template <typename T, typename CursorOf>

@@ -17,7 +17,8 @@ Status ReadPlan(const json& body, auth::UserUpdate* update) {
   auto it = body.find("plan");
   if (it == body.end() || it->is_null()) return OkStatus();
   if (!it->is_object()) return InvalidArgumentError("\"plan\" must be an object");
-  KW_RETURN_IF_ERROR(OnlyFields(*it, {"rate_limit", "test_rate_limit", "monthly_credits", "allowed_scopes"}));
+  KW_RETURN_IF_ERROR(
+      OnlyFields(*it, {"rate_limit", "test_rate_limit", "monthly_credits", "allowed_scopes", "require_signature"}));
   for (auto [name, field] : {std::pair{"rate_limit", &update->rate_limit},
                              std::pair{"test_rate_limit", &update->test_rate_limit}}) {
     if (!it->contains(name)) continue;
@@ -38,6 +39,9 @@ Status ReadPlan(const json& body, auth::UserUpdate* update) {
   std::optional<std::vector<std::string>> scopes;
   KW_RETURN_IF_ERROR(OptionalStringList(*it, "allowed_scopes", &scopes));
   if (scopes) update->allowed_scopes = *scopes;
+  std::optional<bool> require_signature;
+  KW_RETURN_IF_ERROR(OptionalBool(*it, "require_signature", &require_signature));
+  if (require_signature) update->require_signature = *require_signature;
   return OkStatus();
 }
 
@@ -47,6 +51,7 @@ Plan PlanFrom(const auth::UserUpdate& u) {
   if (u.test_rate_limit) p.test_rate_limit = *u.test_rate_limit;
   if (u.monthly_credits) p.monthly_credits = *u.monthly_credits;
   if (u.allowed_scopes) p.allowed_scopes = *u.allowed_scopes;
+  if (u.require_signature) p.require_signature = *u.require_signature;
   return p;
 }
 
@@ -103,7 +108,10 @@ HttpResponse IssueKey(ServiceContext& ctx, const std::string& id, const json& bo
   std::optional<std::string> name, env, expires;
   std::optional<std::int64_t> ttl_seconds, ttl_ms;
   std::optional<std::vector<std::string>> scopes;
-  Status st = OnlyFields(body, {"name", "environment", "scopes", "expires_at", "ttl", "ttl_seconds"});
+  std::optional<bool> require_signature;
+  Status st = OnlyFields(body, {"name", "environment", "scopes", "expires_at", "ttl", "ttl_seconds",
+                                "require_signature"});
+  if (st.ok()) st = OptionalBool(body, "require_signature", &require_signature);
   if (st.ok()) st = OptionalString(body, "name", &name);
   if (st.ok()) st = OptionalString(body, "environment", &env);
   if (st.ok()) st = OptionalString(body, "expires_at", &expires);
@@ -124,6 +132,7 @@ HttpResponse IssueKey(ServiceContext& ctx, const std::string& id, const json& bo
   if (expires) r.expires_at = core::ParseRfc3339(*expires);
   if (ttl_seconds) ttl_ms = *ttl_seconds * 1000;
   r.ttl_ms = ttl_ms;
+  r.require_signature = require_signature.value_or(false);
   StatusOr<auth::IssuedKey> k = ctx.service.accounts().IssueKey(r);
   if (!k.ok()) return StatusResponse(k.status());
   HttpResponse res = JsonResponse(201, {{"key", api::IssuedKeyJson(*k, ctx.clock().Now())}});

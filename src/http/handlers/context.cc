@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "core/crypto.h"
+#include "core/http_signature.h"
 #include "core/time_format.h"
 #include "http/error_mapping.h"
 #include "json/parse.h"
@@ -91,9 +92,53 @@ std::function<void(HttpResponse)> IdentifiedSender(Exchange& ex, Reply& reply) {
   };
 }
 
-std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest& req,
-                                         metering::GateRequest gate_request,
-                                         metering::GateResult* result) {
+namespace {
+
+// Forwarded by a front (nginx auth_request, Envoy ext_authz): the original
+// request's method and absolute URI, and its Content-Length, in headers the
+// front sets and strips from clients. /v1/authz reads a signature over them.
+constexpr std::string_view kOriginalMethod = "x-keyward-original-method";
+constexpr std::string_view kOriginalUri = "x-keyward-original-uri";
+constexpr std::string_view kOriginalLength = "x-keyward-original-length";
+
+bool NonZero(const std::string* v) { return v && !v->empty() && *v != "0"; }
+
+// The message a signature covers: the request itself, or the one a front
+// forwarded. kInvalidArgument (a sentence for the client) when it cannot
+// be had.
+Status SignedMessage(const HttpRequest& req, bool forwarded, core::httpsig::Message* msg, bool* has_body) {
+  msg->headers = &req.headers;
+  if (forwarded) {
+    if (req.HeaderCount(kOriginalMethod) != 1 || req.HeaderCount(kOriginalUri) != 1) {
+      return InvalidArgumentError(
+          "a signed request through /v1/authz needs the front to forward exactly one "
+          "X-Keyward-Original-Method and X-Keyward-Original-Uri (see docs/operations.md)");
+    }
+    msg->method = *req.Header(kOriginalMethod);
+    KW_RETURN_IF_ERROR(core::httpsig::SplitTargetUri(*req.Header(kOriginalUri), msg));
+    *has_body = NonZero(req.Header(kOriginalLength)) || req.HeaderCount("content-digest") > 0;
+    return OkStatus();
+  }
+  if (req.HeaderCount("host") != 1) return InvalidArgumentError("a signed request needs exactly one Host header");
+  msg->method = req.method;
+  msg->scheme = req.tls ? "https" : "http";
+  msg->authority = *req.Header("host");
+  msg->path = req.path;
+  msg->query = req.query;
+  *has_body = NonZero(req.Header("content-length")) || req.HeaderCount("transfer-encoding") > 0;
+  return OkStatus();
+}
+
+HttpResponse SignatureRefused(ServiceContext& ctx, std::string_view why) {
+  ctx.metrics.ObserveOutcome(VerifyOutcome::kSignatureInvalid);
+  return OutcomeResponse(VerifyOutcome::kSignatureInvalid, 0, why);
+}
+
+}  // namespace
+
+std::optional<HttpResponse> Authenticate(ServiceContext& ctx, Exchange& ex, metering::GateRequest gate_request,
+                                         bool forwarded_target, metering::GateResult* result) {
+  const HttpRequest& req = ex.request;
   bool malformed = false;
   gate_request.key = ApiKeyFromHeader(req, &malformed);
   if (malformed) {
@@ -101,18 +146,51 @@ std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest&
     HttpResponse r = OutcomeResponse(VerifyOutcome::kMalformed, 0);
     return r;
   }
+  // No bearer key: a signed request (RFC 9421), when it carries a signature.
+  core::httpsig::ReceivedSignature sig;
+  SignedRequest signed_request;
+  if (gate_request.key.empty() && core::httpsig::HasSignatureHeaders(req.headers)) {
+    core::httpsig::Message msg;
+    bool has_body = false;
+    if (Status st = SignedMessage(req, forwarded_target, &msg, &has_body); !st.ok()) {
+      return SignatureRefused(ctx, st.message());
+    }
+    StatusOr<core::httpsig::ReceivedSignature> read = core::httpsig::ReadSignature(msg, has_body);
+    if (!read.ok()) return SignatureRefused(ctx, read.status().message());
+    sig = std::move(read).value();
+    signed_request = SignedRequest{sig.key_id, sig.created, sig.expires, sig.nonce, sig.signature, sig.base};
+    gate_request.signed_request = &signed_request;
+    // A body the route reads must be the one the signature's digest names.
+    ex.check_content_digest = !forwarded_target && sig.covers_content_digest;
+  }
   StatusOr<metering::GateResult> g = ctx.service.gate().Check(gate_request);
   if (!g.ok()) {
-    HttpResponse r = StatusResponse(g.status());
+    HttpResponse r = g.status().code() == StatusCode::kUnavailable
+                         ? RetryLaterResponse(503, "UNAVAILABLE", g.status().message(), 1000)
+                         : StatusResponse(g.status());
     r.log_outcome = "UNAVAILABLE";
     return r;
   }
   *result = std::move(g).value();
   ctx.metrics.ObserveOutcome(result->verification.outcome);
   if (result->verification.valid()) return std::nullopt;
-  HttpResponse r = OutcomeResponse(result->verification.outcome, result->retry_after_ms);
+  HttpResponse r = OutcomeResponse(result->verification.outcome, result->retry_after_ms,
+                                   result->verification.detail);
   SetLogIdentity(r, *result);
   return r;
+}
+
+std::optional<HttpResponse> CheckContentDigest(const Exchange& ex) {
+  if (!ex.check_content_digest) return std::nullopt;
+  std::string field;
+  for (std::string_view v : ex.request.HeaderValues("content-digest")) {
+    if (!field.empty()) field += ", ";
+    field += v;
+  }
+  StatusOr<bool> matches = core::httpsig::ContentDigestMatches(field, ex.request.body);
+  if (matches.ok() && *matches) return std::nullopt;
+  return OutcomeResponse(VerifyOutcome::kSignatureInvalid, 0,
+                         matches.ok() ? "the body does not match its Content-Digest" : matches.status().message());
 }
 
 Status OptionalString(const nlohmann::json& body, const char* field, std::optional<std::string>* out) {

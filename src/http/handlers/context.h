@@ -38,11 +38,18 @@ std::optional<HttpResponse> RequireAdmin(const ServiceContext& ctx, const HttpRe
 // unusable (duplicate, other scheme, empty key). Returns "" when absent.
 std::string_view ApiKeyFromHeader(const HttpRequest& req, bool* malformed);
 
-// Runs the gate for a key-authenticated request; on refusal returns the
+// Runs the gate for a key-authenticated request — a bearer `Authorization:
+// Api-Key`, or a signed request (RFC 9421) — and on refusal returns the
 // response (401/403/429/503) with log fields set. On success fills *result.
-std::optional<HttpResponse> Authenticate(ServiceContext& ctx, const HttpRequest& req,
-                                         metering::GateRequest gate_request,
-                                         metering::GateResult* result);
+// `forwarded_target`: a signature covers the request a front forwarded in
+// X-Keyward-Original-Method/-Uri (/v1/authz), not this one. A signed
+// request that covers Content-Digest sets ex.check_content_digest.
+std::optional<HttpResponse> Authenticate(ServiceContext& ctx, Exchange& ex, metering::GateRequest gate_request,
+                                         bool forwarded_target, metering::GateResult* result);
+
+// When ex.check_content_digest is set: the 401 SIGNATURE_INVALID if the body
+// does not match the Content-Digest the signature covered.
+std::optional<HttpResponse> CheckContentDigest(const Exchange& ex);
 
 // Copies the caller's identity into the response's log fields.
 void SetLogIdentity(HttpResponse& res, const metering::GateResult& result);

@@ -40,6 +40,15 @@ void Enqueue(ServiceContext& ctx, Exchange& ex, const json& body, Reply& reply) 
   if (!request.ok()) return answer(StatusResponse(request.status()));
   bool malformed = false;
   std::string_view key = ApiKeyFromHeader(ex.request, &malformed);
+  if (key.empty()) {
+    // A signed request: no key to seal. The job gets a key of its own, which
+    // must sign too (the worker signs with it), so no plaintext of the
+    // caller's is stored or sent.
+    const Principal& p = *ex.caller->verification.principal;
+    return answer(EnqueueAnswer(request->job_id, ctx.service.queue().EnqueueForUser(
+                                                     p.user_id, p.environment, *request,
+                                                     /*require_signature=*/true)));
+  }
   ctx.service.queue().EnqueueWithKeyAsync(
       *ex.caller->verification.principal, key, *request,
       [answer, job_id = request->job_id](StatusOr<queue::EnqueueResult> r) {

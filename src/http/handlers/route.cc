@@ -27,7 +27,8 @@ class SpecRoute final : public Handler {
       g = std::move(built).value();
     }
     metering::GateResult caller;
-    if (std::optional<HttpResponse> refused = Authenticate(ctx_, ex.request, std::move(g), &caller)) {
+    if (std::optional<HttpResponse> refused =
+            Authenticate(ctx_, ex, std::move(g), spec_.forwarded_target, &caller)) {
       return refused;
     }
     ex.caller = std::move(caller);
@@ -48,6 +49,10 @@ class SpecRoute final : public Handler {
  private:
   void Answer(Exchange& ex, Reply& reply) {
     try {
+      if (std::optional<HttpResponse> tampered = CheckContentDigest(ex)) {
+        reply.Send(Identified(ex, std::move(*tampered)));
+        return;
+      }
       nlohmann::json body;
       bool parse = spec_.body == BodyKind::kJson ||
                    (spec_.body == BodyKind::kOptionalJson && !ex.request.body.empty());

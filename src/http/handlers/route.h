@@ -32,6 +32,9 @@ struct RouteSpec {
   metering::GateRequest gate;
   // kApiKey, when the requirements come from the request itself (authz).
   std::function<StatusOr<metering::GateRequest>(const HttpRequest&)> gate_from_request;
+  // kApiKey: a signed request covers the request a front forwarded
+  // (X-Keyward-Original-Method/-Uri), not this one (authz).
+  bool forwarded_target = false;
   std::vector<std::string> query;  // accepted query parameters; any other is 400
   BodyKind body = BodyKind::kNone;
   // The answer reads or writes the store: it is computed on the service's

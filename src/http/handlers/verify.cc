@@ -165,6 +165,7 @@ void AddVerifyRoutes(Router& router, ServiceContext& ctx) {
   authz.access = Access::kApiKey;
   authz.query = {"scope", "environment"};
   authz.uses_store = false;  // the key cache first; a miss is one indexed read
+  authz.forwarded_target = true;
   authz.gate_from_request = [](const HttpRequest& req) -> StatusOr<metering::GateRequest> {
     KW_ASSIGN_OR_RETURN(AuthzRequirements wanted, ReadRequirements(req));
     metering::GateRequest g;

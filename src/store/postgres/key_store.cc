@@ -13,12 +13,13 @@ namespace {
 
 #define KW_USER_COLUMNS \
   "u.id, u.external_id, u.name, u.email, u.disabled, u.created_at, u.rate_limit, " \
-  "u.test_rate_limit, u.monthly_credits, u.allowed_scopes"
+  "u.test_rate_limit, u.monthly_credits, u.allowed_scopes, u.require_signature"
 #define KW_KEY_COLUMNS \
   "k.id, k.user_id, k.name, k.environment, k.scopes, k.display, encode(k.hash, 'hex'), " \
-  "k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from"
-constexpr int kKeyColumns = 12;
-constexpr int kUserColumns = 10;
+  "k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from, " \
+  "encode(k.signing_secret, 'hex'), k.require_signature"
+constexpr int kKeyColumns = 14;
+constexpr int kUserColumns = 11;
 
 std::string HashParam(const KeyHash& h) {
   return ByteaParam(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
@@ -41,6 +42,7 @@ User ReadUser(const Result& r, int row, int c) {
   u.plan.test_rate_limit = OptDouble(r, row, c + 7);
   u.plan.monthly_credits = r.OptInt(row, c + 8);
   u.plan.allowed_scopes = SplitScopes(r.Text(row, c + 9));
+  u.plan.require_signature = r.Text(row, c + 10) == "t";
   return u;
 }
 
@@ -59,25 +61,33 @@ ApiKey ReadKey(const Result& r, int row, int c) {
   k.revoked_at = r.OptInt(row, c + 9);
   k.last_used_at = r.OptInt(row, c + 10);
   k.rotated_from = r.OptText(row, c + 11);
+  if (!r.IsNull(row, c + 12)) k.signing_secret = FromHex(r.Text(row, c + 12));
+  k.require_signature = r.Text(row, c + 13) == "t";
   return k;
 }
 
-// $1..$9: the user's fields a caller may change, id first (created_at, set
-// once, is appended by the insert as $10).
+// $1..$10: the user's fields a caller may change, id first (created_at, set
+// once, is appended by the insert as $11).
 Params UserFields(const User& u) {
   return {u.id, u.external_id, u.name, u.email, u.disabled ? "true" : "false",
           Num(u.plan.rate_limit), Num(u.plan.test_rate_limit), Num(u.plan.monthly_credits),
-          JoinScopes(u.plan.allowed_scopes)};
+          JoinScopes(u.plan.allowed_scopes), u.plan.require_signature ? "true" : "false"};
+}
+
+std::optional<std::string> OptBytea(const std::string& bytes) {
+  if (bytes.empty()) return std::nullopt;
+  return ByteaParam(bytes);
 }
 
 Status InsertKeyOn(Conn& c, const ApiKey& k) {
   Status st = c.Exec(
       "INSERT INTO api_keys (id, user_id, name, environment, scopes, display, hash, created_at, "
-      "expires_at, revoked_at, last_used_at, rotated_from) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7::bytea, $8, $9, $10, $11, $12)",
+      "expires_at, revoked_at, last_used_at, rotated_from, signing_secret, require_signature) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7::bytea, $8, $9, $10, $11, $12, $13::bytea, $14)",
       {k.id, k.user_id, k.name, Env(k.environment), JoinScopes(k.scopes),
        k.display, HashParam(k.hash), Num(k.created_at), Num(k.expires_at), Num(k.revoked_at),
-       Num(k.last_used_at), k.rotated_from}).status();
+       Num(k.last_used_at), k.rotated_from, OptBytea(k.signing_secret),
+       k.require_signature ? "true" : "false"}).status();
   if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + k.user_id + " does not exist");
   if (st.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("key id or hash clash");
   return st;
@@ -104,7 +114,8 @@ StatusOr<User> OneUser(StatusOr<Result> r, std::string not_found) {
 Status InsertUserOn(Conn& c, const User& user) {
   Status st = c.Exec(
       "INSERT INTO users (id, external_id, name, email, disabled, rate_limit, test_rate_limit, "
-      "monthly_credits, allowed_scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+      "monthly_credits, allowed_scopes, require_signature, created_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
       [&] {
         Params p = UserFields(user);
         p.push_back(Num(user.created_at));
@@ -161,8 +172,8 @@ Status PgKeyStore::UpdateUser(const User& user) {
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
   StatusOr<Result> r = c->Exec(
       "UPDATE users SET external_id = $2, name = $3, email = $4, disabled = $5, "
-      "rate_limit = $6, test_rate_limit = $7, monthly_credits = $8, allowed_scopes = $9 "
-      "WHERE id = $1",
+      "rate_limit = $6, test_rate_limit = $7, monthly_credits = $8, allowed_scopes = $9, "
+      "require_signature = $10 WHERE id = $1",
       UserFields(user));
   if (r.status().code() == StatusCode::kAlreadyExists) {
     return AlreadyExistsError("another user already has that external_id");
@@ -197,6 +208,38 @@ StatusOr<KeyWithUser> PgKeyStore::LookupKey(const KeyHash& hash) {
                                         {HashParam(hash)}));
   if (r.rows() == 0) return NotFoundError("no such key");
   return KeyWithUser{ReadKey(r, 0, 0), ReadUser(r, 0, kKeyColumns)};
+}
+
+StatusOr<KeyWithUser> PgKeyStore::LookupKeyById(const std::string& id) {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  KW_ASSIGN_OR_RETURN(Result r, c->Exec("SELECT " KW_KEY_COLUMNS ", " KW_USER_COLUMNS
+                                        " FROM api_keys k JOIN users u ON u.id = k.user_id "
+                                        "WHERE k.id = $1",
+                                        {id}));
+  if (r.rows() == 0) return NotFoundError("no such key");
+  return KeyWithUser{ReadKey(r, 0, 0), ReadUser(r, 0, kKeyColumns)};
+}
+
+Status PgKeyStore::SetSigningSecrets(const std::vector<std::pair<std::string, std::string>>& sealed) {
+  if (sealed.empty()) return OkStatus();
+  std::vector<std::optional<std::string>> ids, values;
+  for (const auto& [id, value] : sealed) ids.push_back(id), values.push_back(ByteaParam(value));
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  return c->ExecOnce("UPDATE api_keys k SET signing_secret = s.value "
+                     "FROM (SELECT id, value FROM unnest($1::text[], $2::bytea[]) AS t(id, value) "
+                     "ORDER BY id) s "
+                     "WHERE k.id = s.id AND k.signing_secret IS NULL",
+                     {ArrayParam(ids), ArrayParam(values)})
+      .status();
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> PgKeyStore::ListSigningSecrets() {
+  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
+  KW_ASSIGN_OR_RETURN(Result r, c->Exec("SELECT id, encode(signing_secret, 'hex') FROM api_keys "
+                                        "WHERE signing_secret IS NOT NULL ORDER BY id"));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0), FromHex(r.Text(i, 1)));
+  return out;
 }
 
 StatusOr<Page<ApiKey>> PgKeyStore::ListKeys(const std::string& user_id, const PageRequest& page) {

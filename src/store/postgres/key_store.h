@@ -23,6 +23,9 @@ class PgKeyStore final : public KeyStore {
   Status InsertKey(const ApiKey& key) override;
   StatusOr<ApiKey> GetKey(const std::string& id) override;
   StatusOr<KeyWithUser> LookupKey(const KeyHash& hash) override;
+  StatusOr<KeyWithUser> LookupKeyById(const std::string& id) override;
+  Status SetSigningSecrets(const std::vector<std::pair<std::string, std::string>>& sealed) override;
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ListSigningSecrets() override;
   StatusOr<Page<ApiKey>> ListKeys(const std::string& user_id, const PageRequest& page) override;
   StatusOr<ApiKey> RevokeKey(const std::string& id, UnixMillis now) override;
   StatusOr<std::int64_t> RevokeAllKeys(const std::string& user_id, UnixMillis now) override;

@@ -251,7 +251,9 @@ StatusOr<std::vector<QueueEntry>> PgQueueStore::ListInFlight() {
 
 Status PgQueueStore::ReplaceSealKey(const std::string& old_key, const std::string& new_key,
                                     const std::vector<std::pair<std::string, std::string>>& resealed,
-                                    const std::vector<std::string>& abandoned, UnixMillis now) {
+                                    const std::vector<std::string>& abandoned,
+                                    const std::vector<std::pair<std::string, std::string>>& signing_secrets,
+                                    UnixMillis now) {
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
   Transaction tx(*c);
   KW_RETURN_IF_ERROR(tx.Begin());
@@ -271,6 +273,14 @@ Status PgQueueStore::ReplaceSealKey(const std::string& old_key, const std::strin
                                "WHERE id = $2 AND status IN ('queued', 'claimed')",
                                {Num(now), id}).status());
   }
+  for (const auto& [key_id, sealed] : signing_secrets) {
+    std::optional<std::string> value;
+    if (!sealed.empty()) value = ByteaParam(sealed);
+    KW_RETURN_IF_ERROR(c->Exec("UPDATE api_keys SET signing_secret = $1::bytea WHERE id = $2",
+                               {value, key_id}).status());
+  }
+  KW_ASSIGN_OR_RETURN(Result n, c->Exec("SELECT count(*) FROM api_keys WHERE signing_secret IS NOT NULL"));
+  if (n.Int(0, 0) != CountSealed(signing_secrets)) return SecretsChangedMeanwhile();
   KW_RETURN_IF_ERROR(RecordSealKey(*c, new_key));
   return tx.Commit();
 }

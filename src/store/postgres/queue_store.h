@@ -29,7 +29,9 @@ class PgQueueStore final : public QueueStore {
   StatusOr<std::vector<QueueEntry>> ListInFlight() override;
   Status ReplaceSealKey(const std::string& old_key, const std::string& new_key,
                         const std::vector<std::pair<std::string, std::string>>& resealed,
-                        const std::vector<std::string>& abandoned, UnixMillis now) override;
+                        const std::vector<std::string>& abandoned,
+                        const std::vector<std::pair<std::string, std::string>>& signing_secrets,
+                        UnixMillis now) override;
 
  private:
   Pool& pool_;

@@ -37,6 +37,10 @@ class Stmt {
   Stmt& Bind(int i, double v);
   Stmt& BindBlob(int i, const void* data, std::size_t n);
   Stmt& BindNull(int i);
+  // NULL when `bytes` is empty, else a blob.
+  Stmt& BindBlobOrNull(int i, const std::string& bytes) {
+    return bytes.empty() ? BindNull(i) : BindBlob(i, bytes.data(), bytes.size());
+  }
   Stmt& Bind(int i, const std::optional<std::string>& v);
   Stmt& Bind(int i, const std::optional<std::int64_t>& v);
   Stmt& Bind(int i, const std::optional<double>& v);

@@ -9,12 +9,12 @@ namespace {
 
 #define KW_USER_COLUMNS \
   "u.id, u.external_id, u.name, u.email, u.disabled, u.created_at, u.rate_limit, " \
-  "u.test_rate_limit, u.monthly_credits, u.allowed_scopes"
-constexpr int kUserColumns = 10;
+  "u.test_rate_limit, u.monthly_credits, u.allowed_scopes, u.require_signature"
+constexpr int kUserColumns = 11;
 #define KW_KEY_COLUMNS \
   "k.id, k.user_id, k.name, k.environment, k.scopes, k.display, k.hash, k.created_at, " \
-  "k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from"
-constexpr int kKeyColumns = 12;
+  "k.expires_at, k.revoked_at, k.last_used_at, k.rotated_from, k.signing_secret, k.require_signature"
+constexpr int kKeyColumns = 14;
 
 User ReadUser(const Stmt& s, int c) {
   User u;
@@ -28,6 +28,7 @@ User ReadUser(const Stmt& s, int c) {
   u.plan.test_rate_limit = s.OptDouble(c + 7);
   u.plan.monthly_credits = s.OptInt(c + 8);
   u.plan.allowed_scopes = SplitScopes(s.Text(c + 9));
+  u.plan.require_signature = s.Int(c + 10) != 0;
   return u;
 }
 
@@ -46,19 +47,23 @@ ApiKey ReadKey(const Stmt& s, int c) {
   k.revoked_at = s.OptInt(c + 9);
   k.last_used_at = s.OptInt(c + 10);
   k.rotated_from = s.OptText(c + 11);
+  k.signing_secret = s.Blob(c + 12);
+  k.require_signature = s.Int(c + 13) != 0;
   return k;
 }
 
 User ReadUserRow(const Stmt& s) { return ReadUser(s, 0); }
 ApiKey ReadKeyRow(const Stmt& s) { return ReadKey(s, 0); }
 
-// Binds ?1..?10 in users column order (?6, created_at, is the caller's).
+// Binds ?1..?11 in users column order (?6, created_at, is the caller's).
 void BindUser(Stmt& s, const User& u) {
   s.Bind(1, u.id).Bind(2, u.external_id).Bind(3, u.name).Bind(4, u.email);
   s.Bind(5, static_cast<std::int64_t>(u.disabled ? 1 : 0));
   s.Bind(7, u.plan.rate_limit).Bind(8, u.plan.test_rate_limit).Bind(9, u.plan.monthly_credits);
   s.Bind(10, JoinScopes(u.plan.allowed_scopes));
+  s.Bind(11, static_cast<std::int64_t>(u.plan.require_signature ? 1 : 0));
 }
+
 
 }  // namespace
 
@@ -71,12 +76,14 @@ Status SqliteKeyStore::UserExistsLocked(const std::string& user_id) {
 Status SqliteKeyStore::InsertKeyLocked(const ApiKey& k) {
   KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
       "INSERT INTO api_keys (id, user_id, name, environment, scopes, display, hash, "
-      "created_at, expires_at, revoked_at, last_used_at, rotated_from) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      "created_at, expires_at, revoked_at, last_used_at, rotated_from, signing_secret, require_signature) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   s.Bind(1, k.id).Bind(2, k.user_id).Bind(3, k.name).Bind(4, EnvText(k.environment));
   s.Bind(5, JoinScopes(k.scopes)).Bind(6, k.display).BindBlob(7, k.hash.data(), k.hash.size());
   s.Bind(8, k.created_at).Bind(9, k.expires_at).Bind(10, k.revoked_at);
   s.Bind(11, k.last_used_at).Bind(12, k.rotated_from);
+  s.BindBlobOrNull(13, k.signing_secret);
+  s.Bind(14, static_cast<std::int64_t>(k.require_signature ? 1 : 0));
   Status st = s.Run();
   if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + k.user_id + " does not exist");
   if (st.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("key id or hash clash");
@@ -92,7 +99,8 @@ StatusOr<ApiKey> SqliteKeyStore::GetKeyLocked(Db& db, const std::string& id) {
 Status SqliteKeyStore::InsertUserLocked(const User& user) {
   KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
       "INSERT INTO users (id, external_id, name, email, disabled, created_at, rate_limit, "
-      "test_rate_limit, monthly_credits, allowed_scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      "test_rate_limit, monthly_credits, allowed_scopes, require_signature) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   BindUser(s, user);
   s.Bind(6, user.created_at);
   Status st = s.Run();
@@ -147,8 +155,8 @@ Status SqliteKeyStore::UpdateUser(const User& user) {
   std::lock_guard lock(shared_.mu);
   KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
       "UPDATE users SET external_id = ?2, name = ?3, email = ?4, disabled = ?5, "
-      "rate_limit = ?7, test_rate_limit = ?8, monthly_credits = ?9, allowed_scopes = ?10 "
-      "WHERE id = ?1"));
+      "rate_limit = ?7, test_rate_limit = ?8, monthly_credits = ?9, allowed_scopes = ?10, "
+      "require_signature = ?11 WHERE id = ?1"));
   BindUser(s, user);
   Status st = s.Run();
   if (st.code() == StatusCode::kAlreadyExists) {
@@ -186,6 +194,37 @@ StatusOr<KeyWithUser> SqliteKeyStore::LookupKey(const KeyHash& hash) {
   s.BindBlob(1, hash.data(), hash.size());
   return One(s, [](const Stmt& r) { return KeyWithUser{ReadKey(r, 0), ReadUser(r, kKeyColumns)}; },
              "no such key");
+}
+
+StatusOr<KeyWithUser> SqliteKeyStore::LookupKeyById(const std::string& id) {
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
+      "SELECT " KW_KEY_COLUMNS ", " KW_USER_COLUMNS
+      " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ?"));
+  s.Bind(1, id);
+  return One(s, [](const Stmt& r) { return KeyWithUser{ReadKey(r, 0), ReadUser(r, kKeyColumns)}; },
+             "no such key");
+}
+
+Status SqliteKeyStore::SetSigningSecrets(const std::vector<std::pair<std::string, std::string>>& sealed) {
+  if (sealed.empty()) return OkStatus();
+  std::lock_guard lock(shared_.mu);
+  Transaction tx(db());
+  KW_RETURN_IF_ERROR(tx.Begin());
+  for (const auto& [id, value] : sealed) {
+    KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+        "UPDATE api_keys SET signing_secret = ?1 WHERE id = ?2 AND signing_secret IS NULL"));
+    s.BindBlob(1, value.data(), value.size()).Bind(2, id);
+    KW_RETURN_IF_ERROR(s.Run());
+  }
+  return tx.Commit();
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> SqliteKeyStore::ListSigningSecrets() {
+  Reader r = ForRead();
+  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
+      "SELECT id, signing_secret FROM api_keys WHERE signing_secret IS NOT NULL ORDER BY id"));
+  return All(s, [](const Stmt& row) { return std::make_pair(row.Text(0), row.Blob(1)); });
 }
 
 StatusOr<Page<ApiKey>> SqliteKeyStore::ListKeys(const std::string& user_id, const PageRequest& page) {

@@ -44,6 +44,9 @@ class SqliteKeyStore final : public KeyStore, Part {
   Status InsertKey(const ApiKey& key) override;
   StatusOr<ApiKey> GetKey(const std::string& id) override;
   StatusOr<KeyWithUser> LookupKey(const KeyHash& hash) override;
+  StatusOr<KeyWithUser> LookupKeyById(const std::string& id) override;
+  Status SetSigningSecrets(const std::vector<std::pair<std::string, std::string>>& sealed) override;
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ListSigningSecrets() override;
   StatusOr<Page<ApiKey>> ListKeys(const std::string& user_id, const PageRequest& page) override;
   StatusOr<ApiKey> RevokeKey(const std::string& id, UnixMillis now) override;
   StatusOr<std::int64_t> RevokeAllKeys(const std::string& user_id, UnixMillis now) override;
@@ -111,7 +114,9 @@ class SqliteQueueStore final : public QueueStore, Part {
   StatusOr<std::vector<QueueEntry>> ListInFlight() override;
   Status ReplaceSealKey(const std::string& old_key, const std::string& new_key,
                         const std::vector<std::pair<std::string, std::string>>& resealed,
-                        const std::vector<std::string>& abandoned, UnixMillis now) override;
+                        const std::vector<std::string>& abandoned,
+                        const std::vector<std::pair<std::string, std::string>>& signing_secrets,
+                        UnixMillis now) override;
 };
 
 class SqliteChangeFeed final : public ChangeFeed, Part {

@@ -266,7 +266,9 @@ StatusOr<std::vector<QueueEntry>> SqliteQueueStore::ListInFlight() {
 
 Status SqliteQueueStore::ReplaceSealKey(const std::string& old_key, const std::string& new_key,
                                         const std::vector<std::pair<std::string, std::string>>& resealed,
-                                        const std::vector<std::string>& abandoned, UnixMillis now) {
+                                        const std::vector<std::string>& abandoned,
+                                        const std::vector<std::pair<std::string, std::string>>& signing_secrets,
+                                        UnixMillis now) {
   std::lock_guard lock(shared_.mu);
   Transaction tx(db());
   KW_RETURN_IF_ERROR(tx.Begin());
@@ -289,6 +291,14 @@ Status SqliteQueueStore::ReplaceSealKey(const std::string& old_key, const std::s
     s.Bind(1, now).Bind(2, id);
     KW_RETURN_IF_ERROR(s.Run());
   }
+  for (const auto& [key_id, sealed] : signing_secrets) {
+    KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare("UPDATE api_keys SET signing_secret = ?1 WHERE id = ?2"));
+    s.BindBlobOrNull(1, sealed).Bind(2, key_id);
+    KW_RETURN_IF_ERROR(s.Run());
+  }
+  KW_ASSIGN_OR_RETURN(Stmt n, db().Prepare("SELECT count(*) FROM api_keys WHERE signing_secret IS NOT NULL"));
+  KW_ASSIGN_OR_RETURN(std::int64_t sealed_now, One(n, [](const Stmt& r) { return r.Int(0); }, "count"));
+  if (sealed_now != CountSealed(signing_secrets)) return SecretsChangedMeanwhile();
   KW_RETURN_IF_ERROR(RecordSealKey(db(), new_key));
   return tx.Commit();
 }

@@ -155,6 +155,16 @@ class RevokingStore final : public KeyStore {
     return inner_.LookupLegacyKey(p);
   }
   Status CompleteLegacyKey(const std::string& id, const KeyHash& h) override { return inner_.CompleteLegacyKey(id, h); }
+  StatusOr<KeyWithUser> LookupKeyById(const std::string& id) override {
+    ++reads;
+    return inner_.LookupKeyById(id);
+  }
+  Status SetSigningSecrets(const std::vector<std::pair<std::string, std::string>>& s) override {
+    return inner_.SetSigningSecrets(s);
+  }
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ListSigningSecrets() override {
+    return inner_.ListSigningSecrets();
+  }
 
  private:
   KeyStore& inner_;

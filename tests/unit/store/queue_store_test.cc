@@ -169,9 +169,9 @@ TEST_P(QueueStoreTest, Issue7_TheSealKeyIsRecordedAndEnforced) {
   EXPECT_TRUE(queue().ClaimQueue("w", "fp2", clock_.Now(), 1000, 5)->empty());
   // Moving to fp2 re-seals what is in flight and makes the rest dead.
   ASSERT_TRUE(Enqueue(Entry(u.user.id, "c", "fp1")).ok());
-  EXPECT_EQ(queue().ReplaceSealKey("fp0", "fp2", {}, {}, clock_.Now()).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(queue().ReplaceSealKey("fp0", "fp2", {}, {}, {}, clock_.Now()).code(), StatusCode::kFailedPrecondition);
   const std::string a = Entry(u.user.id, "a").id, c = Entry(u.user.id, "c").id;
-  ASSERT_TRUE(queue().ReplaceSealKey("fp1", "fp2", {{a, "resealed"}}, {c}, clock_.Now()).ok());
+  ASSERT_TRUE(queue().ReplaceSealKey("fp1", "fp2", {{a, "resealed"}}, {c}, {}, clock_.Now()).ok());
   EXPECT_EQ(*queue().AdoptSealKey(""), "fp2");
   EXPECT_EQ(queue().GetQueueEntry(a)->sealed_key, "resealed");
   EXPECT_EQ(queue().GetQueueEntry(a)->seal_key, "fp2");
@@ -235,7 +235,7 @@ TEST_P(QueueStoreTest, UnfinishedCountsFollowEveryChange) {
   c[1].status = QueueStatus::kDead;
   ASSERT_TRUE(queue().FinishClaims(c, "w", clock_.Now())[1].ok());
   EXPECT_EQ(*queue().CountUnfinished(), 3);
-  ASSERT_TRUE(queue().ReplaceSealKey("fp1", "fp2", {}, {Entry(u.user.id, "3").id}, clock_.Now()).ok());
+  ASSERT_TRUE(queue().ReplaceSealKey("fp1", "fp2", {}, {Entry(u.user.id, "3").id}, {}, clock_.Now()).ok());
   EXPECT_EQ(*queue().CountUnfinished(), 2);
   ASSERT_TRUE(keys().DeleteUser(v.user.id).ok());
   EXPECT_EQ(*queue().CountUnfinished(), 1);
