@@ -218,6 +218,19 @@ std::vector<Setting> BuildSettings() {
                                       [](ServeConfig& c) -> std::int64_t& {
                                         return c.service.verifier.legacy_failure_backoff_ms;
                                       }));
+  add_all(DurationField<std::int64_t>("signature_window", "how far a signed request's created time may lie "
+                                      "from now, either way (RFC 9421 signatures)", 1'000, kHour,
+                                      [](ServeConfig& c) -> std::int64_t& {
+                                        return c.service.verifier.signature_window_ms;
+                                      }));
+  add(IntField<std::size_t>("nonce_capacity", "signed-request nonces remembered at most (503 above, "
+                            "never evicted): at least the peak signed rate times twice the window", 1,
+                            1'000'000'000,
+                            [](ServeConfig& c) -> std::size_t& { return c.service.verifier.nonce_capacity; }));
+  add(IntField<std::size_t>("nonce_capacity_per_key", "signed-request nonces remembered at most per key", 1,
+                            1'000'000'000, [](ServeConfig& c) -> std::size_t& {
+                              return c.service.verifier.nonce_capacity_per_key;
+                            }));
   add(IntField<std::size_t>("cache_capacity", "most key records cached", 0, 100'000'000,
                             [](ServeConfig& c) -> std::size_t& { return c.service.verifier.cache_capacity; }));
   add_all(DurationField<std::int64_t>("last_used_flush", "how often last_used_at is written", 100, kHour,

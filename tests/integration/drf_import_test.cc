@@ -55,11 +55,6 @@ class DrfImport : public testing::ServerTest {
     EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
     sqlite3_close(db);
   }
-  // The seal key the server uses (ServerTest: a file of its own on PostgreSQL).
-  std::vector<std::string> SealEnv() {
-    if (!OnPostgres()) return {};
-    return {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")};
-  }
 
   json django_;
   testing::PostgresDatabase django_pg_;

@@ -41,6 +41,12 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(server_->started()) << server_->Errors();
   }
   const std::string& addr() const { return server_->address(); }
+  // The environment a CLI process needs for the server's seal key (a file
+  // of its own on PostgreSQL; beside the database file on SQLite).
+  std::vector<std::string> SealEnv() {
+    if (!OnPostgres()) return {};
+    return {"KEYWARD_SEAL_KEY_FILE=" + dir_.File("seal.key")};
+  }
 
   nlohmann::json Json(const HttpReply& r) {
     nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
