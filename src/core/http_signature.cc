@@ -7,6 +7,7 @@
 #include "core/base64.h"
 #include "core/crypto.h"
 #include "core/structured_fields.h"
+#include "keyward/content_digest.h"
 
 namespace keyward::core::httpsig {
 namespace {
@@ -298,3 +299,14 @@ Status SplitTargetUri(std::string_view uri, Message* msg) {
 }
 
 }  // namespace keyward::core::httpsig
+
+namespace keyward {
+
+std::string ContentDigestOf(std::string_view body) { return core::httpsig::ContentDigest(body); }
+
+bool BodyMatchesContentDigest(std::string_view field, std::string_view body) {
+  StatusOr<bool> m = core::httpsig::ContentDigestMatches(field, body);
+  return m.ok() && *m;
+}
+
+}  // namespace keyward

@@ -18,10 +18,13 @@ export KEYWARD_ADMIN_TOKEN=consumer-test-token-0123456789
 pid=$!
 for _ in $(seq 200); do grep -q '^listening on' "$work/out" 2>/dev/null && break; sleep 0.05; done
 addr="$(awk '/^listening on/ {print $3; exit}' "$work/out")"
-key="$(curl -sS -XPOST "http://$addr/v1/users" -H "Authorization: Bearer $KEYWARD_ADMIN_TOKEN" \
-        -d '{"name":"consumer"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"]["secret"])')"
-out="$("$work/example/whose_key" "http://$addr" "$work/k.db" "$key")"
+created="$(curl -sS -XPOST "http://$addr/v1/users" -H "Authorization: Bearer $KEYWARD_ADMIN_TOKEN" \
+        -d '{"name":"consumer"}')"
+key="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key"]["secret"])' <<<"$created")"
+key_id="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key"]["id"])' <<<"$created")"
+out="$("$work/example/whose_key" "http://$addr" "$work/k.db" "$key" "$key_id")"
 echo "$out"
 grep -q '^http: 200 usr_' <<<"$out"
 grep -q '^in-process: VALID usr_' <<<"$out"
+grep -q '^signed: 404$' <<<"$out"
 echo "consumer example: ok"

@@ -7,6 +7,7 @@
 
 #include "core/base64.h"
 #include "core/crypto.h"
+#include "keyward/content_digest.h"
 
 namespace keyward::core::httpsig {
 namespace {
@@ -138,6 +139,15 @@ TEST(HttpSignature, TamperingBreaksTheSignature) {
   ASSERT_NE(d, nullptr);
   EXPECT_TRUE(*ContentDigestMatches(*d, s.body));
   EXPECT_FALSE(*ContentDigestMatches(*d, R"({"job_id":"j2"})"));
+}
+
+TEST(HttpSignature, PublicContentDigestHelper) {
+  const std::string body = R"({"order":7})";
+  EXPECT_TRUE(BodyMatchesContentDigest(ContentDigestOf(body), body));
+  EXPECT_FALSE(BodyMatchesContentDigest(ContentDigestOf(body), body + " "));
+  EXPECT_FALSE(BodyMatchesContentDigest("", body));
+  EXPECT_FALSE(BodyMatchesContentDigest("sha-512=:AAAA:", body));
+  EXPECT_FALSE(BodyMatchesContentDigest("((", body));
 }
 
 TEST(HttpSignature, ContentDigestFieldParsing) {
