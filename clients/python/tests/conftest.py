@@ -32,6 +32,7 @@ from django.conf import settings  # noqa: E402
 
 settings.configure(
     DEBUG=False,
+    ALLOWED_HOSTS=["testserver"],  # APIRequestFactory's host
     SECRET_KEY="test-only-" + secrets.token_hex(16),
     USE_TZ=True,
     INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework",

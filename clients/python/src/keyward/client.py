@@ -12,10 +12,11 @@ import json
 import ssl
 import threading
 import time
-from typing import Any, Dict, Iterator, Optional, Sequence
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode, urlsplit
 
 from .errors import ConnectionFailed, KeywardError, error_for
+from .signing import sign_request
 
 __all__ = ["Client", "job_scope"]
 
@@ -33,6 +34,9 @@ class Client:
 
     api_key:     the key presented on the compute, queue and authz routes
                  (Authorization: Api-Key); each such call may override it.
+    key_id:      the key's id ("key_…"): given, requests are signed with the
+                 key (RFC 9421, hmac-sha256; keyward.signing) and the key
+                 itself never leaves the process. Each call may override it.
     admin_token: for the admin routes (users, keys, usage).
     timeout:     seconds for connecting and for each read.
     ca_file:     for https: the CA bundle that signs the server's certificate
@@ -41,8 +45,9 @@ class Client:
     """
 
     def __init__(self, base_url: str = "http://127.0.0.1:8080", *, api_key: Optional[str] = None,
-                 admin_token: Optional[str] = None, timeout: float = 10.0, ca_file: Optional[str] = None,
-                 client_cert: Optional[str] = None, client_key: Optional[str] = None):
+                 key_id: Optional[str] = None, admin_token: Optional[str] = None, timeout: float = 10.0,
+                 ca_file: Optional[str] = None, client_cert: Optional[str] = None,
+                 client_key: Optional[str] = None):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"base_url must be http://host:port or https://host:port, not {base_url!r}")
@@ -51,6 +56,7 @@ class Client:
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._prefix = parts.path.rstrip("/")
         self.api_key = api_key
+        self.key_id = key_id
         self.admin_token = admin_token
         self.timeout = timeout
         self._ssl = None
@@ -89,9 +95,11 @@ class Client:
         self.close()
 
     def request(self, method: str, path: str, *, body: Optional[Json] = None,
-                query: Optional[Dict[str, Any]] = None, auth: Optional[str] = None) -> Json:
+                query: Optional[Dict[str, Any]] = None, auth: Optional[str] = None,
+                sign: Optional[Tuple[str, str]] = None) -> Json:
         """Sends one request; returns the JSON body of a 2xx answer, raises a
-        KeywardError for anything else. `auth` is the Authorization value."""
+        KeywardError for anything else. `auth` is the Authorization value;
+        `sign` a (key, key id) that signs the request instead."""
         target = self._prefix + path
         if query:
             pairs = [(k, v) for k, v in query.items() if v is not None]
@@ -104,7 +112,21 @@ class Client:
             headers["Content-Type"] = "application/json"
         if auth:
             headers["Authorization"] = auth
+        response, data = self._send(method, target, payload, headers, sign)
+        return self._decode(method, path, response, data)
+
+    def _send(self, method: str, target: str, payload: Optional[bytes], headers: Dict[str, str],
+              sign: Optional[Tuple[str, str]] = None) -> Tuple[http.client.HTTPResponse, bytes]:
+        """One exchange on this thread's connection (retried once on a new
+        connection if a kept-alive one turns out closed)."""
         for attempt in (1, 2):
+            if sign:  # a fresh nonce for every attempt
+                default_port = 443 if self._scheme == "https" else 80
+                authority = self._host if ":" not in self._host else f"[{self._host}]"
+                if self._port != default_port:
+                    authority += f":{self._port}"
+                headers.update(sign_request(method, f"{self._scheme}://{authority}{target}", payload,
+                                            sign[0], sign[1]))
             conn = self._connection()
             reused = self._local.used
             try:
@@ -119,14 +141,43 @@ class Client:
                 # job_id where it matters; nothing was answered.
                 if reused and attempt == 1:
                     continue
-                raise ConnectionFailed(f"{method} {path}: {e}") from e
+                raise ConnectionFailed(f"{method} {target}: {e}") from e
             except (OSError, http.client.HTTPException) as e:
                 self.close()
-                raise ConnectionFailed(f"{method} {path}: {e}") from e
+                raise ConnectionFailed(f"{method} {target}: {e}") from e
             if response.getheader("Connection", "").lower() == "close":
                 self.close()
-            return self._decode(method, path, response, data)
+            return response, data
         raise AssertionError("unreachable")
+
+    def authorize_signed(self, method: str, uri: str, headers: Dict[str, str], body_length: int = 0, *,
+                         scopes: Optional[Sequence[str]] = None,
+                         environment: Optional[str] = None) -> Json:
+        """Asks keyward (GET /v1/authz) whether a signed request another
+        server received is authentic: `method` and absolute `uri` as the
+        client sent them, `headers` its Signature-Input, Signature and
+        Content-Digest. Returns {"valid": True, "principal": {…}} or raises
+        the refusal. The caller checks the body against Content-Digest
+        (keyward.signing.body_matches_content_digest)."""
+        send: Dict[str, str] = {"Accept": "application/json", "X-Keyward-Original-Method": method,
+                                "X-Keyward-Original-Uri": uri, "X-Keyward-Original-Length": str(body_length)}
+        for name in ("Signature-Input", "Signature", "Content-Digest"):
+            value = headers.get(name)
+            if value:
+                send[name] = value
+        query = [("scope", s) for s in (scopes or ())]
+        if environment:
+            query.append(("environment", environment))
+        target = self._prefix + "/v1/authz" + ("?" + urlencode(query) if query else "")
+        response, data = self._send("GET", target, None, send)
+        self._decode("GET", "/v1/authz", response, data)  # raises a refusal
+        scopes_text = response.getheader("X-Keyward-Scopes", "")
+        return {"valid": True, "code": "VALID",
+                "principal": {"user_id": response.getheader("X-Keyward-User-Id"),
+                              "external_id": response.getheader("X-Keyward-External-Id"),
+                              "key_id": response.getheader("X-Keyward-Key-Id"),
+                              "environment": response.getheader("X-Keyward-Environment"),
+                              "scopes": scopes_text.split() if scopes_text else []}}
 
     @staticmethod
     def _decode(method: str, path: str, response: http.client.HTTPResponse, data: bytes) -> Json:
@@ -150,11 +201,16 @@ class Client:
             raise KeywardError("this call needs admin_token")
         return "Bearer " + self.admin_token
 
-    def _key(self, api_key: Optional[str]) -> str:
+    def _key(self, api_key: Optional[str], key_id: Optional[str] = None) -> Dict[str, Any]:
+        """How a call authenticates: a bearer Api-Key, or signed when a key
+        id is known (the call's, else the client's when the key is too)."""
         key = api_key or self.api_key
         if not key:
             raise KeywardError("this call needs an API key (api_key)")
-        return "Api-Key " + key
+        kid = key_id or (self.key_id if not api_key or api_key == self.api_key else None)
+        if kid:
+            return {"sign": (key, kid)}
+        return {"auth": "Api-Key " + key}
 
     # --- users (admin) -------------------------------------------------------
 
@@ -207,10 +263,12 @@ class Client:
 
     def issue_key(self, user_id: str, *, name: Optional[str] = None, environment: Optional[str] = None,
                   scopes: Optional[Sequence[str]] = None, ttl: Optional[str] = None,
-                  expires_at: Optional[str] = None) -> Json:
-        """Issues a key: {"key": {…, "secret"}}; ttl like "30d", "1h"."""
+                  expires_at: Optional[str] = None, require_signature: Optional[bool] = None) -> Json:
+        """Issues a key: {"key": {…, "secret"}}; ttl like "30d", "1h".
+        require_signature: the key is refused as a bearer Api-Key."""
         body: Json = {}
-        for k, v in (("name", name), ("environment", environment), ("ttl", ttl), ("expires_at", expires_at)):
+        for k, v in (("name", name), ("environment", environment), ("ttl", ttl), ("expires_at", expires_at),
+                     ("require_signature", require_signature)):
             if v is not None:
                 body[k] = v
         if scopes is not None:
@@ -264,23 +322,24 @@ class Client:
     # --- compute (api key) ---------------------------------------------------
 
     def submit_job(self, job_id: str, task: str, payload: Optional[Json] = None, *,
-                   api_key: Optional[str] = None) -> Json:
+                   api_key: Optional[str] = None, key_id: Optional[str] = None) -> Json:
         """Runs a job as the key's user: {"job": …}. job_id is the
         idempotency key: submitting it again returns the same job, uncharged."""
         body: Json = {"job_id": job_id, "task": task, "payload": payload or {}}
-        return self.request("POST", "/v1/ai/jobs", body=body, auth=self._key(api_key))
+        return self.request("POST", "/v1/ai/jobs", body=body, **self._key(api_key, key_id))
 
-    def get_job(self, job_id: str, *, api_key: Optional[str] = None) -> Json:
+    def get_job(self, job_id: str, *, api_key: Optional[str] = None, key_id: Optional[str] = None) -> Json:
         """By keyward's job id (the "id" of submit_job's job)."""
-        return self.request("GET", "/v1/ai/jobs/" + quote(job_id, safe=""), auth=self._key(api_key))
+        return self.request("GET", "/v1/ai/jobs/" + quote(job_id, safe=""), **self._key(api_key, key_id))
 
-    def wait_job(self, job_id: str, *, timeout: float = 30.0, api_key: Optional[str] = None) -> Json:
+    def wait_job(self, job_id: str, *, timeout: float = 30.0, api_key: Optional[str] = None,
+                 key_id: Optional[str] = None) -> Json:
         """Polls get_job until the job has succeeded or failed; returns its
         {"job": …}. Raises KeywardError after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         delay = 0.01
         while True:
-            doc = self.get_job(job_id, api_key=api_key)
+            doc = self.get_job(job_id, api_key=api_key, key_id=key_id)
             if doc.get("job", {}).get("status") in ("succeeded", "failed"):
                 return doc
             if time.monotonic() >= deadline:
@@ -289,24 +348,26 @@ class Client:
             delay = min(delay * 2, 0.5)
 
     def list_jobs(self, *, limit: Optional[int] = None, after: Optional[str] = None,
-                  api_key: Optional[str] = None) -> Json:
-        return self.request("GET", "/v1/ai/jobs", query={"limit": limit, "after": after}, auth=self._key(api_key))
+                  api_key: Optional[str] = None, key_id: Optional[str] = None) -> Json:
+        return self.request("GET", "/v1/ai/jobs", query={"limit": limit, "after": after},
+                            **self._key(api_key, key_id))
 
     # --- queue (api key) -----------------------------------------------------
 
     def enqueue(self, job_id: str, task: str, payload: Optional[Json] = None, *,
-                api_key: Optional[str] = None) -> Json:
+                api_key: Optional[str] = None, key_id: Optional[str] = None) -> Json:
         """Queues a job for `keyward worker` as the key's user: {"entry": …}."""
         body: Json = {"job_id": job_id, "task": task, "payload": payload or {}}
-        return self.request("POST", "/v1/queue/jobs", body=body, auth=self._key(api_key))
+        return self.request("POST", "/v1/queue/jobs", body=body, **self._key(api_key, key_id))
 
-    def get_queue_entry(self, entry_id: str, *, api_key: Optional[str] = None) -> Json:
-        return self.request("GET", "/v1/queue/jobs/" + quote(entry_id, safe=""), auth=self._key(api_key))
+    def get_queue_entry(self, entry_id: str, *, api_key: Optional[str] = None,
+                        key_id: Optional[str] = None) -> Json:
+        return self.request("GET", "/v1/queue/jobs/" + quote(entry_id, safe=""), **self._key(api_key, key_id))
 
     def list_queue(self, *, limit: Optional[int] = None, after: Optional[str] = None,
-                   api_key: Optional[str] = None) -> Json:
+                   api_key: Optional[str] = None, key_id: Optional[str] = None) -> Json:
         return self.request("GET", "/v1/queue/jobs", query={"limit": limit, "after": after},
-                            auth=self._key(api_key))
+                            **self._key(api_key, key_id))
 
     # --- health ----------------------------------------------------------------
 

@@ -21,6 +21,14 @@ is the keyward Principal. Answers are cached in memory for CACHE_SECONDS
 (default 1 s), so a key revoked in keyward is refused here within that time
 plus keyward's own propagation. Refused keys raise DRF's 401 / 403 / 429 with
 keyward's code; keyward unreachable is a 503 (fail closed).
+
+A signed request (RFC 9421: Signature-Input and Signature headers, no
+Api-Key) is checked by keyward too (GET /v1/authz with the method and
+absolute URI Django received), and its body here against its Content-Digest.
+Signed answers are never cached: each nonce is good once. Behind a proxy
+that rewrites the scheme or host, set Django's USE_X_FORWARDED_HOST /
+SECURE_PROXY_SSL_HEADER so that request.build_absolute_uri() is the URI the
+client signed.
 """
 
 import hashlib
@@ -37,6 +45,7 @@ from rest_framework.permissions import BasePermission
 
 from .client import Client
 from .errors import KeywardError
+from .signing import body_matches_content_digest
 
 __all__ = ["KeywardAuthentication", "HasScope", "Principal", "KeywardUnavailable"]
 
@@ -126,6 +135,8 @@ class KeywardAuthentication(BaseAuthentication):
 
     def authenticate(self, request: Any) -> Optional[Tuple[Any, Principal]]:
         header = get_authorization_header(request).split()
+        if not header and "HTTP_SIGNATURE_INPUT" in request.META:
+            return self._authenticate_signed(request)
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None  # not ours: another class, or anonymous
         if len(header) != 2:
@@ -139,6 +150,29 @@ class KeywardAuthentication(BaseAuthentication):
         answer = self._verify(key, scopes)
         if not answer.get("valid"):
             self._refuse(answer)
+        p = answer["principal"]
+        principal = Principal(user_id=p["user_id"], key_id=p["key_id"], environment=p["environment"],
+                              external_id=p.get("external_id"), scopes=tuple(p.get("scopes") or ()))
+        return self.django_user(principal), principal
+
+    def _authenticate_signed(self, request: Any) -> Tuple[Any, Principal]:
+        meta = request.META
+        headers = {"Signature-Input": meta.get("HTTP_SIGNATURE_INPUT", ""),
+                   "Signature": meta.get("HTTP_SIGNATURE", ""),
+                   "Content-Digest": meta.get("HTTP_CONTENT_DIGEST", "")}
+        body = request.body  # Django keeps it for DRF's parsers
+        if body and not body_matches_content_digest(headers["Content-Digest"], body):
+            raise exceptions.AuthenticationFailed("the body does not match its Content-Digest",
+                                                  code="SIGNATURE_INVALID")
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        scopes = tuple(getattr(view, "required_scopes", ()) or ())
+        try:
+            answer = _client().authorize_signed(request.method, request.build_absolute_uri(), headers,
+                                                len(body), scopes=scopes)
+        except KeywardError as e:
+            if not e.status or e.status >= 500:
+                raise KeywardUnavailable() from e
+            self._refuse({"code": e.code or "NOT_FOUND", "retry_after_seconds": e.retry_after})
         p = answer["principal"]
         principal = Principal(user_id=p["user_id"], key_id=p["key_id"], environment=p["environment"],
                               external_id=p.get("external_id"), scopes=tuple(p.get("scopes") or ()))
