@@ -1,4 +1,4 @@
-// nonce_cache.cc: a hash set with a min-heap of expiries beside it.
+// nonce_cache.cc: per shard, a hash set with a min-heap of expiries beside it.
 #include "auth/nonce_cache.h"
 
 #include <algorithm>
@@ -9,13 +9,14 @@
 
 namespace keyward::auth {
 
-void NonceCache::DropExpiredLocked(UnixMillis now) {
-  while (!by_expiry_.empty() && by_expiry_.top().expires_at < now) {
-    const Pending& p = by_expiry_.top();
-    seen_.erase(p.digest);
-    auto it = per_key_.find(p.key_tag);
-    if (it != per_key_.end() && --it->second == 0) per_key_.erase(it);
-    by_expiry_.pop();
+void NonceCache::DropExpiredLocked(Shard& s, UnixMillis now) {
+  while (!s.by_expiry.empty() && s.by_expiry.top().expires_at < now) {
+    const Pending& p = s.by_expiry.top();
+    s.seen.erase(p.digest);
+    auto it = s.per_key.find(p.key_tag);
+    if (it != s.per_key.end() && --it->second == 0) s.per_key.erase(it);
+    s.by_expiry.pop();
+    total_.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 
@@ -29,23 +30,28 @@ NonceCache::Result NonceCache::Remember(std::string_view key_id, std::string_vie
   std::copy_n(full.begin(), digest.size(), digest.begin());
   const std::size_t tag = std::hash<std::string_view>{}(key_id);
 
-  std::lock_guard lock(mu_);
-  DropExpiredLocked(now);
-  if (seen_.contains(digest)) return Result::kReplayed;
-  auto count = per_key_.find(tag);
-  if (seen_.size() >= options_.capacity ||
-      (count != per_key_.end() && count->second >= options_.capacity_per_key)) {
+  // At the bound, drop what has expired everywhere before deciding: a shard
+  // nobody has touched lately may hold only expired entries.
+  if (total_.load(std::memory_order_relaxed) >= options_.capacity) {
+    for (Shard& other : shards_) {
+      std::lock_guard lock(other.mu);
+      DropExpiredLocked(other, now);
+    }
+  }
+  Shard& s = shards_[tag % shards_.size()];
+  std::lock_guard lock(s.mu);
+  DropExpiredLocked(s, now);
+  if (s.seen.contains(digest)) return Result::kReplayed;
+  auto count = s.per_key.find(tag);
+  if (total_.load(std::memory_order_relaxed) >= options_.capacity ||
+      (count != s.per_key.end() && count->second >= options_.capacity_per_key)) {
     return Result::kFull;
   }
-  seen_.insert(digest);
-  ++per_key_[tag];
-  by_expiry_.push(Pending{expires_at, digest, tag});
+  s.seen.insert(digest);
+  ++s.per_key[tag];
+  s.by_expiry.push(Pending{expires_at, digest, tag});
+  total_.fetch_add(1, std::memory_order_relaxed);
   return Result::kFresh;
-}
-
-std::size_t NonceCache::size() const {
-  std::lock_guard lock(mu_);
-  return seen_.size();
 }
 
 }  // namespace keyward::auth

@@ -4,12 +4,14 @@
 // is reached new requests are refused (the caller answers 503), and no
 // unexpired nonce is ever evicted — eviction would reopen a replay.
 //
-// An entry is 16 bytes of SHA-256(key id, nonce), its expiry and its key's
-// tag (~40 bytes with the table's overhead). Thread-safe (one mutex: the
-// map work is a few hundred nanoseconds beside the HMAC and the HTTP work).
+// An entry is 16 bytes of SHA-256(key id, nonce) in a hash set and its
+// expiry in a min-heap: 50 to 80 bytes with the containers' slack. Sixteen
+// shards by key, each with its own lock, so that a table's growth (a
+// rehash) stalls one shard's keys for a sixteenth of the time. Thread-safe.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <queue>
@@ -33,12 +35,13 @@ class NonceCache {
 
   explicit NonceCache(NonceCacheOptions options) : options_(options) {}
 
-  // Records (key_id, nonce) until `expires_at` (inclusive) unless it is there already
-  // (kReplayed) or a bound is reached (kFull). Entries whose time has passed
-  // are dropped first.
+  // Records (key_id, nonce) until `expires_at` (inclusive) unless it is
+  // there already (kReplayed) or a bound is reached (kFull). Entries whose
+  // time has passed are dropped first.
   Result Remember(std::string_view key_id, std::string_view nonce, UnixMillis expires_at, UnixMillis now);
 
-  std::size_t size() const;
+  // Entries held, counting expired ones a shard has not dropped yet.
+  std::size_t size() const { return total_.load(std::memory_order_relaxed); }
 
  private:
   using Digest = std::array<unsigned char, 16>;
@@ -56,13 +59,17 @@ class NonceCache {
     std::size_t key_tag;
     bool operator>(const Pending& o) const { return expires_at > o.expires_at; }
   };
-  void DropExpiredLocked(UnixMillis now);
+  struct Shard {
+    std::mutex mu;
+    boost::unordered_flat_set<Digest, DigestHash> seen;
+    boost::unordered_flat_map<std::size_t, std::size_t> per_key;
+    std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> by_expiry;
+  };
+  void DropExpiredLocked(Shard& s, UnixMillis now);
 
   const NonceCacheOptions options_;
-  mutable std::mutex mu_;
-  boost::unordered_flat_set<Digest, DigestHash> seen_;
-  boost::unordered_flat_map<std::size_t, std::size_t> per_key_;
-  std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> by_expiry_;
+  std::atomic<std::size_t> total_{0};
+  std::array<Shard, 16> shards_;
 };
 
 }  // namespace keyward::auth

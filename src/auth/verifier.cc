@@ -232,11 +232,10 @@ StatusOr<Verification> Verifier::Impl::VerifySigned(const VerifyRequest& request
     v.outcome = VerifyOutcome::kSigningSecretUnknown;
     return v;
   }
-  core::httpsig::ReceivedSignature sig;
-  sig.signature = std::string(sr.signature);
-  sig.base = std::string(sr.base);
-  const bool authentic = core::httpsig::Verify(sig, *secret);
+  const core::Sha256Digest mac = core::HmacSha256(*secret, sr.base);
   OPENSSL_cleanse(secret->data(), secret->size());
+  const bool authentic = sr.signature.size() == mac.size() &&
+                         core::ConstantTimeEqual(sr.signature.data(), mac.data(), mac.size());
   if (!authentic) {
     v.outcome = VerifyOutcome::kSignatureInvalid;
     v.detail = "the signature does not match the request";

@@ -250,6 +250,18 @@ TEST(NonceCache, BoundsInAllAndPerKey) {
   EXPECT_EQ(c.Remember("key_a", "1", 100, 50), R::kReplayed);
   EXPECT_EQ(c.Remember("key_a", "1", 200, 100), R::kReplayed);  // kept until its expiry, inclusive
   EXPECT_EQ(c.Remember("key_a", "1", 300, 101), R::kFresh);     // then gone
+}
+
+TEST(NonceCache, ExpiredEntriesOfIdleKeysDoNotFillTheCache) {
+  auth::NonceCache c({.capacity = 3, .capacity_per_key = 3});
+  using R = auth::NonceCache::Result;
+  // Keys whose shards nobody touches again.
+  EXPECT_EQ(c.Remember("key_a", "1", 100, 0), R::kFresh);
+  EXPECT_EQ(c.Remember("key_b", "1", 100, 0), R::kFresh);
+  EXPECT_EQ(c.Remember("key_c", "1", 100, 0), R::kFresh);
+  EXPECT_EQ(c.Remember("key_d", "1", 200, 50), R::kFull);
+  // Once they have expired, a new key has room.
+  EXPECT_EQ(c.Remember("key_d", "1", 200, 101), R::kFresh);
   EXPECT_EQ(c.size(), 1u);
 }
 
