@@ -14,6 +14,7 @@
 
 #include "core/http_signature.h"
 #include "support/server_fixture.h"
+#include "support/subprocess.h"
 
 namespace keyward {
 namespace {
@@ -193,6 +194,24 @@ TEST_F(NginxTest, ASignedRequestAuthenticatesThroughTheFront) {
   // A body signed without its digest is refused at the front.
   auto bare = sign("POST", "/app/orders", "");
   EXPECT_EQ(send("POST", "/app/orders", bare, body).status, 401);
+}
+
+// The same through the front, signed by an independent implementation: the
+// npm package http-message-signatures (tests/interop).
+TEST_F(NginxTest, ARequestSignedByHttpMessageSignaturesPassesTheFront) {
+  testing::CreatedUser u = NewUser({{"name", "npm behind nginx"}});
+  testing::RunResult r = testing::Run(
+      {KEYWARD_NODE, std::string(KEYWARD_SOURCE_DIR) + "/tests/interop/http_message_signatures.mjs", "through-front",
+       "http://" + front_},
+      "", {"KEYWARD_API_KEY=" + u.key, "KEYWARD_KEY_ID=" + u.key_id, std::string("KEYWARD_NODE_TOOLS=") + KEYWARD_NODE_TOOLS});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  json out = json::parse(r.out);
+  EXPECT_EQ(out["get"]["status"], 200) << out;
+  EXPECT_NE(out["get"]["body"].get<std::string>().find("user=" + u.id), std::string::npos) << out;
+  EXPECT_EQ(out["replay"]["status"], 401) << out;
+  EXPECT_EQ(out["post"]["status"], 200) << out;
+  EXPECT_NE(out["post"]["body"].get<std::string>().find("digest=" + out["digest"].get<std::string>()),
+            std::string::npos) << out;
 }
 
 }  // namespace

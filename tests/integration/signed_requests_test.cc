@@ -233,6 +233,23 @@ TEST_F(SignedRequests, AuthzVerifiesTheRequestTheFrontForwarded) {
   EXPECT_EQ(Code(forwarded("GET", "http://shop.example/app", t)), "WRONG_ENVIRONMENT");
 }
 
+TEST_F(SignedRequests, AFullNonceCacheAnswers503WithRetryAfterAndEvictsNothing) {
+  server_.reset();
+  Start({}, {"KEYWARD_NONCE_CAPACITY=2"});
+  testing::CreatedUser u = NewUser();
+  Headers first = SignHeaders(u.key, u.key_id, {.target = "/v1/ai/jobs", .nonce = "a"});
+  EXPECT_EQ(Send("GET", "/v1/ai/jobs", first).status, 200);
+  EXPECT_EQ(Signed(u.key, u.key_id, {.target = "/v1/ai/jobs", .nonce = "b"}).status, 200);
+  HttpReply full = Signed(u.key, u.key_id, {.target = "/v1/ai/jobs", .nonce = "c"});
+  EXPECT_EQ(full.status, 503) << full.body;
+  EXPECT_EQ(Code(full), "UNAVAILABLE");
+  EXPECT_GE(std::stoi(full.Header("retry-after")), 1);
+  // Nothing was evicted to make room: the first request is still a replay.
+  EXPECT_EQ(Code(Send("GET", "/v1/ai/jobs", first)), "REPLAYED");
+  // Bearer keys are not affected.
+  EXPECT_EQ(Authz(u.key).status, 200);
+}
+
 TEST_F(SignedRequests, RotatingTheSealKeyReSealsSigningSecrets) {
   testing::CreatedUser u = NewUser();
   EXPECT_EQ(Signed(u.key, u.key_id, {.target = "/v1/ai/jobs"}).status, 200);

@@ -8,6 +8,10 @@
 //     to keyward: a job submission, a read, the same with @authority + @path +
 //     @query, a replay and a tampered body. Prints one JSON object of what
 //     keyward answered.
+//   node http_message_signatures.mjs through-front FRONT_URL
+//     The same package through a front (nginx auth_request asking keyward):
+//     a GET and a POST with a body to FRONT_URL/app/orders, and a replay.
+//     Prints what the front answered (the application echoes the identity).
 //   node http_message_signatures.mjs verify METHOD URL BODY_FILE HEADERS_JSON
 //     Verifies headers that keyward's own signer made (keyward sign --json,
 //     or a client) with the package. Prints {"verified": true|false}.
@@ -81,6 +85,23 @@ async function signAndSend(base) {
   return out;
 }
 
+async function sendText(method, url, headers, body) {
+  const r = await fetch(url, { method, headers, body: body || undefined });
+  return { status: r.status, body: await r.text() };
+}
+
+async function throughFront(front) {
+  const out = {};
+  const get = await sign("GET", front + "/app/orders?id=7");
+  out.get = await sendText("GET", front + "/app/orders?id=7", get);
+  out.replay = await sendText("GET", front + "/app/orders?id=7", get);
+  const body = JSON.stringify({ order: 7 });
+  const post = await sign("POST", front + "/app/orders", body);
+  out.post = await sendText("POST", front + "/app/orders", post, body);
+  out.digest = post["content-digest"];
+  return out;
+}
+
 async function verify(method, url, bodyFile, headersJson) {
   const body = readFileSync(bodyFile);
   const given = JSON.parse(readFileSync(headersJson, "utf8"));
@@ -109,5 +130,7 @@ async function verify(method, url, bodyFile, headersJson) {
 }
 
 const [mode, ...args] = process.argv.slice(2);
-const result = mode === "sign-and-send" ? await signAndSend(args[0]) : await verify(...args);
+const result = mode === "sign-and-send" ? await signAndSend(args[0])
+  : mode === "through-front" ? await throughFront(args[0])
+  : await verify(...args);
 console.log(JSON.stringify(result));
