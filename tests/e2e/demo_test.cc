@@ -25,12 +25,13 @@ TEST(Demo, TheWholeStoryHoldsItsFacts) {
 
   std::map<std::string, json> jobs;
   for (const auto& j : s["jobs"]) jobs[j["job_id"]] = j;
-  ASSERT_EQ(jobs.size(), 6u) << s["jobs"];  // acme-late never reached the compute side
+  ASSERT_EQ(jobs.size(), 7u) << s["jobs"];  // acme-late never reached the compute side
   for (const char* id : {"acme-report", "acme-hash", "acme-cli", "acme-staging"}) {
     EXPECT_EQ(jobs[id]["user_id"], acme) << id;
     EXPECT_EQ(jobs[id]["status"], "succeeded") << id;
   }
-  for (const char* id : {"globex-echo", "globex-cli"}) EXPECT_EQ(jobs[id]["user_id"], globex) << id;
+  for (const char* id : {"globex-echo", "globex-cli", "globex-signed"}) EXPECT_EQ(jobs[id]["user_id"], globex) << id;
+  EXPECT_EQ(jobs["globex-signed"]["status"], "succeeded");  // once: its replay was refused
   EXPECT_EQ(jobs["acme-staging"]["environment"], "test");
   EXPECT_EQ(jobs["acme-report"]["environment"], "live");
 
@@ -45,10 +46,11 @@ TEST(Demo, TheWholeStoryHoldsItsFacts) {
     }
   }
   EXPECT_EQ(failed, 1);
-  // wordcount 2 + sha256 1 + wordcount 2 = 5 live for Acme; echo 1 test; 1 + 1 for Globex.
+  // wordcount 2 + sha256 1 + wordcount 2 = 5 live for Acme; echo 1 test; 1 + 1 + 1 (the
+  // signed echo, charged once) for Globex.
   EXPECT_EQ(s["usage"][acme + "/live"], 5);
   EXPECT_EQ(s["usage"][acme + "/test"], 1);
-  EXPECT_EQ(s["usage"][globex + "/live"], 2);
+  EXPECT_EQ(s["usage"][globex + "/live"], 3);
   EXPECT_EQ(s["server_exit"], 0);
 }
 
