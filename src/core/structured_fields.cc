@@ -190,6 +190,12 @@ class Parser {
     ++pos_;  // '"'
     std::string out;
     while (!AtEnd()) {
+      // A run of plain characters at once; the escapes and the end one by one.
+      std::size_t run = pos_;
+      while (run < in_.size() && in_[run] >= 0x20 && in_[run] <= 0x7e && in_[run] != '"' && in_[run] != '\\') ++run;
+      out.append(in_.substr(pos_, run - pos_));
+      pos_ = run;
+      if (AtEnd()) break;
       char c = in_[pos_++];
       if (c == '\\') {
         if (AtEnd()) return Fail("a string ends in '\\'");
