@@ -1,14 +1,11 @@
 // accounts.cc: user and key lifecycle over the KeyStore.
 #include "auth/accounts.h"
 
-#include <openssl/crypto.h>
-
 #include <cmath>
 
 #include "auth/scopes.h"
 #include "core/http_signature.h"
 #include "core/ids.h"
-#include "core/sealing.h"
 #include "core/utf8.h"
 
 namespace keyward::auth {
@@ -141,11 +138,8 @@ StatusOr<IssuedKey> Accounts::NewKey(const User& user, const std::string& name,
   out.record.created_at = now;
   out.record.expires_at = expires_at;
   if (sealer_) {
-    core::httpsig::Secret secret = core::httpsig::DeriveSigningSecret(out.secret);
-    StatusOr<std::string> sealed = sealer_->Seal(core::httpsig::SecretBytes(secret), out.record.id);
-    OPENSSL_cleanse(secret.data(), secret.size());
-    KW_RETURN_IF_ERROR(sealed.status());
-    out.record.signing_secret = std::move(*sealed);
+    KW_ASSIGN_OR_RETURN(out.record.signing_secret,
+                        core::httpsig::SealSigningSecret(*sealer_, out.secret, out.record.id));
   }
   return out;
 }

@@ -190,14 +190,12 @@ StatusOr<auth::CachedKey> Verifier::Impl::FindById(std::string_view key_id, Unix
 }
 
 void Verifier::Impl::LearnSecret(const KeyWithUser& record, std::string_view key) {
-  if (!options.sealer || !record.key.signing_secret.empty()) return;
+  if (!options.sealer) return;
   {
     std::lock_guard lock(learned_mu);
     if (learned.contains(record.key.id) || learned.size() >= kMaxLearnedSecrets) return;
   }
-  core::httpsig::Secret secret = core::httpsig::DeriveSigningSecret(key);
-  StatusOr<std::string> sealed = options.sealer->Seal(core::httpsig::SecretBytes(secret), record.key.id);
-  OPENSSL_cleanse(secret.data(), secret.size());
+  StatusOr<std::string> sealed = core::httpsig::SealSigningSecret(*options.sealer, key, record.key.id);
   if (!sealed.ok()) return;  // the next bearer use tries again
   std::lock_guard lock(learned_mu);
   learned.emplace(record.key.id, Learned{std::move(*sealed), false, clock.Now()});

@@ -53,6 +53,9 @@ class Cli {
   void PrintJson(const nlohmann::json& j) const;
 
  private:
+  // Loads and checks the seal key into sealer_ once; the reason when it cannot.
+  Status LoadSealer(store::Backend& st);
+
   store::BackendPtr store_;
   std::unique_ptr<auth::Accounts> accounts_;
   std::unique_ptr<core::Sealer> sealer_;

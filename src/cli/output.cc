@@ -63,17 +63,22 @@ const service::SealKeySource& Cli::seal_key_source() {
   return *seal_source_;
 }
 
+Status Cli::LoadSealer(store::Backend& st) {
+  if (sealer_) return OkStatus();
+  StatusOr<core::Sealer> s = service::LoadSealKey(seal_key_source());
+  KW_RETURN_IF_ERROR(s.status());
+  KW_RETURN_IF_ERROR(service::CheckSealKey(st.queue(), *s, seal_key_source()));
+  sealer_ = std::make_unique<core::Sealer>(std::move(s).value());
+  return OkStatus();
+}
+
 const core::Sealer* Cli::sealer() {
-  if (sealer_) return sealer_.get();
   store::Backend* st = store();
   if (!st) return nullptr;
-  StatusOr<core::Sealer> s = service::LoadSealKey(seal_key_source());
-  Status checked = s.ok() ? service::CheckSealKey(st->queue(), *s, seal_key_source()) : s.status();
-  if (!checked.ok()) {
-    std::cerr << "keyward: " << checked.message() << "\n";
+  if (Status loaded = LoadSealer(*st); !loaded.ok()) {
+    std::cerr << "keyward: " << loaded.message() << "\n";
     return nullptr;
   }
-  sealer_ = std::make_unique<core::Sealer>(std::move(s).value());
   return sealer_.get();
 }
 
@@ -85,13 +90,8 @@ auth::Accounts* Cli::accounts() {
     // Keys issued here get their signing secret sealed at once when this
     // process has the database's seal key; without it (say a PostgreSQL
     // store and no KEYWARD_SEAL_KEY) the server learns the secret at the
-    // key's first bearer use instead.
-    if (!sealer_) {
-      StatusOr<core::Sealer> s = service::LoadSealKey(seal_key_source());
-      if (s.ok() && service::CheckSealKey(st->queue(), *s, seal_key_source()).ok()) {
-        sealer_ = std::make_unique<core::Sealer>(std::move(s).value());
-      }
-    }
+    // key's first bearer use instead, so a failure here is not an error.
+    LoadSealer(*st).IgnoreError();
     accounts_->set_sealer(sealer_.get());
   }
   return accounts_.get();

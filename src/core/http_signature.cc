@@ -2,10 +2,13 @@
 // hmac-sha256 algorithm, and RFC 9530 Content-Digest.
 #include "core/http_signature.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 #include "core/base64.h"
 #include "core/crypto.h"
+#include "core/sealing.h"
 #include "core/structured_fields.h"
 #include "keyward/content_digest.h"
 
@@ -35,11 +38,18 @@ std::string NormalizedAuthority(const Message& msg) {
   return a;
 }
 
-// Every field line of `name` in order, joined with ", " (RFC 9110 §5.3).
-std::optional<std::string> JoinedField(const Message& msg, std::string_view name) {
-  if (!msg.headers) return std::nullopt;
+Status Bad(std::string what) { return InvalidArgumentError(std::move(what)); }
+
+bool HasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+}  // namespace
+
+std::optional<std::string> JoinedField(const std::vector<std::pair<std::string, std::string>>& headers,
+                                       std::string_view name) {
   std::optional<std::string> out;
-  for (const auto& [k, v] : *msg.headers) {
+  for (const auto& [k, v] : headers) {
     if (k != name) continue;
     if (out) {
       *out += ", ";
@@ -51,16 +61,25 @@ std::optional<std::string> JoinedField(const Message& msg, std::string_view name
   return out;
 }
 
-Status Bad(std::string what) { return InvalidArgumentError(std::move(what)); }
+namespace {
 
-bool HasControl(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+// JoinedField over a message that may have no headers.
+std::optional<std::string> FieldOf(const Message& msg, std::string_view name) {
+  if (!msg.headers) return std::nullopt;
+  return JoinedField(*msg.headers, name);
 }
 
 }  // namespace
 
 Secret DeriveSigningSecret(std::string_view api_key) {
   return HkdfSha256(api_key, {}, kSigningSecretInfo);
+}
+
+StatusOr<std::string> SealSigningSecret(const Sealer& sealer, std::string_view api_key, std::string_view key_id) {
+  Secret secret = DeriveSigningSecret(api_key);
+  StatusOr<std::string> sealed = sealer.Seal(SecretBytes(secret), key_id);
+  OPENSSL_cleanse(secret.data(), secret.size());
+  return sealed;
 }
 
 std::string ContentDigest(std::string_view body) {
@@ -104,7 +123,7 @@ StatusOr<std::string> ComponentValue(const Message& msg, std::string_view name) 
   } else if (!name.empty() && name.front() == '@') {
     return Bad("covered component \"" + std::string(name) + "\" is not supported for requests here");
   } else {
-    std::optional<std::string> v = JoinedField(msg, name);
+    std::optional<std::string> v = FieldOf(msg, name);
     if (!v) return Bad("covered header field \"" + std::string(name) + "\" is not in the request");
     out = std::move(*v);
   }
@@ -164,8 +183,8 @@ bool HasSignatureHeaders(const std::vector<std::pair<std::string, std::string>>&
 }
 
 StatusOr<ReceivedSignature> ReadSignature(const Message& msg, bool has_body) {
-  std::optional<std::string> input_field = JoinedField(msg, "signature-input");
-  std::optional<std::string> sig_field = JoinedField(msg, "signature");
+  std::optional<std::string> input_field = FieldOf(msg, "signature-input");
+  std::optional<std::string> sig_field = FieldOf(msg, "signature");
   if (!input_field || !sig_field) return Bad("a signed request needs both Signature-Input and Signature");
   StatusOr<sf::Dictionary> inputs = sf::ParseDictionary(*input_field);
   if (!inputs.ok()) return Bad("Signature-Input: " + inputs.status().message());

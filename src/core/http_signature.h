@@ -27,6 +27,10 @@
 
 #include "keyward/status.h"
 
+namespace keyward::core {
+class Sealer;
+}
+
 namespace keyward::core::httpsig {
 
 inline constexpr std::string_view kAlgorithm = "hmac-sha256";
@@ -40,6 +44,14 @@ Secret DeriveSigningSecret(std::string_view api_key);
 inline std::string_view SecretBytes(const Secret& s) {
   return {reinterpret_cast<const char*>(s.data()), s.size()};
 }
+// The signing secret of `api_key`, sealed under `sealer` for key `key_id`
+// (its associated data) as keyward stores it; the clear secret is wiped.
+StatusOr<std::string> SealSigningSecret(const Sealer& sealer, std::string_view api_key, std::string_view key_id);
+
+// Every field line of header `name` (lower-case) in order, each trimmed,
+// joined with ", " (RFC 9110 §5.3); nullopt when there is none.
+std::optional<std::string> JoinedField(const std::vector<std::pair<std::string, std::string>>& headers,
+                                       std::string_view name);
 
 // The request a signature covers. Header names lower-case.
 struct Message {

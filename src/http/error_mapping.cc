@@ -83,8 +83,9 @@ std::string_view OutcomeMessage(VerifyOutcome outcome) {
 
 HttpResponse OutcomeResponse(VerifyOutcome outcome, std::int64_t retry_after_ms, std::string_view detail) {
   int status = OutcomeHttpStatus(outcome);
-  std::string message(OutcomeMessage(outcome));
-  if (!detail.empty()) message = std::string(message) + ": " + std::string(detail);
+  std::string with_detail;  // built only when there is a detail to add
+  if (!detail.empty()) with_detail.append(OutcomeMessage(outcome)).append(": ").append(detail);
+  const std::string_view message = detail.empty() ? OutcomeMessage(outcome) : std::string_view(with_detail);
   HttpResponse r = status == 429 ? RetryLaterResponse(status, VerifyOutcomeName(outcome), message, retry_after_ms)
                                  : ErrorResponse(status, VerifyOutcomeName(outcome), message);
   if (status == 401) r.SetHeader("WWW-Authenticate", "Api-Key");

@@ -182,11 +182,7 @@ std::optional<HttpResponse> Authenticate(ServiceContext& ctx, Exchange& ex, mete
 
 std::optional<HttpResponse> CheckContentDigest(const Exchange& ex) {
   if (!ex.check_content_digest) return std::nullopt;
-  std::string field;
-  for (std::string_view v : ex.request.HeaderValues("content-digest")) {
-    if (!field.empty()) field += ", ";
-    field += v;
-  }
+  const std::string field = core::httpsig::JoinedField(ex.request.headers, "content-digest").value_or("");
   StatusOr<bool> matches = core::httpsig::ContentDigestMatches(field, ex.request.body);
   if (matches.ok() && *matches) return std::nullopt;
   return OutcomeResponse(VerifyOutcome::kSignatureInvalid, 0,

@@ -120,12 +120,9 @@ class Client:
         """One exchange on this thread's connection (retried once on a new
         connection if a kept-alive one turns out closed)."""
         for attempt in (1, 2):
-            if sign:  # a fresh nonce for every attempt
-                default_port = 443 if self._scheme == "https" else 80
-                authority = self._host if ":" not in self._host else f"[{self._host}]"
-                if self._port != default_port:
-                    authority += f":{self._port}"
-                headers.update(sign_request(method, f"{self._scheme}://{authority}{target}", payload,
+            if sign:  # a fresh nonce for every attempt; sign_request normalizes the URL
+                host = f"[{self._host}]" if ":" in self._host else self._host
+                headers.update(sign_request(method, f"{self._scheme}://{host}:{self._port}{target}", payload,
                                             sign[0], sign[1]))
             conn = self._connection()
             reused = self._local.used
