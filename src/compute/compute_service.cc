@@ -56,24 +56,56 @@ ComputeService::ComputeService(JobStore& jobs, metering::Credits& credits, const
                  options.group_commit, "kw-job-commit") {}
 
 std::vector<StatusOr<bool>> ComputeService::CommitBatch(std::vector<JobStore::NewJob>& batch) {
+  // The outcomes of jobs that ran since the last commit go in the same
+  // transaction as the new jobs (one write for both).
+  std::vector<Job> finished;
+  {
+    std::lock_guard lock(mu_);
+    finished.swap(finished_);
+  }
   std::vector<StatusOr<bool>> out;
   out.reserve(batch.size());
-  StatusOr<std::vector<bool>> inserted = jobs_.InsertJobs(batch);
+  StatusOr<std::vector<bool>> inserted = jobs_.CommitJobs(batch, finished);
   if (inserted.ok()) {
+    Written(finished);
     for (bool b : *inserted) out.emplace_back(b);
     return out;
+  }
+  // The outcomes alone, then (the batch failed as a whole: a user deleted
+  // meanwhile, say) the jobs one by one, to find which the failure concerns.
+  if (!finished.empty()) {
+    jobs_.UpdateJobs(finished).IgnoreError();  // if not, resumed at the next start
+    Written(finished);
   }
   if (batch.size() == 1) {
     out.emplace_back(inserted.status());
     return out;
   }
-  // The batch failed as a whole (a user deleted meanwhile, say): find out
-  // which jobs the failure concerns by committing them one by one.
   for (JobStore::NewJob& job : batch) {
     StatusOr<std::vector<bool>> one = jobs_.InsertJobs({job});
     out.push_back(one.ok() ? StatusOr<bool>((*one)[0]) : StatusOr<bool>(one.status()));
   }
   return out;
+}
+
+void ComputeService::Written(const std::vector<Job>& finished) {
+  if (finished.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    for (const Job& job : finished) running_.erase(job.id);
+  }
+  Release(finished);
+}
+
+void ComputeService::WriteFinished() {
+  std::vector<Job> finished;
+  {
+    std::lock_guard lock(mu_);
+    finished.swap(finished_);
+  }
+  if (finished.empty()) return;
+  jobs_.UpdateJobs(finished).IgnoreError();  // if not, resumed at the next start
+  Written(finished);
 }
 
 void ComputeService::StopAccepting() { committer_.Stop(); }
@@ -254,7 +286,6 @@ void ComputeService::Drain() {
       continue;
     }
     Run(batch);
-    Release(batch);
   }
 }
 
@@ -286,11 +317,14 @@ void ComputeService::Run(std::vector<Job>& batch) {
                               : result.status().message();
     }
   }
-  // One transaction for the whole batch. A failure here leaves the batch
-  // queued in the store; it is resumed at the next start.
-  jobs_.UpdateJobs(batch).IgnoreError();
-  std::lock_guard lock(mu_);
-  for (const Job& job : batch) running_.erase(job.id);
+  // Written with the next commit of submissions (or alone, if none comes);
+  // until then they show as running. A failure leaves them queued in the
+  // store; they are resumed at the next start.
+  {
+    std::lock_guard lock(mu_);
+    for (Job& job : batch) finished_.push_back(std::move(job));
+  }
+  if (!committer_.Kick()) WriteFinished();  // stopped: no commit will come
 }
 
 void ComputeService::ShowRunning(Job& job) const {

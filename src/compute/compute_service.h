@@ -120,6 +120,10 @@ class ComputeService {
   // Commits a batch of new jobs; one result per job (inserted or not).
   std::vector<StatusOr<bool>> CommitBatch(std::vector<JobStore::NewJob>& batch);
   void Release(const std::vector<Job>& finished);
+  // Jobs whose outcome is now in the store: no longer running or pending.
+  void Written(const std::vector<Job>& finished);
+  // Writes finished_ alone (when the committer has stopped).
+  void WriteFinished();
   void Schedule(std::vector<Job> jobs);
   void Drain();                   // runs everything waiting (executor thread)
   void Run(std::vector<Job>& batch);
@@ -141,6 +145,7 @@ class ComputeService {
   std::unordered_map<std::string, int> pending_by_user_;    // guarded by mu_
   std::int64_t pending_total_ = 0;                           // guarded by mu_
   std::unordered_map<std::string, UnixMillis> running_;     // id -> started_at; guarded by mu_
+  std::vector<Job> finished_;  // run, outcome not yet written; guarded by mu_
   std::optional<std::string> resume_after_;                  // next page's cursor; guarded by mu_
   UnixMillis resume_before_ = 0;  // jobs created from then on are this process's; guarded by mu_
 

@@ -12,7 +12,9 @@
 // not block for long. Without a thread (threaded = false) Submit() commits
 // on the calling thread (deterministic: for fuzzing and tools). Stop()
 // commits what is queued, then joins; items submitted after it get
-// `stopped` at once. Thread-safe.
+// `stopped` at once. Kick() asks for a commit with no new item, for work
+// that `commit` collects by itself (written in the same transaction as the
+// next items, or alone if none come). Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -67,6 +69,22 @@ class GroupCommitter {
     done(stopped_);
   }
 
+  // A commit soon, even if no item is queued (`commit` then gets an empty
+  // batch); without a thread, a commit now on the calling thread. False
+  // after Stop(): the caller must write that work itself.
+  bool Kick() {
+    std::lock_guard lock(mu_);
+    if (stopping_) return false;
+    if (!thread_.joinable()) {
+      std::vector<Item> none;
+      commit_(none);
+      return true;
+    }
+    if (!kicked_ && items_.empty()) cv_.notify_one();
+    kicked_ = true;
+    return true;
+  }
+
   void Stop() {
     {
       std::lock_guard lock(mu_);
@@ -83,8 +101,9 @@ class GroupCommitter {
     for (;;) {
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
-        if (items_.empty()) return;  // stopping, and everything is committed
+        cv_.wait(lock, [&] { return stopping_ || kicked_ || !items_.empty(); });
+        if (items_.empty() && !kicked_) return;  // stopping, and everything is committed
+        kicked_ = false;
         items.swap(items_);
         done.swap(done_);
       }
@@ -104,6 +123,7 @@ class GroupCommitter {
   std::vector<Item> items_;  // guarded by mu_
   std::vector<Done> done_;   // guarded by mu_
   bool stopping_ = false;    // guarded by mu_
+  bool kicked_ = false;      // guarded by mu_
   std::thread thread_;
 };
 

@@ -63,11 +63,16 @@ class JobStore {
   // Jobs not finished (queued or running), oldest first, full: work a server
   // accepted but had not completed when it stopped.
   virtual StatusOr<Page<Job>> ListUnfinishedJobs(const PageRequest& page) = 0;
-  // How many jobs of user_id are queued or running.
-  virtual StatusOr<std::int64_t> CountPendingJobs(const std::string& user_id) = 0;
   // Writes status, result, error, started_at and finished_at of each job, in
   // one transaction (jobs that no longer exist are skipped).
   virtual Status UpdateJobs(const std::vector<Job>& jobs) = 0;
+  // InsertJobs(inserts) and UpdateJobs(finished) together, in one
+  // transaction where the store has one writer (SQLite: one commit instead
+  // of two). On an error the inserts were not written; the outcomes may or
+  // may not have been (writing them again is harmless). This default writes
+  // the outcomes, then the inserts.
+  virtual StatusOr<std::vector<bool>> CommitJobs(const std::vector<NewJob>& inserts,
+                                                 const std::vector<Job>& finished);
 };
 
 }  // namespace keyward

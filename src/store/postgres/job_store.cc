@@ -151,14 +151,6 @@ StatusOr<Page<Job>> PgJobStore::ListUnfinishedJobs(const PageRequest& page) {
   return JobPage(r, page.limit, true);
 }
 
-StatusOr<std::int64_t> PgJobStore::CountPendingJobs(const std::string& user_id) {
-  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  KW_ASSIGN_OR_RETURN(Result r, c->Exec("SELECT count(*) FROM jobs WHERE user_id = $1 "
-                                        "AND status IN ('queued', 'running')",
-                                        {user_id}));
-  return r.Int(0, 0);
-}
-
 // One statement for the batch (see InsertJobs); rows in id order, so
 // concurrent batches lock them in one order.
 Status PgJobStore::UpdateJobs(const std::vector<Job>& jobs) {

@@ -18,7 +18,6 @@ class PgJobStore final : public JobStore {
   StatusOr<Page<Job>> ListJobs(const std::string& user_id, Environment env,
                                const PageRequest& page) override;
   StatusOr<Page<Job>> ListUnfinishedJobs(const PageRequest& page) override;
-  StatusOr<std::int64_t> CountPendingJobs(const std::string& user_id) override;
   Status UpdateJobs(const std::vector<Job>& jobs) override;
 
  private:

@@ -49,11 +49,30 @@ Status AppendUsageLocked(Db& db, const UsageEntry& e) {
 }
 
 StatusOr<std::vector<bool>> SqliteJobStore::InsertJobs(const std::vector<NewJob>& jobs) {
+  return CommitJobs(jobs, {});
+}
+
+Status SqliteJobStore::UpdateJobs(const std::vector<Job>& jobs) {
+  return CommitJobs({}, jobs).status();
+}
+
+// One transaction: the outcomes of jobs that ran, then the new jobs with
+// their charges (one writer per file, so one commit serves both).
+StatusOr<std::vector<bool>> SqliteJobStore::CommitJobs(const std::vector<NewJob>& jobs,
+                                                       const std::vector<Job>& finished) {
   std::vector<bool> inserted(jobs.size(), false);
-  if (jobs.empty()) return inserted;
+  if (jobs.empty() && finished.empty()) return inserted;
   std::lock_guard lock(shared_.mu);
   Transaction tx(db());
   KW_RETURN_IF_ERROR(tx.Begin());
+  for (const Job& job : finished) {
+    KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+        "UPDATE jobs SET status = ?, result = ?, error = ?, started_at = ?, finished_at = ? "
+        "WHERE id = ?"));
+    s.Bind(1, JobStatusName(job.status)).Bind(2, job.result).Bind(3, job.error);
+    s.Bind(4, job.started_at).Bind(5, job.finished_at).Bind(6, job.id);
+    KW_RETURN_IF_ERROR(s.Run());
+  }
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const Job& job = jobs[i].job;
     KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
@@ -118,30 +137,6 @@ StatusOr<Page<Job>> SqliteJobStore::ListUnfinishedJobs(const PageRequest& page) 
   s.Bind(3, static_cast<std::int64_t>(page.limit) + 1);
   KW_ASSIGN_OR_RETURN(std::vector<Job> rows, All(s, ReadFullJob));
   return MakePage(std::move(rows), page.limit, JobCursor);
-}
-
-StatusOr<std::int64_t> SqliteJobStore::CountPendingJobs(const std::string& user_id) {
-  Reader r = ForRead();
-  KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
-      "SELECT count(*) FROM jobs WHERE user_id = ? AND status IN ('queued', 'running')"));
-  s.Bind(1, user_id);
-  return One(s, [](const Stmt& r) { return r.Int(0); }, "no row");
-}
-
-Status SqliteJobStore::UpdateJobs(const std::vector<Job>& jobs) {
-  if (jobs.empty()) return OkStatus();
-  std::lock_guard lock(shared_.mu);
-  Transaction tx(db());
-  KW_RETURN_IF_ERROR(tx.Begin());
-  for (const Job& job : jobs) {
-    KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
-        "UPDATE jobs SET status = ?, result = ?, error = ?, started_at = ?, finished_at = ? "
-        "WHERE id = ?"));
-    s.Bind(1, JobStatusName(job.status)).Bind(2, job.result).Bind(3, job.error);
-    s.Bind(4, job.started_at).Bind(5, job.finished_at).Bind(6, job.id);
-    KW_RETURN_IF_ERROR(s.Run());
-  }
-  return tx.Commit();
 }
 
 Status SqliteUsageStore::AppendUsage(const std::vector<UsageEntry>& entries) {

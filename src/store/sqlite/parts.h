@@ -76,8 +76,9 @@ class SqliteJobStore final : public JobStore, Part {
   StatusOr<Page<Job>> ListJobs(const std::string& user_id, Environment env,
                                const PageRequest& page) override;
   StatusOr<Page<Job>> ListUnfinishedJobs(const PageRequest& page) override;
-  StatusOr<std::int64_t> CountPendingJobs(const std::string& user_id) override;
   Status UpdateJobs(const std::vector<Job>& jobs) override;
+  StatusOr<std::vector<bool>> CommitJobs(const std::vector<NewJob>& inserts,
+                                         const std::vector<Job>& finished) override;
 };
 
 class SqliteUsageStore final : public UsageStore, Part {

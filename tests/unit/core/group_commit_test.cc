@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <string>
 
 namespace keyward::core {
@@ -71,6 +74,40 @@ TEST(GroupCommitter, WithoutAThreadEachItemCommitsOnTheCaller) {
   committer.Submit(3, [&](int r) { got = r; });
   EXPECT_EQ(got, 7);  // answered before Submit returned
   EXPECT_EQ(committer_thread, std::this_thread::get_id());
+}
+
+// Kick(): a commit with no item (for work the commit collects itself), on
+// the committer thread; on the caller without a thread; refused after Stop().
+TEST(GroupCommitter, KickCommitsWithoutAnItem) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::size_t> sizes;
+  GroupCommitter<int, int> committer(
+      [&](std::vector<int>& batch) {
+        std::lock_guard lock(mu);
+        sizes.push_back(batch.size());
+        cv.notify_all();
+        return std::vector<int>(batch.size(), 1);
+      },
+      -1, /*threaded=*/true);
+  ASSERT_TRUE(committer.Kick());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return !sizes.empty(); }));
+    EXPECT_EQ(sizes[0], 0u);
+  }
+  committer.Stop();
+  EXPECT_FALSE(committer.Kick());
+
+  int calls = 0;
+  GroupCommitter<int, int> inline_committer(
+      [&](std::vector<int>& batch) {
+        ++calls;
+        return std::vector<int>(batch.size(), 1);
+      },
+      -1, /*threaded=*/false);
+  EXPECT_TRUE(inline_committer.Kick());
+  EXPECT_EQ(calls, 1);  // committed before Kick returned
 }
 
 }  // namespace

@@ -402,7 +402,7 @@ TEST_P(StoreConformance, UpdatesMoveJobsOutOfThePendingSet) {
     batch.push_back(MakeJob("job_q" + std::to_string(i), "usr_q", "q" + std::to_string(i), 100 + i, 0));
   }
   ASSERT_TRUE(jobs().InsertJobs(batch).ok());
-  EXPECT_EQ(*jobs().CountPendingJobs("usr_q"), 5);
+  EXPECT_EQ(jobs().ListUnfinishedJobs({.limit = 10, .after = {}})->items.size(), 5u);
   Job done = *jobs().GetJob("usr_q", Environment::kLive, "job_q1");
   done.status = JobStatus::kSucceeded;
   done.result = "{\"echo\":1}";
@@ -411,7 +411,7 @@ TEST_P(StoreConformance, UpdatesMoveJobsOutOfThePendingSet) {
   Job gone = done;
   gone.id = "job_missing";  // skipped
   ASSERT_TRUE(jobs().UpdateJobs({done, gone}).ok());
-  EXPECT_EQ(*jobs().CountPendingJobs("usr_q"), 4);
+  EXPECT_EQ(jobs().ListUnfinishedJobs({.limit = 10, .after = {}})->items.size(), 4u);
   StatusOr<Job> read = jobs().GetJob("usr_q", Environment::kLive, "job_q1");
   EXPECT_EQ(read->result, "{\"echo\":1}");
   EXPECT_EQ(read->finished_at, 201);
@@ -440,6 +440,40 @@ TEST_P(StoreConformance, UpdatesMoveJobsOutOfThePendingSet) {
   StatusOr<Page<Job>> rest = jobs().ListJobs("usr_q", Environment::kLive, {.limit = 10, .after = *listed->next});
   ASSERT_TRUE(rest.ok());
   EXPECT_EQ(rest->items.size(), 3u);
+}
+
+// Outcomes of jobs that ran and new jobs in one call (one transaction on
+// SQLite); when the new jobs fail, none of them is written.
+TEST_P(StoreConformance, CommitJobsWritesOutcomesWithNewJobs) {
+  ASSERT_TRUE(keys().CreateUser(MakeUser("usr_w"), nullptr).ok());
+  ASSERT_TRUE(jobs().InsertJobs({MakeJob("job_w1", "usr_w", "w1", 100, 1)}).ok());
+  Job done = *jobs().GetJob("usr_w", Environment::kLive, "job_w1");
+  done.status = JobStatus::kFailed;
+  done.error = "boom";
+  done.started_at = 150;
+  done.finished_at = 151;
+  StatusOr<std::vector<bool>> r = jobs().CommitJobs(
+      {MakeJob("job_w2", "usr_w", "w2", 200, 2), MakeJob("job_w3", "usr_w", "w1", 201, 2)}, {done});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, (std::vector<bool>{true, false}));  // w1 is taken: neither job nor charge
+  StatusOr<Job> read = jobs().GetJob("usr_w", Environment::kLive, "job_w1");
+  EXPECT_EQ(read->status, JobStatus::kFailed);
+  EXPECT_EQ(read->error, "boom");
+  EXPECT_EQ(read->finished_at, 151);
+  EXPECT_EQ(*usage().SumUsage("usr_w", Environment::kLive, 0, 1000), 3);
+
+  // Outcomes alone.
+  done.error = "again";
+  ASSERT_TRUE(jobs().CommitJobs({}, {done}).ok());
+  EXPECT_EQ(jobs().GetJob("usr_w", Environment::kLive, "job_w1")->error, "again");
+
+  // A batch with a user that does not exist writes none of its jobs.
+  StatusOr<std::vector<bool>> bad =
+      jobs().CommitJobs({MakeJob("job_w4", "usr_w", "w4", 300, 1), MakeJob("job_w5", "usr_nobody", "w5", 301, 1)},
+                        {done});
+  EXPECT_EQ(bad.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(jobs().GetJob("usr_w", Environment::kLive, "job_w4").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*usage().SumUsage("usr_w", Environment::kLive, 0, 1000), 3);
 }
 
 TEST_P(StoreConformance, UsageIsSummedPerEnvironmentAndReportedPerKey) {
