@@ -48,12 +48,15 @@ StatusOr<std::optional<SubmitResult>> ComputeService::Replay(const Principal& pr
 }
 
 ComputeService::ComputeService(JobStore& jobs, metering::Credits& credits, const TaskRegistry& tasks,
-                               Executor& executor, const Clock& clock, ComputeOptions options)
+                               Executor& executor, const Clock& clock, ComputeOptions options,
+                               Executor* answers)
     : jobs_(jobs), credits_(credits), tasks_(tasks), executor_(executor), clock_(clock),
       options_(options),
       committer_([this](std::vector<JobStore::NewJob>& batch) { return CommitBatch(batch); },
                  StatusOr<bool>(UnavailableError("the compute service is stopping")),
-                 options.group_commit, "kw-job-commit") {}
+                 options.group_commit, "kw-job-commit",
+                 answers ? [answers](std::function<void()> give) { return answers->Post(std::move(give)); }
+                         : core::GroupCommitter<JobStore::NewJob, StatusOr<bool>>::Deliver()) {}
 
 std::vector<StatusOr<bool>> ComputeService::CommitBatch(std::vector<JobStore::NewJob>& batch) {
   // The outcomes of jobs that ran since the last commit go in the same

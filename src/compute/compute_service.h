@@ -76,8 +76,11 @@ struct SubmitResult {
 
 class ComputeService {
  public:
+  // `answers` (optional) runs the submitters' callbacks after each commit, so
+  // the committer thread only commits; without it they run on the committer.
   ComputeService(JobStore& jobs, metering::Credits& credits, const TaskRegistry& tasks,
-                 Executor& executor, const Clock& clock, ComputeOptions options = {});
+                 Executor& executor, const Clock& clock, ComputeOptions options = {},
+                 Executor* answers = nullptr);
 
   using SubmitDone = std::function<void(StatusOr<SubmitResult>)>;
   // REQUIRES: ValidateJobRequest(request) is OK. `done` hears the outcome

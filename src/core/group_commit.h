@@ -9,7 +9,9 @@
 // `commit` gets the batch in arrival order and returns one result per item,
 // in the same order; it decides what a failure means for each item (e.g. by
 // retrying them one by one). Callbacks run on the committer thread and must
-// not block for long. Without a thread (threaded = false) Submit() commits
+// not block for long, unless `deliver` hands them to other threads: then
+// the committer goes back to committing while a batch's answers are given
+// elsewhere (if `deliver` refuses, they run on the committer). Without a thread (threaded = false) Submit() commits
 // on the calling thread (deterministic: for fuzzing and tools). Stop()
 // commits what is queued, then joins; items submitted after it get
 // `stopped` at once. Kick() asks for a commit with no new item, for work
@@ -19,6 +21,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -33,10 +36,13 @@ class GroupCommitter {
  public:
   using Done = std::function<void(Result)>;
   using Commit = std::function<std::vector<Result>(std::vector<Item>& batch)>;
+  // Runs `answers` on another thread, or returns false.
+  using Deliver = std::function<bool(std::function<void()> answers)>;
 
   // `name` (a literal) names the committer thread.
-  GroupCommitter(Commit commit, Result stopped, bool threaded, const char* name = "kw-commit")
-      : commit_(std::move(commit)), stopped_(std::move(stopped)) {
+  GroupCommitter(Commit commit, Result stopped, bool threaded, const char* name = "kw-commit",
+                 Deliver deliver = nullptr)
+      : commit_(std::move(commit)), stopped_(std::move(stopped)), deliver_(std::move(deliver)) {
     if (threaded) {
       thread_ = std::thread([this, name] {
         NameThread(name);
@@ -107,17 +113,31 @@ class GroupCommitter {
         items.swap(items_);
         done.swap(done_);
       }
-      std::vector<Result> results = commit_(items);
-      for (std::size_t i = 0; i < done.size(); ++i) {
-        done[i](i < results.size() ? std::move(results[i]) : stopped_);
-      }
+      auto answers = std::make_shared<Answers>(stopped_);
+      answers->results = commit_(items);
+      answers->done.swap(done);
       items.clear();
-      done.clear();
+      if (!deliver_ || !deliver_([answers] { answers->Give(); })) answers->Give();
     }
   }
 
+  // One batch's callbacks with their results.
+  struct Answers {
+    explicit Answers(const Result& stopped) : stopped(stopped) {}
+    void Give() {
+      for (std::size_t i = 0; i < done.size(); ++i) {
+        done[i](i < results.size() ? std::move(results[i]) : stopped);
+      }
+      done.clear();
+    }
+    const Result stopped;
+    std::vector<Done> done;
+    std::vector<Result> results;
+  };
+
   const Commit commit_;
   const Result stopped_;
+  const Deliver deliver_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Item> items_;  // guarded by mu_

@@ -68,7 +68,8 @@ Service::Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOp
                  // Without job threads everything happens on the caller's thread.
                  if (options.job_threads == 0) c.group_commit = false;
                  return c;
-               }()),
+               }(),
+               &request_pool_),  // constructed next; used only once requests arrive
       request_pool_(options.request_threads, "kw-requests"),
       sealer_(std::move(sealer)),
       queue_(backend_->queue(), clock, sealer_, tasks_, accounts_,

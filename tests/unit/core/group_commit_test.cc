@@ -8,9 +8,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace keyward::core {
 namespace {
@@ -108,6 +110,47 @@ TEST(GroupCommitter, KickCommitsWithoutAnItem) {
       -1, /*threaded=*/false);
   EXPECT_TRUE(inline_committer.Kick());
   EXPECT_EQ(calls, 1);  // committed before Kick returned
+}
+
+// With `deliver`, a batch's answers run where it puts them, after the
+// commit; when it refuses, on the committer.
+TEST(GroupCommitter, DeliverHandsAnswersToAnotherThread) {
+  std::mutex mu;
+  std::vector<std::function<void()>> handed;
+  bool refuse = false;
+  GroupCommitter<int, int> committer(
+      [](std::vector<int>& batch) { return std::vector<int>(batch.size(), 5); }, -1,
+      /*threaded=*/true, "kw-commit",
+      [&](std::function<void()> answers) {
+        std::lock_guard lock(mu);
+        if (refuse) return false;
+        handed.push_back(std::move(answers));
+        return true;
+      });
+  std::promise<int> first;
+  committer.Submit(1, [&](int r) { first.set_value(r); });
+  std::future<int> got = first.get_future();
+  for (int i = 0; i < 3000; ++i) {  // until the commit is done and handed over
+    {
+      std::lock_guard lock(mu);
+      if (!handed.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(got.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);  // not yet given
+  std::function<void()> answers;
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(handed.size(), 1u);
+    answers = std::move(handed[0]);
+    refuse = true;
+  }
+  answers();
+  EXPECT_EQ(got.get(), 5);
+
+  std::promise<int> second;
+  committer.Submit(2, [&](int r) { second.set_value(r); });
+  EXPECT_EQ(second.get_future().get(), 5);  // refused: given on the committer
 }
 
 }  // namespace
