@@ -108,6 +108,20 @@ for round in $(seq "$rounds"); do
   mixed_load
 done
 
+# Every job row must have created jobs, not replayed earlier ones (a repeated
+# job_id is answered 200 from the existing job, without an insert).
+replays="$(python3 - "$addr_quiet" "$KEYWARD_ADMIN_TOKEN" <<'PY'
+import http.client, sys
+host, port = sys.argv[1].rsplit(":", 1)
+c = http.client.HTTPConnection(host, int(port))
+c.request("GET", "/metrics", headers={"Authorization": "Bearer " + sys.argv[2]})
+text = c.getresponse().read().decode()
+print(next((l.split()[1] for l in text.splitlines()
+            if l.startswith("keyward_jobs_idempotent_replays_total")), "unknown"))
+PY
+)"
+[ "$replays" = 0 ] || echo "warning: $replays job submissions were replays, not new jobs" >&2
+
 python3 - "$work" <<'PY'
 import statistics, sys
 work = sys.argv[1]
