@@ -55,24 +55,25 @@ class GroupCommitter {
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
   void Submit(Item item, Done done) {
+    std::vector<Result> r;
     {
       std::lock_guard lock(mu_);
-      if (!stopping_ && thread_.joinable()) {
+      if (stopping_) {
+        r.push_back(stopped_);
+      } else if (thread_.joinable()) {
         items_.push_back(std::move(item));
         done_.push_back(std::move(done));
         if (items_.size() == 1) cv_.notify_one();
         return;
-      }
-      if (!stopping_) {
+      } else {
         // No thread: commit now, alone.
         std::vector<Item> one;
         one.push_back(std::move(item));
-        std::vector<Result> r = commit_(one);
-        done(std::move(r.at(0)));
-        return;
+        r = commit_(one);
       }
     }
-    done(stopped_);
+    // Outside the lock: the callback may submit or kick again.
+    done(r.empty() ? stopped_ : std::move(r[0]));
   }
 
   // A commit soon, even if no item is queued (`commit` then gets an empty

@@ -110,6 +110,16 @@ TEST(GroupCommitter, KickCommitsWithoutAnItem) {
       -1, /*threaded=*/false);
   EXPECT_TRUE(inline_committer.Kick());
   EXPECT_EQ(calls, 1);  // committed before Kick returned
+
+  // Without a thread a callback may kick (or submit) again: as a job that
+  // runs within its submission hands its outcome back.
+  bool answered = false;
+  inline_committer.Submit(1, [&](int) {
+    EXPECT_TRUE(inline_committer.Kick());
+    answered = true;
+  });
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(calls, 3);
 }
 
 // With `deliver`, a batch's answers run where it puts them, after the
