@@ -55,8 +55,10 @@ ComputeService::ComputeService(JobStore& jobs, metering::Credits& credits, const
       committer_([this](std::vector<JobStore::NewJob>& batch) { return CommitBatch(batch); },
                  StatusOr<bool>(UnavailableError("the compute service is stopping")),
                  options.group_commit, "kw-job-commit",
-                 answers ? [answers](std::function<void()> give) { return answers->Post(std::move(give)); }
-                         : core::GroupCommitter<JobStore::NewJob, StatusOr<bool>>::Deliver()) {}
+                 answers ? Committer::Deliver([answers](std::function<void()> give) {
+                   return answers->Post(std::move(give));
+                 })
+                         : Committer::Deliver()) {}
 
 std::vector<StatusOr<bool>> ComputeService::CommitBatch(std::vector<JobStore::NewJob>& batch) {
   // The outcomes of jobs that ran since the last commit go in the same

@@ -152,7 +152,8 @@ class ComputeService {
   std::optional<std::string> resume_after_;                  // next page's cursor; guarded by mu_
   UnixMillis resume_before_ = 0;  // jobs created from then on are this process's; guarded by mu_
 
-  core::GroupCommitter<JobStore::NewJob, StatusOr<bool>> committer_;  // last: stopped first
+  using Committer = core::GroupCommitter<JobStore::NewJob, StatusOr<bool>>;
+  Committer committer_;  // last: stopped first
 };
 
 }  // namespace keyward::compute

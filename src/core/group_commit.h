@@ -11,8 +11,9 @@
 // retrying them one by one). Callbacks run on the committer thread and must
 // not block for long, unless `deliver` hands them to other threads: then
 // the committer goes back to committing while a batch's answers are given
-// elsewhere (if `deliver` refuses, they run on the committer). Without a thread (threaded = false) Submit() commits
-// on the calling thread (deterministic: for fuzzing and tools). Stop()
+// elsewhere (if `deliver` refuses, they run on the committer). Without a
+// thread (threaded = false) Submit() commits on the calling thread and
+// answers after releasing its lock (deterministic: for fuzzing and tools). Stop()
 // commits what is queued, then joins; items submitted after it get
 // `stopped` at once. Kick() asks for a commit with no new item, for work
 // that `commit` collects by itself (written in the same transaction as the

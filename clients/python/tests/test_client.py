@@ -116,10 +116,12 @@ def test_one_connection_is_reused_and_an_unreachable_server_is_a_clear_error(adm
         admin.ready()
     assert admin._local.conn is conn  # keep-alive: no new connection per call
 
-    with socket.socket() as s:  # a port nothing listens on
+    # A port bound and not listening: refused, and no other test's server can
+    # take it meanwhile (as it could once released).
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(keyward.ConnectionFailed):
-        keyward.Client(f"http://127.0.0.1:{port}", admin_token="x", timeout=2).list_users()
+        with pytest.raises(keyward.ConnectionFailed):
+            keyward.Client(f"http://127.0.0.1:{port}", admin_token="x", timeout=2).list_users()
     with pytest.raises(ValueError):
         keyward.Client("ftp://example")
