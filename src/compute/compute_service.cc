@@ -78,10 +78,7 @@ std::vector<StatusOr<bool>> ComputeService::CommitBatch(std::vector<JobStore::Ne
   }
   // The outcomes alone, then (the batch failed as a whole: a user deleted
   // meanwhile, say) the jobs one by one, to find which the failure concerns.
-  if (!finished.empty()) {
-    jobs_.UpdateJobs(finished).IgnoreError();  // if not, resumed at the next start
-    Written(finished);
-  }
+  WriteOutcomes(finished);
   if (batch.size() == 1) {
     out.emplace_back(inserted.status());
     return out;
@@ -102,15 +99,19 @@ void ComputeService::Written(const std::vector<Job>& finished) {
   Release(finished);
 }
 
+void ComputeService::WriteOutcomes(const std::vector<Job>& finished) {
+  if (finished.empty()) return;
+  jobs_.UpdateJobs(finished).IgnoreError();  // if not, resumed at the next start
+  Written(finished);
+}
+
 void ComputeService::WriteFinished() {
   std::vector<Job> finished;
   {
     std::lock_guard lock(mu_);
     finished.swap(finished_);
   }
-  if (finished.empty()) return;
-  jobs_.UpdateJobs(finished).IgnoreError();  // if not, resumed at the next start
-  Written(finished);
+  WriteOutcomes(finished);
 }
 
 void ComputeService::StopAccepting() { committer_.Stop(); }

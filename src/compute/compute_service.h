@@ -125,7 +125,9 @@ class ComputeService {
   void Release(const std::vector<Job>& finished);
   // Jobs whose outcome is now in the store: no longer running or pending.
   void Written(const std::vector<Job>& finished);
-  // Writes finished_ alone (when the committer has stopped).
+  // Writes these outcomes in a transaction of their own, then Written().
+  void WriteOutcomes(const std::vector<Job>& finished);
+  // WriteOutcomes(finished_) (when the committer has stopped).
   void WriteFinished();
   void Schedule(std::vector<Job> jobs);
   void Drain();                   // runs everything waiting (executor thread)
