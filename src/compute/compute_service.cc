@@ -184,7 +184,7 @@ void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
     out.retry_after_ms = 1000;
     return done(std::move(out));
   }
-  StatusOr<std::string> id = core::NewId("job");
+  StatusOr<std::string> id = core::NewTimeOrderedId("job", now);
   if (!id.ok()) {
     unadmit(job);
     return done(id.status());

@@ -1,6 +1,8 @@
 // ids.cc: random prefixed identifiers.
 #include "core/ids.h"
 
+#include <algorithm>
+
 #include "core/base62.h"
 
 namespace keyward::core {
@@ -10,6 +12,18 @@ StatusOr<std::string> NewId(std::string_view prefix) {
   std::string id(prefix);
   id += '_';
   id += body;
+  return id;
+}
+
+StatusOr<std::string> NewTimeOrderedId(std::string_view prefix, UnixMillis now) {
+  constexpr std::uint64_t kLimit = 218340105584896ULL;  // 62^8
+  static_assert(kIdTimeChars == 8);
+  const std::uint64_t t = now < 0 ? 0 : std::min<std::uint64_t>(static_cast<std::uint64_t>(now), kLimit - 1);
+  KW_ASSIGN_OR_RETURN(std::string tail, RandomBase62(kIdRandomChars - kIdTimeChars));
+  std::string id(prefix);
+  id += '_';
+  id += EncodeBase62Fixed(t, kIdTimeChars);
+  id += tail;
   return id;
 }
 

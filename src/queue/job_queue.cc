@@ -24,7 +24,8 @@ StatusOr<QueueEntry> JobQueue::NewEntry(const std::string& user_id, Environment 
                                         const compute::JobRequest& request,
                                         std::string_view api_key) {
   QueueEntry e;
-  KW_ASSIGN_OR_RETURN(e.id, core::NewId("qen"));
+  e.created_at = e.updated_at = e.available_at = clock_.Now();
+  KW_ASSIGN_OR_RETURN(e.id, core::NewTimeOrderedId("qen", e.created_at));
   e.user_id = user_id;
   e.environment = env;
   e.job_id = request.job_id;
@@ -33,7 +34,6 @@ StatusOr<QueueEntry> JobQueue::NewEntry(const std::string& user_id, Environment 
   KW_ASSIGN_OR_RETURN(e.sealed_key, sealer_.Seal(api_key, e.id));
   e.seal_key = sealer_.fingerprint();
   e.max_attempts = options_.max_attempts;
-  e.created_at = e.updated_at = e.available_at = clock_.Now();
   return e;
 }
 

@@ -67,12 +67,10 @@ class JobStore {
   // one transaction (jobs that no longer exist are skipped).
   virtual Status UpdateJobs(const std::vector<Job>& jobs) = 0;
   // InsertJobs(inserts) and UpdateJobs(finished) together, in one
-  // transaction where the store has one writer (SQLite: one commit instead
-  // of two). On an error the inserts were not written; the outcomes may or
-  // may not have been (writing them again is harmless). This default writes
-  // the outcomes, then the inserts.
+  // transaction (one commit instead of two). On an error neither was
+  // written.
   virtual StatusOr<std::vector<bool>> CommitJobs(const std::vector<NewJob>& inserts,
-                                                 const std::vector<Job>& finished);
+                                                 const std::vector<Job>& finished) = 0;
 };
 
 }  // namespace keyward

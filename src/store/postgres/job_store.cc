@@ -41,22 +41,18 @@ Page<Job> JobPage(const Result& r, int limit, bool full) {
   return MakePage(std::move(rows), limit, [](const Job& j) { return EncodeCursor(j.created_at, j.id); });
 }
 
-}  // namespace
 
-// One statement per batch, so one round trip and one commit however many
-// jobs it holds: each column travels as one array parameter, the jobs go in
-// with ON CONFLICT DO NOTHING (a job_id taken, also earlier in the same
+// Parameters and the statement's parts for a batch of new jobs with their
+// charges ($1…$20): each column travels as one array parameter, the jobs go
+// in with ON CONFLICT DO NOTHING (a job_id taken, also earlier in the same
 // batch, is skipped), and the charges of exactly the jobs that went in
-// follow in the same statement — atomic as a whole, like a transaction.
-// Rows go in sorted by user: batches committed at once (by several nodes)
-// take the users' unique-index entries and credit rows in one global
+// follow. Rows go in sorted by user: batches committed at once (by several
+// nodes) take the users' unique-index entries and credit rows in one global
 // order, so they can wait on each other but never deadlock.
-StatusOr<std::vector<bool>> PgJobStore::InsertJobs(const std::vector<NewJob>& jobs) {
-  std::vector<bool> inserted(jobs.size(), false);
-  if (jobs.empty()) return inserted;
+void AppendInsertParams(const std::vector<JobStore::NewJob>& jobs, Params& params) {
   constexpr int kColumns = 14, kChargeColumns = 6;
   std::vector<std::vector<std::optional<std::string>>> col(kColumns), charge(kChargeColumns);
-  for (const NewJob& n : jobs) {
+  for (const JobStore::NewJob& n : jobs) {
     const Job& j = n.job;
     const std::optional<std::string> row[kColumns] = {
         j.id, j.user_id, Env(j.environment), j.job_id, j.key_id, j.task, j.payload,
@@ -71,42 +67,97 @@ StatusOr<std::vector<bool>> PgJobStore::InsertJobs(const std::vector<NewJob>& jo
     }
     for (int c = 0; c < kChargeColumns; ++c) charge[c].push_back(crow[c]);
   }
-  Params params;
   for (const auto& c : col) params.push_back(ArrayParam(c));
   for (const auto& c : charge) params.push_back(ArrayParam(c));
+}
+
+constexpr std::string_view kInsertCtes =
+    "input AS ("
+    "  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
+    "    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], "
+    "    $12::bigint[], $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::text[], "
+    "    $18::bigint[], $19::text[], $20::bigint[]) WITH ORDINALITY "
+    "  AS t(id, user_id, environment, job_id, key_id, task, payload, status, result, error, "
+    "       cost, created_at, started_at, finished_at, c_user_id, c_key_id, c_environment, "
+    "       c_units, c_reason, c_at, ord)"
+    "), added AS ("
+    "  INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, "
+    "    result, error, cost, created_at, started_at, finished_at) "
+    "  SELECT id, user_id, environment, job_id, key_id, task, payload, status, result, error, "
+    "    cost, created_at, started_at, finished_at FROM input "
+    "  ORDER BY user_id, environment, job_id, ord "
+    "  ON CONFLICT (user_id, environment, job_id) DO NOTHING RETURNING id"
+    "), charged AS ("
+    "  INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
+    "  SELECT i.c_user_id, i.c_key_id, i.c_environment, i.c_units, i.c_reason, i.c_at "
+    "  FROM input i JOIN added a ON a.id = i.id WHERE i.c_user_id IS NOT NULL "
+    "  ORDER BY i.c_user_id, i.ord "
+    "  RETURNING 1"
+    ") SELECT i.ord FROM input i JOIN added a ON a.id = i.id";
+
+// Outcomes of finished jobs, six array parameters from $`first`; rows in id
+// order, so concurrent batches lock them in one order.
+void AppendUpdateParams(const std::vector<Job>& jobs, Params& params) {
+  std::vector<std::optional<std::string>> id, status, result, error, started, finished;
+  for (const Job& j : jobs) {
+    id.push_back(j.id), status.push_back(std::string(JobStatusName(j.status)));
+    result.push_back(j.result), error.push_back(j.error);
+    started.push_back(Num(j.started_at)), finished.push_back(Num(j.finished_at));
+  }
+  for (const auto* c : {&id, &status, &result, &error, &started, &finished}) params.push_back(ArrayParam(*c));
+}
+
+std::string UpdateStatement(int first) {
+  auto p = [first](int i, const char* type) { return "$" + std::to_string(first + i) + "::" + type + "[]"; };
+  return "UPDATE jobs SET status = u.status, result = u.result, error = u.error, "
+         "started_at = u.started_at, finished_at = u.finished_at "
+         "FROM (SELECT DISTINCT ON (id) * FROM unnest(" +
+         p(0, "text") + ", " + p(1, "text") + ", " + p(2, "text") + ", " + p(3, "text") + ", " +
+         p(4, "bigint") + ", " + p(5, "bigint") +
+         ") WITH ORDINALITY AS t(id, status, result, error, started_at, finished_at, ord) "
+         "ORDER BY id, ord DESC) u WHERE jobs.id = u.id";
+}
+
+}  // namespace
+
+// One statement for the whole cycle — the outcomes, the new jobs and their
+// charges — so one round trip and one commit however many rows it holds,
+// atomic as a whole like a transaction.
+StatusOr<std::vector<bool>> PgJobStore::CommitJobs(const std::vector<NewJob>& inserts,
+                                                   const std::vector<Job>& finished) {
+  std::vector<bool> inserted(inserts.size(), false);
+  if (inserts.empty() && finished.empty()) return inserted;
+  Params params;
+  std::string sql;
+  if (inserts.empty()) {
+    AppendUpdateParams(finished, params);
+    sql = UpdateStatement(1);
+  } else {
+    AppendInsertParams(inserts, params);
+    sql = "WITH ";
+    if (!finished.empty()) {
+      AppendUpdateParams(finished, params);
+      sql += "done AS (" + UpdateStatement(21) + " RETURNING 1), ";
+    }
+    sql += kInsertCtes;
+  }
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  StatusOr<Result> r = c->ExecOnce(
-      "WITH input AS ("
-      "  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
-      "    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], "
-      "    $12::bigint[], $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::text[], "
-      "    $18::bigint[], $19::text[], $20::bigint[]) WITH ORDINALITY "
-      "  AS t(id, user_id, environment, job_id, key_id, task, payload, status, result, error, "
-      "       cost, created_at, started_at, finished_at, c_user_id, c_key_id, c_environment, "
-      "       c_units, c_reason, c_at, ord)"
-      "), added AS ("
-      "  INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, "
-      "    result, error, cost, created_at, started_at, finished_at) "
-      "  SELECT id, user_id, environment, job_id, key_id, task, payload, status, result, error, "
-      "    cost, created_at, started_at, finished_at FROM input "
-      "  ORDER BY user_id, environment, job_id, ord "
-      "  ON CONFLICT (user_id, environment, job_id) DO NOTHING RETURNING id"
-      "), charged AS ("
-      "  INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
-      "  SELECT i.c_user_id, i.c_key_id, i.c_environment, i.c_units, i.c_reason, i.c_at "
-      "  FROM input i JOIN added a ON a.id = i.id WHERE i.c_user_id IS NOT NULL "
-      "  ORDER BY i.c_user_id, i.ord "
-      "  RETURNING 1"
-      ") SELECT i.ord FROM input i JOIN added a ON a.id = i.id",
-      params);
+  StatusOr<Result> r = c->ExecOnce(sql, params);
   if (r.status().code() == StatusCode::kNotFound) return NotFoundError("a user of this batch does not exist");
   KW_RETURN_IF_ERROR(r.status());
+  if (inserts.empty()) return inserted;
   for (int i = 0; i < r->rows(); ++i) {
     const std::int64_t ord = r->Int(i, 0);
-    if (ord >= 1 && ord <= static_cast<std::int64_t>(jobs.size())) inserted[ord - 1] = true;
+    if (ord >= 1 && ord <= static_cast<std::int64_t>(inserts.size())) inserted[ord - 1] = true;
   }
   return inserted;
 }
+
+StatusOr<std::vector<bool>> PgJobStore::InsertJobs(const std::vector<NewJob>& jobs) {
+  return CommitJobs(jobs, {});
+}
+
+Status PgJobStore::UpdateJobs(const std::vector<Job>& jobs) { return CommitJobs({}, jobs).status(); }
 
 StatusOr<Job> PgJobStore::GetJob(const std::string& user_id, Environment env, const std::string& id) {
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
@@ -151,29 +202,7 @@ StatusOr<Page<Job>> PgJobStore::ListUnfinishedJobs(const PageRequest& page) {
   return JobPage(r, page.limit, true);
 }
 
-// One statement for the batch (see InsertJobs); rows in id order, so
-// concurrent batches lock them in one order.
-Status PgJobStore::UpdateJobs(const std::vector<Job>& jobs) {
-  if (jobs.empty()) return OkStatus();
-  std::vector<std::optional<std::string>> id, status, result, error, started, finished;
-  for (const Job& j : jobs) {
-    id.push_back(j.id), status.push_back(std::string(JobStatusName(j.status)));
-    result.push_back(j.result), error.push_back(j.error);
-    started.push_back(Num(j.started_at)), finished.push_back(Num(j.finished_at));
-  }
-  KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  return c->ExecOnce("UPDATE jobs SET status = u.status, result = u.result, error = u.error, "
-                 "started_at = u.started_at, finished_at = u.finished_at "
-                 "FROM (SELECT DISTINCT ON (id) * FROM unnest($1::text[], $2::text[], $3::text[], "
-                 "$4::text[], $5::bigint[], $6::bigint[]) WITH ORDINALITY "
-                 "AS t(id, status, result, error, started_at, finished_at, ord) "
-                 "ORDER BY id, ord DESC) u WHERE jobs.id = u.id",
-                 {ArrayParam(id), ArrayParam(status), ArrayParam(result), ArrayParam(error),
-                  ArrayParam(started), ArrayParam(finished)})
-      .status();
-}
-
-// One statement for the whole batch (see InsertJobs).
+// One statement for the whole batch (see CommitJobs).
 Status PgUsageStore::AppendUsage(const std::vector<UsageEntry>& entries) {
   if (entries.empty()) return OkStatus();
   std::vector<std::optional<std::string>> user, key, env, units, reason, at;

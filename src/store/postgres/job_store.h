@@ -1,6 +1,6 @@
 // job_store.h: compute jobs and the usage ledger on PostgreSQL — the
 // JobStore and UsageStore interfaces over a connection pool. A job and its
-// charge are written in one transaction. Thread-safe.
+// charge are written in one statement, with the outcomes of jobs that ran. Thread-safe.
 #pragma once
 
 #include "store/job_store.h"
@@ -19,6 +19,8 @@ class PgJobStore final : public JobStore {
                                const PageRequest& page) override;
   StatusOr<Page<Job>> ListUnfinishedJobs(const PageRequest& page) override;
   Status UpdateJobs(const std::vector<Job>& jobs) override;
+  StatusOr<std::vector<bool>> CommitJobs(const std::vector<NewJob>& inserts,
+                                         const std::vector<Job>& finished) override;
 
  private:
   Pool& pool_;
