@@ -41,7 +41,6 @@ Page<Job> JobPage(const Result& r, int limit, bool full) {
   return MakePage(std::move(rows), limit, [](const Job& j) { return EncodeCursor(j.created_at, j.id); });
 }
 
-
 // Parameters and the statement's parts for a batch of new jobs with their
 // charges ($1…$20): each column travels as one array parameter, the jobs go
 // in with ON CONFLICT DO NOTHING (a job_id taken, also earlier in the same
@@ -95,8 +94,8 @@ constexpr std::string_view kInsertCtes =
     "  RETURNING 1"
     ") SELECT i.ord FROM input i JOIN added a ON a.id = i.id";
 
-// Outcomes of finished jobs, six array parameters from $`first`; rows in id
-// order, so concurrent batches lock them in one order.
+// Parameters for the outcomes of finished jobs: six arrays (id, status,
+// result, error, started_at, finished_at).
 void AppendUpdateParams(const std::vector<Job>& jobs, Params& params) {
   std::vector<std::optional<std::string>> id, status, result, error, started, finished;
   for (const Job& j : jobs) {
@@ -107,6 +106,8 @@ void AppendUpdateParams(const std::vector<Job>& jobs, Params& params) {
   for (const auto* c : {&id, &status, &result, &error, &started, &finished}) params.push_back(ArrayParam(*c));
 }
 
+// The update of those outcomes, its parameters numbered from $`first`; a
+// job listed twice takes its last outcome.
 std::string UpdateStatement(int first) {
   auto p = [first](int i, const char* type) { return "$" + std::to_string(first + i) + "::" + type + "[]"; };
   return "UPDATE jobs SET status = u.status, result = u.result, error = u.error, "
