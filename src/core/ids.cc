@@ -16,8 +16,11 @@ StatusOr<std::string> NewId(std::string_view prefix) {
 }
 
 StatusOr<std::string> NewTimeOrderedId(std::string_view prefix, UnixMillis now) {
-  constexpr std::uint64_t kLimit = 218340105584896ULL;  // 62^8
-  static_assert(kIdTimeChars == 8);
+  constexpr std::uint64_t kLimit = [] {  // 62^kIdTimeChars
+    std::uint64_t v = 1;
+    for (std::size_t i = 0; i < kIdTimeChars; ++i) v *= 62;
+    return v;
+  }();
   const std::uint64_t t = now < 0 ? 0 : std::min<std::uint64_t>(static_cast<std::uint64_t>(now), kLimit - 1);
   KW_ASSIGN_OR_RETURN(std::string tail, RandomBase62(kIdRandomChars - kIdTimeChars));
   std::string id(prefix);

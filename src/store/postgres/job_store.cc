@@ -48,8 +48,9 @@ Page<Job> JobPage(const Result& r, int limit, bool full) {
 // follow. Rows go in sorted by user: batches committed at once (by several
 // nodes) take the users' unique-index entries and credit rows in one global
 // order, so they can wait on each other but never deadlock.
+constexpr int kColumns = 14, kChargeColumns = 6, kInsertParams = kColumns + kChargeColumns;
+
 void AppendInsertParams(const std::vector<JobStore::NewJob>& jobs, Params& params) {
-  constexpr int kColumns = 14, kChargeColumns = 6;
   std::vector<std::vector<std::optional<std::string>>> col(kColumns), charge(kChargeColumns);
   for (const JobStore::NewJob& n : jobs) {
     const Job& j = n.job;
@@ -128,20 +129,16 @@ StatusOr<std::vector<bool>> PgJobStore::CommitJobs(const std::vector<NewJob>& in
                                                    const std::vector<Job>& finished) {
   std::vector<bool> inserted(inserts.size(), false);
   if (inserts.empty() && finished.empty()) return inserted;
+  // The three shapes a cycle takes, built once; the outcomes' parameters
+  // follow the batch's when both are sent.
+  static const std::string kOutcomes = UpdateStatement(1);
+  static const std::string kJobs = "WITH " + std::string(kInsertCtes);
+  static const std::string kBoth =
+      "WITH done AS (" + UpdateStatement(kInsertParams + 1) + " RETURNING 1), " + std::string(kInsertCtes);
   Params params;
-  std::string sql;
-  if (inserts.empty()) {
-    AppendUpdateParams(finished, params);
-    sql = UpdateStatement(1);
-  } else {
-    AppendInsertParams(inserts, params);
-    sql = "WITH ";
-    if (!finished.empty()) {
-      AppendUpdateParams(finished, params);
-      sql += "done AS (" + UpdateStatement(21) + " RETURNING 1), ";
-    }
-    sql += kInsertCtes;
-  }
+  if (!inserts.empty()) AppendInsertParams(inserts, params);
+  if (!finished.empty()) AppendUpdateParams(finished, params);
+  const std::string& sql = inserts.empty() ? kOutcomes : finished.empty() ? kJobs : kBoth;
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
   StatusOr<Result> r = c->ExecOnce(sql, params);
   if (r.status().code() == StatusCode::kNotFound) return NotFoundError("a user of this batch does not exist");
