@@ -101,6 +101,7 @@ void AddComputeRoutes(Router& router, ServiceContext& ctx) {
   submit.gate.require_credit = false;   // charged with the task's cost on submission
   submit.body = BodyKind::kJson;
   submit.respond_later = [&ctx](Exchange& ex, json b, Reply& reply) { Submit(ctx, ex, b, reply); };
+  submit.queues_its_write = [](const Exchange&) { return true; };
   router.Add("POST", "/v1/ai/jobs", "submitJob", MakeRoute(ctx, std::move(submit)));
 
   RouteSpec list;

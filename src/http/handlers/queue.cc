@@ -91,6 +91,12 @@ void AddQueueRoutes(Router& router, ServiceContext& ctx) {
   enqueue.gate.require_credit = false;  // charged when the worker submits
   enqueue.body = BodyKind::kJson;
   enqueue.respond_later = [&ctx](Exchange& ex, json b, Reply& reply) { Enqueue(ctx, ex, b, reply); };
+  // A bearer key is sealed and queued; a signed request's entry gets a key
+  // of its own, issued in a write transaction of its own (request pool).
+  enqueue.queues_its_write = [](const Exchange& ex) {
+    bool malformed = false;
+    return !ApiKeyFromHeader(ex.request, &malformed).empty();
+  };
   router.Add("POST", "/v1/queue/jobs", "enqueueJob", MakeRoute(ctx, std::move(enqueue)));
 
   RouteSpec list;

@@ -36,7 +36,7 @@ class SpecRoute final : public Handler {
   }
 
   void Body(Exchange& ex, Reply& reply) override {
-    if (!spec_.uses_store) {
+    if (!spec_.uses_store || (spec_.queues_its_write && spec_.queues_its_write(ex))) {
       Answer(ex, reply);
       return;
     }

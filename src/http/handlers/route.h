@@ -41,6 +41,13 @@ struct RouteSpec {
   // request pool, never on an I/O thread. Off for answers that need memory
   // only (health, metrics, the spec) or the key cache first (authz).
   bool uses_store = true;
+  // For a route that uses the store: true for a request whose answer only
+  // hands its write to a group commit (respond_later). That answer runs on
+  // the I/O thread after all — it parses, reserves in memory and queues; it
+  // reads the store only on rare paths (a repeated job_id, a user's first
+  // charge of the month), as authz does on a cache miss. No request-pool
+  // thread is woken to start it.
+  std::function<bool(const Exchange&)> queues_its_write;
   // The answer, given the parsed body ({} for kNone). One of these two:
   std::function<HttpResponse(Exchange&, const nlohmann::json&)> respond;
   // … or an answer that comes later, through the Reply.
