@@ -32,16 +32,15 @@ void ComputeService::Release(const std::vector<Job>& finished) {
   }
 }
 
-StatusOr<std::optional<SubmitResult>> ComputeService::Replay(const Principal& principal,
-                                                             const JobRequest& request) {
-  StatusOr<Job> found = jobs_.GetJob(principal.user_id, principal.environment, request.job_id);
+StatusOr<std::optional<SubmitResult>> ComputeService::Replay(const Job& wanted) {
+  StatusOr<Job> found = jobs_.GetJob(wanted.user_id, wanted.environment, wanted.job_id);
   if (!found.ok()) {
     if (found.status().code() == StatusCode::kNotFound) return std::optional<SubmitResult>();
     return found.status();
   }
-  if (found->job_id != request.job_id) return std::optional<SubmitResult>();  // matched an internal id
+  if (found->job_id != wanted.job_id) return std::optional<SubmitResult>();  // matched an internal id
   SubmitResult out;
-  const bool same = found->task == request.task && found->payload == request.PayloadText();
+  const bool same = found->task == wanted.task && found->payload == wanted.payload;
   out.kind = same ? SubmitResult::Kind::kExisting : SubmitResult::Kind::kConflict;
   out.job = std::move(found).value();
   return std::optional<SubmitResult>(std::move(out));
@@ -116,11 +115,10 @@ void ComputeService::WriteFinished() {
 
 void ComputeService::StopAccepting() { committer_.Stop(); }
 
-StatusOr<SubmitResult> ComputeService::Clashed(const Principal& principal, const JobRequest& request,
-                                               const metering::CreditState& credits) {
+StatusOr<SubmitResult> ComputeService::Clashed(const Job& wanted, const metering::CreditState& credits) {
   // That job_id exists (an earlier or concurrent submission).
-  KW_ASSIGN_OR_RETURN(std::optional<SubmitResult> replay, Replay(principal, request));
-  if (!replay) return InternalError("job_id '" + request.job_id + "' clashed but cannot be found");
+  KW_ASSIGN_OR_RETURN(std::optional<SubmitResult> replay, Replay(wanted));
+  if (!replay) return InternalError("job_id '" + wanted.job_id + "' clashed but cannot be found");
   replay->credits = credits;
   return std::move(*replay);
 }
@@ -165,7 +163,7 @@ void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
     out.credits = held->state();
     if (!held->granted()) {
       // A repeat of an accepted job is answered even when credits ran out.
-      StatusOr<std::optional<SubmitResult>> replay = Replay(principal, request);
+      StatusOr<std::optional<SubmitResult>> replay = Replay(job);
       if (!replay.ok()) return done(replay.status());
       if (*replay) return done(std::move(**replay));
       out.kind = SubmitResult::Kind::kQuotaExceeded;
@@ -177,7 +175,7 @@ void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
   if (out.kind != SubmitResult::Kind::kCreated) {
     held->Settle(UnavailableError("not admitted"));  // the credits go back
     // A repeat of an accepted job is answered even when the user is busy.
-    StatusOr<std::optional<SubmitResult>> replay = Replay(principal, request);
+    StatusOr<std::optional<SubmitResult>> replay = Replay(job);
     if (!replay.ok()) return done(replay.status());
     if (*replay) return done(std::move(**replay));
     out.credits = {};
@@ -192,9 +190,11 @@ void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
   job.id = *id;
   JobStore::NewJob row{job, UsageEntry{principal.user_id, principal.key_id, principal.environment,
                                        task->cost, "job:" + task->name, now}};
-  committer_.Submit(std::move(row), [this, held, principal, request, out = std::move(out),
-                                     job = std::move(job), done = std::move(done)](
-                                        StatusOr<bool> inserted) mutable {
+  // The callback keeps only what its answer needs (the job holds the
+  // request's identity, task and payload): a small capture, no copy of the
+  // caller's principal or of the parsed payload.
+  committer_.Submit(std::move(row), [this, held, out = std::move(out), job = std::move(job),
+                                     done = std::move(done)](StatusOr<bool> inserted) mutable {
     held->Settle(!inserted.ok() ? inserted.status()
                                 : *inserted ? OkStatus() : AlreadyExistsError("not inserted"));
     if (!inserted.ok() || !*inserted) {
@@ -208,7 +208,7 @@ void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
         return done(std::move(out));
       }
       if (!inserted.ok()) return done(inserted.status());
-      return done(Clashed(principal, request, out.credits));
+      return done(Clashed(job, out.credits));
     }
     out.job = job;
     Schedule({std::move(job)});

@@ -111,15 +111,14 @@ class ComputeService {
   std::int64_t pending() const;
 
  private:
-  // The existing job for principal+job_id, classified as kExisting or
-  // kConflict against `request`; nullopt if there is none.
-  StatusOr<std::optional<SubmitResult>> Replay(const Principal& principal,
-                                               const JobRequest& request);
+  // The existing job with `wanted`'s user, environment and job_id,
+  // classified as kExisting or kConflict against its task and payload;
+  // nullopt if there is none.
+  StatusOr<std::optional<SubmitResult>> Replay(const Job& wanted);
   // Counts a job as pending; false (nothing counted) if a bound is reached.
   SubmitResult::Kind Admit(const std::string& user_id);
   // The outcome of a submission whose insert found its job_id taken.
-  StatusOr<SubmitResult> Clashed(const Principal& principal, const JobRequest& request,
-                                 const metering::CreditState& credits);
+  StatusOr<SubmitResult> Clashed(const Job& wanted, const metering::CreditState& credits);
   // Commits a batch of new jobs; one result per job (inserted or not).
   std::vector<StatusOr<bool>> CommitBatch(std::vector<JobStore::NewJob>& batch);
   void Release(const std::vector<Job>& finished);

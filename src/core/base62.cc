@@ -1,6 +1,10 @@
 // base62.cc: fixed-width base62 encoding and unbiased random base62 strings.
 #include "core/base62.h"
 
+#include <openssl/crypto.h>
+
+#include <algorithm>
+
 #include "core/crypto.h"
 
 namespace keyward::core {
@@ -14,19 +18,23 @@ std::string EncodeBase62Fixed(std::uint64_t value, std::size_t width) {
   return out;
 }
 
-StatusOr<std::string> RandomBase62(std::size_t n) {
+StatusOr<std::string> RandomBase62(std::size_t n, Randomness from) {
   std::string out;
   out.reserve(n);
   unsigned char buf[64];
   while (out.size() < n) {
-    KW_RETURN_IF_ERROR(RandomBytes(buf, sizeof buf));
-    for (unsigned char b : buf) {
+    // The characters still missing and a few more: 8 bytes in 256 are
+    // rejected, so one draw nearly always suffices.
+    const std::size_t want = std::min(sizeof buf, n - out.size() + 4);
+    Status drawn = from == Randomness::kPooled ? PooledRandomBytes(buf, want) : RandomBytes(buf, want);
+    if (!drawn.ok()) return drawn;
+    for (std::size_t i = 0; i < want && out.size() < n; ++i) {
       // 248 = 4 * 62: bytes at or above it would bias the low digits.
-      if (b >= 248) continue;
-      out.push_back(kBase62Alphabet[b % 62]);
-      if (out.size() == n) break;
+      if (buf[i] >= 248) continue;
+      out.push_back(kBase62Alphabet[buf[i] % 62]);
     }
   }
+  OPENSSL_cleanse(buf, sizeof buf);  // a key's characters were among them
   return out;
 }
 

@@ -32,8 +32,12 @@ inline int Base62Value(char c) { return internal::kBase62Values[static_cast<unsi
 // REQUIRES: value < 62^width.
 std::string EncodeBase62Fixed(std::uint64_t value, std::size_t width);
 
+// Where random characters come from: RandomBytes (secrets) or
+// PooledRandomBytes (identifiers); both are the CSPRNG.
+enum class Randomness { kFresh, kPooled };
+
 // `n` uniformly random base62 characters from the CSPRNG (rejection sampling,
 // no modulo bias). Fails only if the CSPRNG fails.
-StatusOr<std::string> RandomBase62(std::size_t n);
+StatusOr<std::string> RandomBase62(std::size_t n, Randomness from = Randomness::kFresh);
 
 }  // namespace keyward::core

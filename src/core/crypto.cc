@@ -14,7 +14,11 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <pthread.h>
+
+#include <atomic>
 #include <climits>
+#include <cstring>
 #include <memory>
 #include <cstdlib>
 
@@ -75,6 +79,41 @@ Status RandomBytes(unsigned char* out, std::size_t n) {
     out += chunk;
     n -= static_cast<std::size_t>(chunk);
   }
+  return OkStatus();
+}
+
+namespace {
+
+// Bumped in a forked child, so that no buffer filled before the fork is
+// used again there (parent and child would make the same identifiers).
+std::atomic<unsigned> fork_generation{0};
+
+struct RandomPool {
+  unsigned char bytes[4096];
+  std::size_t used = sizeof bytes;  // empty
+  unsigned generation = 0;
+  ~RandomPool() { OPENSSL_cleanse(bytes, sizeof bytes); }
+};
+
+}  // namespace
+
+Status PooledRandomBytes(unsigned char* out, std::size_t n) {
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
+    return true;
+  }();
+  (void)registered;
+  thread_local RandomPool pool;
+  if (n > sizeof pool.bytes) return RandomBytes(out, n);
+  const unsigned generation = fork_generation.load(std::memory_order_relaxed);
+  if (pool.generation != generation || sizeof pool.bytes - pool.used < n) {
+    KW_RETURN_IF_ERROR(RandomBytes(pool.bytes, sizeof pool.bytes));
+    pool.used = 0;
+    pool.generation = generation;
+  }
+  std::memcpy(out, pool.bytes + pool.used, n);
+  OPENSSL_cleanse(pool.bytes + pool.used, n);  // each byte is handed out once
+  pool.used += n;
   return OkStatus();
 }
 

@@ -8,7 +8,7 @@
 namespace keyward::core {
 
 StatusOr<std::string> NewId(std::string_view prefix) {
-  KW_ASSIGN_OR_RETURN(std::string body, RandomBase62(kIdRandomChars));
+  KW_ASSIGN_OR_RETURN(std::string body, RandomBase62(kIdRandomChars, Randomness::kPooled));
   std::string id(prefix);
   id += '_';
   id += body;
@@ -22,7 +22,7 @@ StatusOr<std::string> NewTimeOrderedId(std::string_view prefix, UnixMillis now) 
     return v;
   }();
   const std::uint64_t t = now < 0 ? 0 : std::min<std::uint64_t>(static_cast<std::uint64_t>(now), kLimit - 1);
-  KW_ASSIGN_OR_RETURN(std::string tail, RandomBase62(kIdRandomChars - kIdTimeChars));
+  KW_ASSIGN_OR_RETURN(std::string tail, RandomBase62(kIdRandomChars - kIdTimeChars, Randomness::kPooled));
   std::string id(prefix);
   id += '_';
   id += EncodeBase62Fixed(t, kIdTimeChars);
