@@ -26,9 +26,10 @@ Sha256Digest HkdfSha256(std::string_view ikm, std::string_view salt, std::string
 Status RandomBytes(unsigned char* out, std::size_t n);
 
 // The same CSPRNG's bytes, drawn 4 KiB at a time into a buffer of the
-// calling thread (refilled after a fork): for identifiers, which are made on
-// the request path, where one CSPRNG call per id costs more than the rest of
-// the id. Not for secrets — the buffer holds future values in memory.
+// calling thread (each byte handed out once, the buffer refilled after a
+// fork): for identifiers and nonces, made on the request path, where one
+// CSPRNG call each costs more than the rest of the work. Not for secrets —
+// the buffer holds future values in memory.
 Status PooledRandomBytes(unsigned char* out, std::size_t n);
 
 // Constant-time equality of two equal-length buffers (CRYPTO_memcmp).

@@ -109,7 +109,9 @@ StatusOr<std::string> Sealer::Seal(std::string_view plaintext, std::string_view 
   std::string out(1 + kNonceBytes + plaintext.size() + kTagBytes, '\0');
   auto* p = reinterpret_cast<unsigned char*>(out.data());
   p[0] = kVersion;
-  KW_RETURN_IF_ERROR(core::RandomBytes(p + 1, kNonceBytes));
+  // A nonce must never repeat, not stay secret: the pooled draw (it is
+  // sealed into every queue entry, on the enqueue path).
+  KW_RETURN_IF_ERROR(core::PooledRandomBytes(p + 1, kNonceBytes));
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
   if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), p + 1) != 1 ||
