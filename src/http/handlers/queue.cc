@@ -33,13 +33,19 @@ HttpResponse EnqueueAnswer(const std::string& job_id, const StatusOr<queue::Enqu
   return res;
 }
 
+// The caller's bearer key, sealed into its entry; empty for a signed
+// request, whose entry gets a key of its own.
+std::string_view BearerKey(const Exchange& ex) {
+  bool malformed = false;
+  return ApiKeyFromHeader(ex.request, &malformed);
+}
+
 // Answers through `reply` once the entry is committed (group commit).
 void Enqueue(ServiceContext& ctx, Exchange& ex, const json& body, Reply& reply) {
   auto answer = IdentifiedSender(ex, reply);
   StatusOr<compute::JobRequest> request = compute::ReadJobRequest(body, ctx.service.tasks());
   if (!request.ok()) return answer(StatusResponse(request.status()));
-  bool malformed = false;
-  std::string_view key = ApiKeyFromHeader(ex.request, &malformed);
+  std::string_view key = BearerKey(ex);
   if (key.empty()) {
     // A signed request: no key to seal. The job gets a key of its own, which
     // must sign too (the worker signs with it), so no plaintext of the
@@ -93,10 +99,7 @@ void AddQueueRoutes(Router& router, ServiceContext& ctx) {
   enqueue.respond_later = [&ctx](Exchange& ex, json b, Reply& reply) { Enqueue(ctx, ex, b, reply); };
   // A bearer key is sealed and queued; a signed request's entry gets a key
   // of its own, issued in a write transaction of its own (request pool).
-  enqueue.queues_its_write = [](const Exchange& ex) {
-    bool malformed = false;
-    return !ApiKeyFromHeader(ex.request, &malformed).empty();
-  };
+  enqueue.queues_its_write = [](const Exchange& ex) { return !BearerKey(ex).empty(); };
   router.Add("POST", "/v1/queue/jobs", "enqueueJob", MakeRoute(ctx, std::move(enqueue)));
 
   RouteSpec list;

@@ -119,14 +119,17 @@ TEST(KeyFormat, EnvironmentNamesRoundTrip) {
 }
 
 TEST(Base62, RandomCharactersAreRoughlyUniform) {
-  StatusOr<std::string> s = core::RandomBase62(62 * 1000);
-  ASSERT_TRUE(s.ok());
-  std::array<int, 256> counts{};
-  for (unsigned char c : *s) counts[c]++;
-  for (char c : core::kBase62Alphabet) {
-    // Expected 1000 each; a 6-sigma band is far from flaky.
-    EXPECT_GT(counts[static_cast<unsigned char>(c)], 800) << c;
-    EXPECT_LT(counts[static_cast<unsigned char>(c)], 1200) << c;
+  // Fresh draws (key bodies) and the per-thread pool (identifiers) alike.
+  for (core::Randomness from : {core::Randomness::kFresh, core::Randomness::kPooled}) {
+    StatusOr<std::string> s = core::RandomBase62(62 * 1000, from);
+    ASSERT_TRUE(s.ok());
+    std::array<int, 256> counts{};
+    for (unsigned char c : *s) counts[c]++;
+    for (char c : core::kBase62Alphabet) {
+      // Expected 1000 each; a 6-sigma band is far from flaky.
+      EXPECT_GT(counts[static_cast<unsigned char>(c)], 800) << c;
+      EXPECT_LT(counts[static_cast<unsigned char>(c)], 1200) << c;
+    }
   }
 }
 

@@ -1,15 +1,14 @@
-// Tests for the pooled CSPRNG draws identifiers use (src/core/crypto.h,
-// src/core/base62.h).
+// Tests for the pooled CSPRNG draws identifiers and nonces use
+// (src/core/crypto.h); base62 uniformity through the pool is in
+// key_format_test.cc.
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <array>
 #include <set>
 #include <string>
 
-#include "core/base62.h"
 #include "core/crypto.h"
 
 namespace keyward::core {
@@ -53,18 +52,6 @@ TEST(PooledRandom, AForkedChildDrawsOtherBytesThanItsParent) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ASSERT_EQ(got, 16);
   EXPECT_NE(Draw(16), theirs);
-}
-
-TEST(PooledRandom, Base62CharactersAreRoughlyUniform) {
-  StatusOr<std::string> s = RandomBase62(62 * 1000, Randomness::kPooled);
-  ASSERT_TRUE(s.ok());
-  std::array<int, 256> counts{};
-  for (unsigned char c : *s) counts[c]++;
-  for (char c : kBase62Alphabet) {
-    // Expected 1000 each; a 6-sigma band is far from flaky.
-    EXPECT_GT(counts[static_cast<unsigned char>(c)], 800) << c;
-    EXPECT_LT(counts[static_cast<unsigned char>(c)], 1200) << c;
-  }
 }
 
 }  // namespace
