@@ -93,11 +93,14 @@ void Checkpointer::Loop() {
                                        &frames, nullptr);
     if (rc == SQLITE_OK && frames >= options_.restart_pages) {
       // Under steady writes the WAL never restarts: a writer starts it over
-      // only when it begins with every frame copied back, and commits keep
-      // landing while the checkpoint runs. Catch up with writes held off
-      // for the few frames added meanwhile, so the next write restarts it.
+      // only when it begins with every frame copied back and no reader is
+      // still on the WAL, and commits keep landing while the checkpoint
+      // runs. Catch up on the few frames added meanwhile with this process's
+      // writes held off, and in RESTART mode: it also takes the database's
+      // write lock (other processes on the file, workers, write too) and
+      // waits for readers to leave the WAL, so the next write restarts it.
       std::lock_guard writes(*writer_mu_);
-      rc = sqlite3_wal_checkpoint_v2(conn.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+      rc = sqlite3_wal_checkpoint_v2(conn.handle(), nullptr, SQLITE_CHECKPOINT_RESTART,
                                      nullptr, nullptr);
     }
     lock.lock();

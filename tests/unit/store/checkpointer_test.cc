@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -81,6 +83,46 @@ TEST(Checkpointer, WithoutTheThreadTheWriterBoundsTheWalItself) {
                   /*wait_for_thread=*/false);
   EXPECT_EQ(o.checkpoints, 0);
   EXPECT_LT(o.wal_bytes, kWalBound);
+}
+
+TEST(Checkpointer, TheWalRestartsWhileAnotherProcessWritesToo) {
+  // A worker process writes the same file: its commits land whenever they
+  // like, also while the thread catches up. The thread's catch-up must hold
+  // them off as well (it takes the database's write lock), or no writer ever
+  // finds the WAL fully copied back: it grows until the writer's hard limit
+  // makes every commit checkpoint inline (here, with none, to 13 MB).
+  testing::TempDir dir;
+  const std::string path = dir.File("c.db");
+  Db db;
+  ASSERT_TRUE(db.Open(path, 5000).ok());
+  ASSERT_TRUE(db.Exec("PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB)").ok());
+  Db other;  // as another process would: its own connection, no checkpoints
+  ASSERT_TRUE(other.Open(path, 5000).ok());
+  ASSERT_TRUE(other.Exec("PRAGMA wal_autocheckpoint = 0").ok());
+  std::mutex mu;
+  std::atomic<bool> done{false};
+  std::atomic<int> other_rows{0};
+  {
+    Checkpointer ckpt;
+    ASSERT_TRUE(ckpt.Attach(db, mu, path, 5000,
+                            {.soft_pages = 20, .restart_pages = 40, .hard_pages = 100000})
+                    .ok());
+    std::thread writer([&] {
+      const std::string blob(3000, 'y');
+      while (!done) {
+        StatusOr<Stmt> s = other.Prepare("INSERT INTO t (v) VALUES (?1)");
+        if (s.ok() && s->Bind(1, blob).Run().ok()) ++other_rows;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));  // its own work between commits
+      }
+    });
+    WriteRows(db, mu, ckpt, /*wait_for_thread=*/true);
+    done = true;
+    writer.join();
+    EXPECT_GT(ckpt.completed(), 0);
+  }
+  EXPECT_GT(other_rows.load(), 0);
+  EXPECT_EQ(*db.QueryInt("SELECT count(*) FROM t"), kRows + other_rows.load());
+  EXPECT_LT(std::filesystem::file_size(path + "-wal"), kWalBound);
 }
 
 }  // namespace
