@@ -50,7 +50,10 @@ Worker::Worker(QueueStore& store, const Clock& clock, const core::Sealer& sealer
       }()),
       finisher_(
           [this](std::vector<QueueEntry>& batch) {
-            return store_.FinishClaims(batch, options_.worker_id, clock_.Now());
+            std::vector<Status> recorded;
+            if (!batch.empty()) recorded = store_.FinishClaims(batch, options_.worker_id, clock_.Now());
+            Refill();
+            return recorded;
           },
           UnavailableError("the worker is stopping"), /*threaded=*/true, "kw-finish") {}
 
@@ -69,25 +72,89 @@ void Worker::Run() {
   finisher_.Stop();  // every outcome recorded before Run() returns
 }
 
+void Worker::Stop() {
+  stopping_ = true;
+  { std::lock_guard lock(ready_mu_); }  // a thread between its check and its wait sees it
+  ready_cv_.notify_all();
+}
+
 void Worker::Loop() {
   Client client(ClientOptions{options_.server_url, options_.http_timeout_ms, 2'000, options_.ca_file,
                               options_.client_cert_file, options_.client_key_file,
                               options_.insecure_skip_tls_verify});
-  while (!stopping_) {
-    StatusOr<std::vector<QueueEntry>> claimed =
-        store_.ClaimQueue(options_.worker_id, sealer_.fingerprint(), clock_.Now(), options_.lease_ms,
-                          std::max(1, options_.claim_batch));
-    if (!claimed.ok() || claimed->empty()) {
-      if (options_.once && claimed.ok()) {
-        StatusOr<std::int64_t> left = store_.CountUnfinished();
-        if (left.ok() && *left == 0) return;
+  QueueEntry e;
+  while (Next(&e)) Process(std::move(e), client);
+}
+
+bool Worker::Next(QueueEntry* e) {
+  const std::size_t low = static_cast<std::size_t>(std::max(1, options_.concurrency / 2));
+  std::unique_lock lock(ready_mu_);
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!ready_.empty()) {
+      *e = std::move(ready_.front());
+      ready_.pop_front();
+      // Running low: claim more before the list runs out.
+      if (ready_.size() < low && !refill_asked_ && !claiming_ && now >= next_poll_ && !stopping_) {
+        refill_asked_ = true;
+        lock.unlock();
+        finisher_.Kick();
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(options_.poll_ms));
-      continue;
+      return true;
     }
     // Claimed entries are all worked off, even after Stop(): they are ours.
-    for (QueueEntry& e : *claimed) Process(std::move(e), client);
+    if (claiming_) {
+      ready_cv_.wait(lock);
+      continue;
+    }
+    if (stopping_ || drained_) return false;
+    if (!refill_asked_ && now >= next_poll_) {
+      refill_asked_ = true;
+      lock.unlock();
+      finisher_.Kick();
+      lock.lock();
+      continue;
+    }
+    ready_cv_.wait_until(lock, refill_asked_ ? now + std::chrono::milliseconds(options_.poll_ms) : next_poll_);
   }
+}
+
+void Worker::Refill() {
+  const std::size_t n = static_cast<std::size_t>(std::max(1, options_.concurrency));
+  const std::size_t low = static_cast<std::size_t>(std::max(1, options_.concurrency / 2));
+  std::size_t want = 0;
+  {
+    std::lock_guard lock(ready_mu_);
+    const bool due = refill_asked_ || ready_.size() < low;
+    refill_asked_ = false;
+    if (stopping_ || drained_ || !due || ready_.size() >= n ||
+        std::chrono::steady_clock::now() < next_poll_) {
+      return;
+    }
+    claiming_ = true;
+    want = n - ready_.size();
+  }
+  StatusOr<std::vector<QueueEntry>> claimed =
+      store_.ClaimQueue(options_.worker_id, sealer_.fingerprint(), clock_.Now(), options_.lease_ms,
+                        static_cast<int>(want));
+  const bool none = !claimed.ok() || claimed->empty();
+  bool drained = false;
+  if (none && options_.once && claimed.ok()) {
+    // Nothing claimable: done once nothing is queued, backing off or in flight.
+    StatusOr<std::int64_t> left = store_.CountUnfinished();
+    drained = left.ok() && *left == 0;
+  }
+  {
+    std::lock_guard lock(ready_mu_);
+    claiming_ = false;
+    if (!none) {
+      for (QueueEntry& e : *claimed) ready_.push_back(std::move(e));
+    } else {
+      next_poll_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.poll_ms);
+    }
+    drained_ = drained_ || drained;
+  }
+  ready_cv_.notify_all();
 }
 
 void Worker::Process(QueueEntry e, Client& client) {

@@ -2,10 +2,14 @@
 // compute API with each entry's own credential.
 //
 // DESIGN
-// N threads, each with its own keyward::Client (connections reused). A thread
-// claims a few entries at a time under a lease (QueueStore::ClaimQueue),
-// opens each sealed credential in memory, and calls POST /v1/ai/jobs with
-// `Authorization: Api-Key …` and the entry's job_id. Outcomes:
+// N threads, each with its own keyward::Client (connections reused), take
+// claimed entries from an in-memory list, open each sealed credential in
+// memory, and call POST /v1/ai/jobs with `Authorization: Api-Key …` and the
+// entry's job_id. The threads never touch the store: one thread (the
+// finisher) records their outcomes and, in the same turn, claims entries
+// under a lease (QueueStore::ClaimQueue) to keep up to N waiting, so a
+// thread that finishes a call finds its next entry there, and no entry waits
+// in memory behind more than about one call. Outcomes:
 //  - 2xx: done (200 means an earlier attempt already reached the server);
 //  - 429: back to queued until the server's Retry-After (with jitter); the
 //    attempt does not count, since the job itself did nothing wrong;
@@ -21,11 +25,16 @@
 // all threads are recorded together (group commit); an outcome lost to a
 // crash before its commit is redone after the lease expires, which the
 // idempotent job_id makes harmless.
-// Stop() (SIGTERM) stops claiming and lets in-flight calls finish.
+// Stop() (SIGTERM) stops claiming and lets in-flight calls finish; entries
+// already claimed (in flight or waiting in the list) are worked off first.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <string>
 
 #include "core/group_commit.h"
@@ -45,7 +54,6 @@ struct WorkerOptions {
   bool once = false;
   std::int64_t lease_ms = 30'000;       // a crashed worker's claims return after this
   std::int64_t poll_ms = 200;           // idle wait between empty claims
-  int claim_batch = 16;                 // entries a thread claims per transaction
   std::int64_t backoff_base_ms = 500;   // retry n waits base * 2^(n-1), plus jitter
   std::int64_t backoff_max_ms = 60'000;
   int http_timeout_ms = 10'000;
@@ -76,12 +84,19 @@ class Worker {
   // Blocks until Stop() or (with once) until nothing is left to do.
   void Run();
   // Thread-safe; may be called from a signal-handling thread.
-  void Stop() { stopping_ = true; }
+  void Stop();
   const WorkerStats& stats() const { return stats_; }
   const WorkerOptions& options() const { return options_; }
 
  private:
   void Loop();
+  // The next claimed entry, waiting (and asking the finisher to claim) while
+  // there is none; false once there will be none (stopping, or drained).
+  bool Next(QueueEntry* e);
+  // On the finisher's thread after each commit: when fewer than
+  // concurrency / 2 entries wait (or a thread waits for one), claims enough
+  // for concurrency to wait; after an empty claim, not again for poll_ms.
+  void Refill();
   // Runs one claimed entry to its outcome and hands it to the finisher.
   void Process(QueueEntry e, Client& client);
   // Counts an outcome once it is recorded (or its lease was found lost).
@@ -95,8 +110,16 @@ class Worker {
   const WorkerOptions options_;
   std::atomic<bool> stopping_{false};
   WorkerStats stats_;
+  // Claimed entries no thread has taken yet, and the state of claiming.
+  std::mutex ready_mu_;
+  std::condition_variable ready_cv_;
+  std::deque<QueueEntry> ready_;                      // guarded by ready_mu_
+  bool refill_asked_ = false;                         // guarded by ready_mu_
+  bool claiming_ = false;                             // guarded by ready_mu_
+  bool drained_ = false;                              // guarded by ready_mu_ (once: nothing left)
+  std::chrono::steady_clock::time_point next_poll_;   // guarded by ready_mu_
   // Outcomes of every thread, recorded together: one write transaction for
-  // all that finished while the previous one committed.
+  // all that finished while the previous one committed; then Refill().
   core::GroupCommitter<QueueEntry, Status> finisher_;
 };
 
