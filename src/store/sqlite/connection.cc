@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/crypto.h"
+#include "store/sqlite/wal_writes.h"
 
 namespace keyward::store::sqlite {
 
@@ -185,7 +186,8 @@ Status Db::Open(const std::string& path, int busy_timeout_ms) {
     }
   }
   int rc = sqlite3_open_v2(path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           GatheringVfs());
   if (rc != SQLITE_OK) {
     std::string detail = db_ ? sqlite3_errmsg(db_) : "out of memory";
     return UnavailableError("cannot open database " + path + ": " + detail);

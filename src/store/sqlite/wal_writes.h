@@ -1,0 +1,31 @@
+// wal_writes.h: a SQLite VFS ("keyward") that hands each commit's WAL frames
+// to the kernel in as few writes as it can (one per 124 KiB: the unix VFS
+// takes no more at once). SQLite's own unix VFS writes every frame as two
+// system calls (its 24-byte header, then the page), so a group commit that
+// dirties a hundred pages (jobs of a hundred users: a leaf of each per-user
+// index apiece) made two hundred pwrite calls, and on a virtual machine the
+// system calls were most of a commit's cost. This VFS wraps the default one:
+// database files and journals are the default's own; WAL files keep
+// contiguous writes in a buffer and write it out
+//  - once the page of a commit frame (a frame header whose "database size
+//    after commit" field is set) is in the buffer, before SQLite publishes
+//    the commit in the WAL index, so no reader, here or in another process,
+//    can see a frame that is not in the file, and a failed write fails the
+//    commit;
+//  - before any read, sync, truncate, size query, file control or close of
+//    that file, before a write that does not continue the buffer, and
+//    whenever 4 MiB are waiting (a large transaction spilling pages).
+// Nothing changes on disk: the same bytes at the same offsets, in order.
+#pragma once
+
+namespace keyward::store::sqlite {
+
+// The VFS's name, registered (not as the default) on first use; pass it to
+// sqlite3_open_v2.
+const char* GatheringVfs();
+
+// Writes handed to the default VFS for WAL files so far, in this process
+// (tests).
+long long WalWritesIssued();
+
+}  // namespace keyward::store::sqlite
