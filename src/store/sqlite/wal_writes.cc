@@ -30,14 +30,18 @@ std::uint32_t BigEndian32(const unsigned char* p) {
          std::uint32_t{p[3]};
 }
 
-// A WAL file: our state, then the default VFS's own file object (real).
-struct WalFile {
+// A database or WAL file: our state, then the default VFS's own file object
+// (real). A connection's database file and its WAL file know each other
+// (peer), so that the database file's lock calls can write out the WAL.
+struct GatherFile {
   sqlite3_file base;  // first: SQLite sees this
   sqlite3_file* real;
-  std::vector<unsigned char>* pending;  // bytes not yet written, from pending_at on
+  GatherFile* peer;
+  std::vector<unsigned char>* pending;  // WAL only: bytes not yet written, from pending_at on
   sqlite3_int64 pending_at;
   sqlite3_int64 commit_end;  // write out once pending reaches this offset (0: none)
   sqlite3_int64 page_size;   // from the WAL header; 0 until known
+  sqlite3_int64 page_due;    // a commit page expected here goes straight out (-1: none)
 
   const sqlite3_io_methods* io() const { return real->pMethods; }
 
@@ -66,27 +70,44 @@ struct WalFile {
     return page_size;
   }
 
+  int WriteThrough(const void* buf, int amt, sqlite3_int64 off) {
+    g_issued.fetch_add(1, std::memory_order_relaxed);
+    return io()->xWrite(real, buf, amt, off);
+  }
+
   int Write(const void* buf, int amt, sqlite3_int64 off) {
     const auto* data = static_cast<const unsigned char*>(buf);
-    if (!pending->empty() && off != pending_at + static_cast<sqlite3_int64>(pending->size())) {
+    const bool extends = !pending->empty() && off == pending_at + static_cast<sqlite3_int64>(pending->size());
+    if (!pending->empty() && !extends) {
       if (int rc = Flush(); rc != SQLITE_OK) return rc;
     }
+    const bool due = off == page_due;
+    page_due = -1;
     const sqlite3_int64 page = PageSize(data, amt, off);
-    if (page <= 0) {  // layout unknown: write through
-      if (int rc = Flush(); rc != SQLITE_OK) return rc;
-      g_issued.fetch_add(1, std::memory_order_relaxed);
-      return io()->xWrite(real, buf, amt, off);
-    }
-    if (pending->empty()) pending_at = off;
-    pending->insert(pending->end(), data, data + amt);
+    // Write through when the layout is unknown, when no database file will
+    // write out what waits before the write lock is released (see DbShmLock),
+    // and for a commit page due (below).
+    if (page <= 0 || !peer || due) return WriteThrough(buf, amt, off);
     // Frame headers wholly inside this write: a commit frame's page ends
     // the transaction.
     const sqlite3_int64 frame = kFrameHeaderBytes + page;
     const sqlite3_int64 end = off + amt;
     sqlite3_int64 k = off <= kWalHeaderBytes ? 0 : (off - kWalHeaderBytes + frame - 1) / frame;
     for (sqlite3_int64 at = kWalHeaderBytes + k * frame; at + kFrameHeaderBytes <= end; at += frame) {
-      if (at >= off && BigEndian32(data + (at - off) + 4) != 0) commit_end = std::max(commit_end, at + frame);
+      if (BigEndian32(data + (at - off) + 4) == 0) continue;
+      if (!extends && at == off && amt == kFrameHeaderBytes) {
+        // A commit frame's header that continues no run: the first frame of
+        // a one-page commit, whose page comes next, or SQLite rewriting the
+        // checksums of frames it overwrote in place, whose last write is the
+        // commit frame's header and whose next step publishes the commit.
+        // Either way it goes out now, and so does a page that follows it.
+        page_due = off + kFrameHeaderBytes;
+        return WriteThrough(buf, amt, off);
+      }
+      commit_end = std::max(commit_end, at + frame);
     }
+    if (pending->empty()) pending_at = off;
+    pending->insert(pending->end(), data, data + amt);
     if ((commit_end != 0 && pending_at + static_cast<sqlite3_int64>(pending->size()) >= commit_end) ||
         pending->size() >= kMaxBuffered) {
       return Flush();
@@ -95,80 +116,131 @@ struct WalFile {
   }
 };
 
-WalFile* Wal(sqlite3_file* f) { return reinterpret_cast<WalFile*>(f); }
+GatherFile* Self(sqlite3_file* f) { return reinterpret_cast<GatherFile*>(f); }
+sqlite3_file* Real(sqlite3_file* f) { return Self(f)->real; }
+const sqlite3_io_methods* Io(sqlite3_file* f) { return Self(f)->io(); }
 
+// Calls that only pass through.
+int Lock(sqlite3_file* f, int level) { return Io(f)->xLock(Real(f), level); }
+int Unlock(sqlite3_file* f, int level) { return Io(f)->xUnlock(Real(f), level); }
+int CheckReservedLock(sqlite3_file* f, int* out) { return Io(f)->xCheckReservedLock(Real(f), out); }
+int SectorSize(sqlite3_file* f) { return Io(f)->xSectorSize(Real(f)); }
+int DeviceCharacteristics(sqlite3_file* f) { return Io(f)->xDeviceCharacteristics(Real(f)); }
+int ShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  return Io(f)->xShmMap(Real(f), region, size, extend, out);
+}
+int ShmUnmap(sqlite3_file* f, int del) { return Io(f)->xShmUnmap(Real(f), del); }
+
+// The database file: its own calls, but the WAL is written out before the
+// WAL index changes hands. The write lock's release ends every write
+// transaction: committed frames went out with their commit, and frames of a
+// transaction that spilled pages and rolled back must reach the file before
+// another writer may append at the same offsets. The barrier comes before
+// SQLite publishes a commit (a second guard for the commit rule).
+void FlushPeer(sqlite3_file* f) {
+  if (Self(f)->peer) Self(f)->peer->Flush();  // garbage if it fails: never published
+}
+int DbClose(sqlite3_file* f) {
+  if (GatherFile* wal = Self(f)->peer) wal->peer = nullptr;
+  return Io(f)->xClose(Real(f));
+}
+int DbRead(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
+  return Io(f)->xRead(Real(f), buf, amt, off);
+}
+int DbWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
+  return Io(f)->xWrite(Real(f), buf, amt, off);
+}
+int DbTruncate(sqlite3_file* f, sqlite3_int64 size) { return Io(f)->xTruncate(Real(f), size); }
+int DbSync(sqlite3_file* f, int flags) { return Io(f)->xSync(Real(f), flags); }
+int DbFileSize(sqlite3_file* f, sqlite3_int64* size) { return Io(f)->xFileSize(Real(f), size); }
+int DbFileControl(sqlite3_file* f, int op, void* arg) { return Io(f)->xFileControl(Real(f), op, arg); }
+int DbShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  if (flags & SQLITE_SHM_UNLOCK) FlushPeer(f);
+  return Io(f)->xShmLock(Real(f), offset, n, flags);
+}
+void DbShmBarrier(sqlite3_file* f) {
+  FlushPeer(f);
+  Io(f)->xShmBarrier(Real(f));
+}
+int DbFetch(sqlite3_file* f, sqlite3_int64 off, int amt, void** out) {
+  return Io(f)->xFetch(Real(f), off, amt, out);
+}
+int DbUnfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return Io(f)->xUnfetch(Real(f), off, p); }
+
+const sqlite3_io_methods kDbMethods = {
+    3,          DbClose, DbRead,   DbWrite,           DbTruncate,    DbSync,
+    DbFileSize, Lock,    Unlock,   CheckReservedLock, DbFileControl, SectorSize,
+    DeviceCharacteristics, ShmMap, DbShmLock, DbShmBarrier, ShmUnmap, DbFetch,
+    DbUnfetch,
+};
+
+// The WAL file: whatever waits goes out before anything else touches it.
 int WalClose(sqlite3_file* f) {
-  WalFile* w = Wal(f);
+  GatherFile* w = Self(f);
   int rc = w->Flush();
+  if (w->peer) w->peer->peer = nullptr;
   int closed = w->io()->xClose(w->real);
   delete w->pending;
   w->pending = nullptr;
   return rc != SQLITE_OK ? rc : closed;
 }
 int WalRead(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
-  if (int rc = Wal(f)->Flush(); rc != SQLITE_OK) return rc;
-  return Wal(f)->io()->xRead(Wal(f)->real, buf, amt, off);
+  if (int rc = Self(f)->Flush(); rc != SQLITE_OK) return rc;
+  return DbRead(f, buf, amt, off);
 }
 int WalWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
-  return Wal(f)->Write(buf, amt, off);
+  return Self(f)->Write(buf, amt, off);
 }
 int WalTruncate(sqlite3_file* f, sqlite3_int64 size) {
-  if (int rc = Wal(f)->Flush(); rc != SQLITE_OK) return rc;
-  return Wal(f)->io()->xTruncate(Wal(f)->real, size);
+  if (int rc = Self(f)->Flush(); rc != SQLITE_OK) return rc;
+  return DbTruncate(f, size);
 }
 int WalSync(sqlite3_file* f, int flags) {
-  if (int rc = Wal(f)->Flush(); rc != SQLITE_OK) return rc;
-  return Wal(f)->io()->xSync(Wal(f)->real, flags);
+  if (int rc = Self(f)->Flush(); rc != SQLITE_OK) return rc;
+  return DbSync(f, flags);
 }
 int WalFileSize(sqlite3_file* f, sqlite3_int64* size) {
-  if (int rc = Wal(f)->Flush(); rc != SQLITE_OK) return rc;
-  return Wal(f)->io()->xFileSize(Wal(f)->real, size);
-}
-int WalLock(sqlite3_file* f, int level) { return Wal(f)->io()->xLock(Wal(f)->real, level); }
-int WalUnlock(sqlite3_file* f, int level) { return Wal(f)->io()->xUnlock(Wal(f)->real, level); }
-int WalCheckReservedLock(sqlite3_file* f, int* out) {
-  return Wal(f)->io()->xCheckReservedLock(Wal(f)->real, out);
+  if (int rc = Self(f)->Flush(); rc != SQLITE_OK) return rc;
+  return DbFileSize(f, size);
 }
 int WalFileControl(sqlite3_file* f, int op, void* arg) {
-  if (int rc = Wal(f)->Flush(); rc != SQLITE_OK) return rc;
-  return Wal(f)->io()->xFileControl(Wal(f)->real, op, arg);
-}
-int WalSectorSize(sqlite3_file* f) { return Wal(f)->io()->xSectorSize(Wal(f)->real); }
-int WalDeviceCharacteristics(sqlite3_file* f) {
-  return Wal(f)->io()->xDeviceCharacteristics(Wal(f)->real);
-}
-int WalShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
-  return Wal(f)->io()->xShmMap(Wal(f)->real, region, size, extend, out);
+  if (int rc = Self(f)->Flush(); rc != SQLITE_OK) return rc;
+  return DbFileControl(f, op, arg);
 }
 int WalShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  return Wal(f)->io()->xShmLock(Wal(f)->real, offset, n, flags);
+  return Io(f)->xShmLock(Real(f), offset, n, flags);
 }
-void WalShmBarrier(sqlite3_file* f) { Wal(f)->io()->xShmBarrier(Wal(f)->real); }
-int WalShmUnmap(sqlite3_file* f, int del) { return Wal(f)->io()->xShmUnmap(Wal(f)->real, del); }
-int WalFetch(sqlite3_file* f, sqlite3_int64 off, int amt, void** out) {
+void WalShmBarrier(sqlite3_file* f) { Io(f)->xShmBarrier(Real(f)); }
+int WalFetch(sqlite3_file*, sqlite3_int64, int, void** out) {
   *out = nullptr;  // never mapped: reads go through WalRead, after a flush
-  (void)f, (void)off, (void)amt;
   return SQLITE_OK;
 }
 int WalUnfetch(sqlite3_file*, sqlite3_int64, void*) { return SQLITE_OK; }
 
 const sqlite3_io_methods kWalMethods = {
-    3,           WalClose,        WalRead,   WalWrite,      WalTruncate,         WalSync,
-    WalFileSize, WalLock,         WalUnlock, WalCheckReservedLock, WalFileControl, WalSectorSize,
-    WalDeviceCharacteristics, WalShmMap, WalShmLock, WalShmBarrier, WalShmUnmap, WalFetch,
+    3,           WalClose, WalRead,  WalWrite,          WalTruncate,    WalSync,
+    WalFileSize, Lock,     Unlock,   CheckReservedLock, WalFileControl, SectorSize,
+    DeviceCharacteristics, ShmMap, WalShmLock, WalShmBarrier, ShmUnmap, WalFetch,
     WalUnfetch,
 };
 
 int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
-  if (!(flags & SQLITE_OPEN_WAL)) return g_base->xOpen(g_base, name, file, flags, out_flags);
-  WalFile* w = Wal(file);
-  w->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + sizeof(WalFile));
+  const bool wal = flags & SQLITE_OPEN_WAL;
+  if (!wal && !(flags & SQLITE_OPEN_MAIN_DB)) return g_base->xOpen(g_base, name, file, flags, out_flags);
+  GatherFile* w = Self(file);
+  w->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + sizeof(GatherFile));
   w->real->pMethods = nullptr;
   w->base.pMethods = nullptr;
+  w->peer = nullptr;
+  w->pending = nullptr;
   int rc = g_base->xOpen(g_base, name, w->real, flags, out_flags);
   if (rc != SQLITE_OK || w->real->pMethods == nullptr || w->real->pMethods->iVersion < 3) {
     if (w->real->pMethods) w->real->pMethods->xClose(w->real);
     return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
+  }
+  if (!wal) {
+    w->base.pMethods = &kDbMethods;
+    return SQLITE_OK;
   }
   w->pending = new (std::nothrow) std::vector<unsigned char>();
   if (!w->pending) {
@@ -178,7 +250,14 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int
   w->pending_at = 0;
   w->commit_end = 0;
   w->page_size = 0;
+  w->page_due = -1;
   w->base.pMethods = &kWalMethods;
+  // The connection's database file, opened through this VFS before its WAL.
+  sqlite3_file* db = sqlite3_database_file_object(name);
+  if (db && db->pMethods == &kDbMethods && Self(db)->peer == nullptr) {
+    Self(db)->peer = w;
+    w->peer = Self(db);
+  }
   return SQLITE_OK;
 }
 
@@ -211,7 +290,7 @@ const char* GatheringVfs() {
     g_base = sqlite3_vfs_find(nullptr);
     g_vfs = sqlite3_vfs{
         .iVersion = 2,
-        .szOsFile = static_cast<int>(sizeof(WalFile)) + g_base->szOsFile,
+        .szOsFile = static_cast<int>(sizeof(GatherFile)) + g_base->szOsFile,
         .mxPathname = g_base->mxPathname,
         .pNext = nullptr,
         .zName = "keyward",

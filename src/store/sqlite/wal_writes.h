@@ -11,7 +11,10 @@
 //    after commit" field is set) is in the buffer, before SQLite publishes
 //    the commit in the WAL index, so no reader, here or in another process,
 //    can see a frame that is not in the file, and a failed write fails the
-//    commit;
+//    commit. A commit frame's header that continues no buffered run is
+//    written at once (with its page, if that follows): it is either a
+//    one-page commit or SQLite rewriting checksums after overwriting frames
+//    in place, whose last write before publishing is that header;
 //  - before any read, sync, truncate, size query, file control or close of
 //    that file, before a write that does not continue the buffer, and
 //    whenever 4 MiB are waiting (a large transaction spilling pages).

@@ -64,6 +64,15 @@ class WalPair : public ::testing::Test {
     OpenWal(writer, path);
     ASSERT_TRUE(reader.Open(path, 5000).ok());
   }
+  // One committed row, then a transaction that outgrows a page cache of ten
+  // pages (it writes frames to the WAL before it ends) and rolls back.
+  void SpillThenRollBack() {
+    Insert(writer, 1);
+    ASSERT_TRUE(writer.Exec("PRAGMA cache_size = 10").ok());
+    ASSERT_TRUE(writer.Exec("BEGIN").ok());
+    for (int i = 0; i < 300; ++i) Insert(writer, 2);
+    ASSERT_TRUE(writer.Exec("ROLLBACK").ok());
+  }
   testing::TempDir dir;
   const std::string path = dir.File("w.db");
   Db writer, reader;
@@ -85,46 +94,85 @@ TEST_F(WalPair, AnotherConnectionSeesEveryCommitAtOnce) {
 }
 
 TEST_F(WalPair, ARolledBackTransactionThatSpilledPagesLeavesNoTrace) {
-  Insert(writer, 1);
-  // A page cache of ten pages: the transaction writes frames to the WAL
-  // before it ends, then gives them up.
-  ASSERT_TRUE(writer.Exec("PRAGMA cache_size = 10").ok());
-  ASSERT_TRUE(writer.Exec("BEGIN").ok());
-  for (int i = 0; i < 300; ++i) Insert(writer, 2);
-  ASSERT_TRUE(writer.Exec("ROLLBACK").ok());
+  SpillThenRollBack();
   Insert(writer, 3);
   EXPECT_EQ(Count(reader), 2);
   EXPECT_EQ(*reader.QueryInt("SELECT count(*) FROM t WHERE n = 2"), 0);
   EXPECT_EQ(IntegrityCheck(reader), "ok");
 }
 
-TEST(WalWrites, AProcessKilledAfterItsCommitsKeepsEveryOne) {
-  testing::TempDir dir;
-  const std::string path = dir.File("w.db");
-  constexpr int kCommits = 40;
+TEST_F(WalPair, ARolledBackSpillNeverOverwritesAnotherWritersCommit) {
+  // The rolled-back frames lie where the next writer appends. Had they waited
+  // in the buffer past the rollback, writing them out later (at this
+  // connection's next read of the WAL) would overwrite the other's commit.
+  SpillThenRollBack();
+  // The other writer, here as another connection: a commit long enough to
+  // cover the offsets of the rolled-back frames.
+  ASSERT_TRUE(reader.Exec("BEGIN").ok());
+  for (int i = 0; i < 400; ++i) Insert(reader, 4);
+  ASSERT_TRUE(reader.Exec("COMMIT").ok());
+  EXPECT_EQ(Count(writer), 401);
+  EXPECT_EQ(*writer.QueryInt("SELECT count(*) FROM t WHERE n = 4"), 400);
+  EXPECT_EQ(IntegrityCheck(writer), "ok");
+  EXPECT_EQ(Count(reader), 401);
+}
+
+// In a child process, on a new WAL database at `path` (synchronous NORMAL,
+// as keyward runs): runs `before`, inserts `rows` one-page rows (one
+// transaction each unless `before` began one), runs `after`, then kills
+// itself with SIGKILL: no close, no checkpoint, only what reached the file.
+void CommitThenKill(const std::string& path, const char* before, int rows, const char* after) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
     // Only SQLite and raw system calls here: no gtest assertions in the child.
     Db db;
     if (!db.Open(path, 5000).ok() ||
-        !db.Exec("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER, v BLOB)").ok()) {
+        !db.Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                 "CREATE TABLE t (n INTEGER, v BLOB)")
+             .ok() ||
+        !db.Exec(before).ok()) {
       _exit(2);
     }
-    for (int i = 0; i < kCommits; ++i) {
+    for (int i = 0; i < rows; ++i) {
       StatusOr<Stmt> s = db.Prepare("INSERT INTO t (n, v) VALUES (?1, ?2)");
       if (!s.ok() || !s->Bind(1, static_cast<std::int64_t>(i)).Bind(2, kBlob).Run().ok()) _exit(3);
     }
-    kill(getpid(), SIGKILL);  // no close, no checkpoint: the WAL holds it all
-    _exit(4);
+    if (!db.Exec(after).ok()) _exit(4);
+    kill(getpid(), SIGKILL);
+    _exit(5);
   }
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status)) << "child exited " << WEXITSTATUS(status);
+}
+
+TEST(WalWrites, AProcessKilledAfterItsCommitsKeepsEveryOne) {
+  testing::TempDir dir;
+  const std::string path = dir.File("w.db");
+  CommitThenKill(path, "SELECT 1", 40, "SELECT 1");  // forty commits of one row
   Db db;
   ASSERT_TRUE(db.Open(path, 5000).ok());
-  EXPECT_EQ(Count(db), kCommits);
-  EXPECT_EQ(*db.QueryInt("SELECT max(n) FROM t"), kCommits - 1);
+  EXPECT_EQ(Count(db), 40);
+  EXPECT_EQ(*db.QueryInt("SELECT max(n) FROM t"), 39);
+  EXPECT_EQ(IntegrityCheck(db), "ok");
+}
+
+TEST(WalWrites, ATransactionThatRewroteSpilledPagesSurvivesAKill) {
+  // A transaction larger than the page cache writes frames before it ends;
+  // when it changes such a page again SQLite overwrites that frame in place
+  // and, just before it publishes the commit, rewrites the checksums of the
+  // frames from there on, the commit frame's last. Every one of those writes
+  // must be in the file when the commit is published: recovery after a crash
+  // trusts a commit frame only if its checksum chain holds.
+  testing::TempDir dir;
+  const std::string path = dir.File("w.db");
+  CommitThenKill(path, "PRAGMA cache_size = 10; BEGIN", 200,
+                 "UPDATE t SET n = n + 1000 WHERE n < 100; COMMIT");
+  Db db;
+  ASSERT_TRUE(db.Open(path, 5000).ok());
+  EXPECT_EQ(Count(db), 200);
+  EXPECT_EQ(*db.QueryInt("SELECT count(*) FROM t WHERE n >= 1000"), 100);
   EXPECT_EQ(IntegrityCheck(db), "ok");
 }
 
