@@ -5,7 +5,8 @@
 // dirties a hundred pages (jobs of a hundred users: a leaf of each per-user
 // index apiece) made two hundred pwrite calls, and on a virtual machine the
 // system calls were most of a commit's cost. This VFS wraps the default one:
-// database files and journals are the default's own; WAL files keep
+// journals and temporary files are the default's own; a database file passes
+// every call through but knows its connection's WAL file; WAL files keep
 // contiguous writes in a buffer and write it out
 //  - once the page of a commit frame (a frame header whose "database size
 //    after commit" field is set) is in the buffer, before SQLite publishes
@@ -17,7 +18,13 @@
 //    in place, whose last write before publishing is that header;
 //  - before any read, sync, truncate, size query, file control or close of
 //    that file, before a write that does not continue the buffer, and
-//    whenever 4 MiB are waiting (a large transaction spilling pages).
+//    whenever 4 MiB are waiting (a large transaction spilling pages);
+//  - when the database file releases a WAL lock (the end of every write
+//    transaction: frames of one that spilled and rolled back must be in the
+//    file before another writer appends at their offsets) and at its memory
+//    barrier, which SQLite passes before it publishes a commit.
+// A WAL file that could not be linked to its database file is written
+// through, unbuffered.
 // Nothing changes on disk: the same bytes at the same offsets, in order.
 #pragma once
 
