@@ -86,8 +86,12 @@ void Worker::Loop() {
   while (Next(&e)) Process(std::move(e), client);
 }
 
+std::size_t Worker::LowWater() const {
+  return static_cast<std::size_t>(std::max(1, options_.concurrency / 2));
+}
+
 bool Worker::Next(QueueEntry* e) {
-  const std::size_t low = static_cast<std::size_t>(std::max(1, options_.concurrency / 2));
+  const std::size_t low = LowWater();
   std::unique_lock lock(ready_mu_);
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
@@ -121,7 +125,7 @@ bool Worker::Next(QueueEntry* e) {
 
 void Worker::Refill() {
   const std::size_t n = static_cast<std::size_t>(std::max(1, options_.concurrency));
-  const std::size_t low = static_cast<std::size_t>(std::max(1, options_.concurrency / 2));
+  const std::size_t low = LowWater();
   std::size_t want = 0;
   {
     std::lock_guard lock(ready_mu_);

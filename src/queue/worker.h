@@ -93,6 +93,8 @@ class Worker {
   // The next claimed entry, waiting (and asking the finisher to claim) while
   // there is none; false once there will be none (stopping, or drained).
   bool Next(QueueEntry* e);
+  // Fewer entries than this waiting: claim more (half the threads, at least 1).
+  std::size_t LowWater() const;
   // On the finisher's thread after each commit: when fewer than
   // concurrency / 2 entries wait (or a thread waits for one), claims enough
   // for concurrency to wait; after an empty claim, not again for poll_ms.

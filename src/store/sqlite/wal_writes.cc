@@ -130,6 +130,10 @@ int ShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** ou
   return Io(f)->xShmMap(Real(f), region, size, extend, out);
 }
 int ShmUnmap(sqlite3_file* f, int del) { return Io(f)->xShmUnmap(Real(f), del); }
+int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  return Io(f)->xShmLock(Real(f), offset, n, flags);
+}
+void ShmBarrier(sqlite3_file* f) { Io(f)->xShmBarrier(Real(f)); }
 
 // The database file: its own calls, but the WAL is written out before the
 // WAL index changes hands. The write lock's release ends every write
@@ -156,11 +160,11 @@ int DbFileSize(sqlite3_file* f, sqlite3_int64* size) { return Io(f)->xFileSize(R
 int DbFileControl(sqlite3_file* f, int op, void* arg) { return Io(f)->xFileControl(Real(f), op, arg); }
 int DbShmLock(sqlite3_file* f, int offset, int n, int flags) {
   if (flags & SQLITE_SHM_UNLOCK) FlushPeer(f);
-  return Io(f)->xShmLock(Real(f), offset, n, flags);
+  return ShmLock(f, offset, n, flags);
 }
 void DbShmBarrier(sqlite3_file* f) {
   FlushPeer(f);
-  Io(f)->xShmBarrier(Real(f));
+  ShmBarrier(f);
 }
 int DbFetch(sqlite3_file* f, sqlite3_int64 off, int amt, void** out) {
   return Io(f)->xFetch(Real(f), off, amt, out);
@@ -189,7 +193,13 @@ int WalRead(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
   return DbRead(f, buf, amt, off);
 }
 int WalWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
-  return Self(f)->Write(buf, amt, off);
+  // Growing the buffer may throw; nothing may unwind through SQLite's C
+  // frames. The write fails, and with it the transaction.
+  try {
+    return Self(f)->Write(buf, amt, off);
+  } catch (const std::bad_alloc&) {
+    return SQLITE_IOERR_NOMEM;
+  }
 }
 int WalTruncate(sqlite3_file* f, sqlite3_int64 size) {
   if (int rc = Self(f)->Flush(); rc != SQLITE_OK) return rc;
@@ -207,10 +217,6 @@ int WalFileControl(sqlite3_file* f, int op, void* arg) {
   if (int rc = Self(f)->Flush(); rc != SQLITE_OK) return rc;
   return DbFileControl(f, op, arg);
 }
-int WalShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  return Io(f)->xShmLock(Real(f), offset, n, flags);
-}
-void WalShmBarrier(sqlite3_file* f) { Io(f)->xShmBarrier(Real(f)); }
 int WalFetch(sqlite3_file*, sqlite3_int64, int, void** out) {
   *out = nullptr;  // never mapped: reads go through WalRead, after a flush
   return SQLITE_OK;
@@ -220,7 +226,7 @@ int WalUnfetch(sqlite3_file*, sqlite3_int64, void*) { return SQLITE_OK; }
 const sqlite3_io_methods kWalMethods = {
     3,           WalClose, WalRead,  WalWrite,          WalTruncate,    WalSync,
     WalFileSize, Lock,     Unlock,   CheckReservedLock, WalFileControl, SectorSize,
-    DeviceCharacteristics, ShmMap, WalShmLock, WalShmBarrier, ShmUnmap, WalFetch,
+    DeviceCharacteristics, ShmMap, ShmLock, ShmBarrier, ShmUnmap, WalFetch,
     WalUnfetch,
 };
 
