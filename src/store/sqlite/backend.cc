@@ -29,6 +29,11 @@ class SqliteBackend final : public Backend {
     Status wal = db.Exec("PRAGMA journal_mode = WAL");
     if (!wal.ok()) return Status(wal.code(), "enable WAL: " + wal.message());
     KW_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = NORMAL"));
+    // The pages every commit touches (the busiest users' index leaves, the
+    // tables' last pages) stay in the writer's 8 MiB cache instead of being read
+    // back from the WAL each commit: SQLite's default of 2 MiB held a fraction
+    // of them with a hundred users writing (three reads per job submission).
+    KW_RETURN_IF_ERROR(db.Exec("PRAGMA cache_size = -8192"));
     KW_RETURN_IF_ERROR(Migrate(db));
     if (path != ":memory:") {
       KW_RETURN_IF_ERROR(shared_.checkpointer.Attach(db, shared_.mu, path, busy_timeout_ms));

@@ -51,13 +51,14 @@ int Checkpointer::OnCommit(void* self_ptr, sqlite3* db, const char* schema, int 
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
-  if (pages < self->options_.soft_pages) return SQLITE_OK;
+  if (pages < self->options_.restart_pages) return SQLITE_OK;
   {
     std::lock_guard lock(self->mu_);
     if (self->wanted_ || self->stopping_) return SQLITE_OK;
-    // Copied back up to `backfilled_` already and not restarted since: wait
-    // for a quarter of the threshold more (a smaller WAL means it restarted).
-    if (pages >= self->backfilled_ && pages - self->backfilled_ < self->options_.soft_pages / 4) {
+    // Copied back up to `backfilled_` already and not restarted since (a
+    // reader held the WAL): wait for a quarter of the threshold more (a
+    // smaller WAL means it restarted).
+    if (pages >= self->backfilled_ && pages - self->backfilled_ < self->options_.restart_pages / 4) {
       return SQLITE_OK;
     }
     self->wanted_ = true;
@@ -88,10 +89,16 @@ void Checkpointer::Loop() {
     cv_.wait(lock, [this] { return wanted_ || stopping_; });
     if (stopping_) return;
     lock.unlock();
+    // The bulk of the WAL, while commits go on; then the frames those
+    // commits added, still without holding anything.
     int frames = 0;
     int rc = sqlite3_wal_checkpoint_v2(conn.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                       &frames, nullptr);
-    if (rc == SQLITE_OK && frames >= options_.restart_pages) {
+                                       nullptr, nullptr);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_wal_checkpoint_v2(conn.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames,
+                                     nullptr);
+    }
+    if (rc == SQLITE_OK) {
       // Under steady writes the WAL never restarts: a writer starts it over
       // only when it begins with every frame copied back and no reader is
       // still on the WAL, and commits keep landing while the checkpoint
@@ -106,7 +113,7 @@ void Checkpointer::Loop() {
     lock.lock();
     wanted_ = false;
     ++completed_;
-    if (rc == SQLITE_OK) backfilled_ = frames;
+    if (frames > 0) backfilled_ = frames;  // copied back, restarted or not
   }
 }
 

@@ -2,10 +2,15 @@
 // checkpoint runs inside the COMMIT that crosses its threshold, and copies
 // the WAL back into the database file and syncs it there: every request
 // waiting on that commit (a group commit holds dozens) waits for the disk.
-// Here the writer only reports the WAL's size (sqlite3_wal_hook); a thread
-// with a connection of its own runs PASSIVE checkpoints, which never block
-// the writer or the readers. Should the WAL still grow past a hard limit
-// (the thread cannot keep up), the writer checkpoints inline as SQLite would.
+// Here the writer only reports the WAL's size (sqlite3_wal_hook); once the
+// WAL holds `restart_pages`, a thread with a connection of its own copies it
+// back (PASSIVE checkpoints, which never block the writer or the readers)
+// and then restarts it. A checkpoint copies each page once, its newest
+// frame, however many commits rewrote it; the pages every commit touches
+// (index leaves of the busiest users, the tables' last pages) are copied
+// once per WAL cycle, not once per commit. Should the WAL still grow past a
+// hard limit (the thread cannot keep up), the writer checkpoints inline as
+// SQLite would.
 #pragma once
 
 #include <condition_variable>
@@ -22,11 +27,10 @@ namespace keyward::store::sqlite {
 class Db;
 
 struct CheckpointOptions {
-  // Wake the thread from this WAL size (SQLite's own threshold), then again
-  // every quarter of it while the WAL has not restarted.
-  int soft_pages = 1000;
-  // From this size the thread holds writes off for its catch-up pass so that
-  // the WAL restarts (a brief pause every ~16 MiB of writes under steady load).
+  // From this WAL size the thread copies the WAL back and restarts it (a
+  // brief pause of this process's writes every ~16 MiB of WAL under steady
+  // load). Should the WAL not restart (a reader still on it), the thread
+  // tries again after a quarter of this more.
   int restart_pages = 4000;
   // From this size the writer checkpoints itself (the thread fell behind).
   int hard_pages = 16000;
