@@ -173,6 +173,9 @@ class Verifier {
   // or their keys). A lookup that was reading the store while this ran does
   // not put its possibly stale record into the cache.
   void InvalidateUser(const std::string& user_id);
+  // The same for several users at once (a batch of changes): one pass over
+  // the cache and one invalidation, however many users.
+  void InvalidateUsers(std::vector<std::string> user_ids);
   // Forgets every cached record, positive and negative.
   void InvalidateAll();
 

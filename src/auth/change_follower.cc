@@ -75,10 +75,14 @@ Status ChangeFollower::PollOnce() {
       verifier_.InvalidateAll();
       stats_.full_flushes++;
     }
-    for (const Change& c : batch.changes) {
-      verifier_.InvalidateUser(c.user_id);
-      stats_.changes++;
-    }
+    // One invalidation per batch: a burst of changes (a bulk revocation, the
+    // signing secrets that keys issued before them learn at their first
+    // use) must not turn away every lookup that is filling the cache.
+    std::vector<std::string> users;
+    users.reserve(batch.changes.size());
+    for (const Change& c : batch.changes) users.push_back(c.user_id);
+    verifier_.InvalidateUsers(std::move(users));
+    stats_.changes += batch.changes.size();
     position_ = batch.last_seq;
     if (static_cast<int>(batch.changes.size()) < options_.batch) return OkStatus();
   }

@@ -2,6 +2,7 @@
 // per-user invalidation.
 #include "auth/key_cache.h"
 
+#include <algorithm>
 #include <mutex>
 
 
@@ -70,10 +71,17 @@ void KeyCache::PutMissing(const KeyHash& hash, UnixMillis now, std::uint64_t see
 }
 
 void KeyCache::InvalidateUser(const std::string& user_id) {
+  InvalidateUsers(std::span<const std::string>(&user_id, 1));
+}
+
+void KeyCache::InvalidateUsers(std::span<const std::string> user_ids) {
+  if (user_ids.empty()) return;
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   for (Shard& s : shards_) {
     std::unique_lock lock(s.mu);
-    erase_if(s.entries, [&](const auto& kv) { return kv.second.key.record->user.id == user_id; });
+    erase_if(s.entries, [&](const auto& kv) {
+      return std::binary_search(user_ids.begin(), user_ids.end(), kv.second.key.record->user.id);
+    });
   }
 }
 

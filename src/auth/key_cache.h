@@ -18,6 +18,7 @@
 #include <atomic>
 #include <memory>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -84,6 +85,11 @@ class KeyCache {
 
   // Drops every cached record owned by `user_id`.
   void InvalidateUser(const std::string& user_id);
+  // Drops every cached record owned by any of `user_ids` (sorted, no
+  // duplicates) in one pass over the cache, as one invalidation: the epoch
+  // moves once, so lookups of other users that were reading the store
+  // meanwhile are turned away once, not once per user.
+  void InvalidateUsers(std::span<const std::string> user_ids);
   // Drops everything, positive and negative.
   void Clear();
 

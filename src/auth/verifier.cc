@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
@@ -341,6 +342,13 @@ StatusOr<Verification> Verifier::Verify(const VerifyRequest& request) {
 
 void Verifier::InvalidateUser(const std::string& user_id) {
   if (impl_->cache) impl_->cache->InvalidateUser(user_id);
+}
+
+void Verifier::InvalidateUsers(std::vector<std::string> user_ids) {
+  if (!impl_->cache) return;
+  std::sort(user_ids.begin(), user_ids.end());
+  user_ids.erase(std::unique(user_ids.begin(), user_ids.end()), user_ids.end());
+  impl_->cache->InvalidateUsers(user_ids);
 }
 
 void Verifier::InvalidateAll() {

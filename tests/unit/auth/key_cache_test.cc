@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 namespace keyward::auth {
 namespace {
 
@@ -40,6 +44,37 @@ TEST(KeyCache, InvalidationDropsOnlyThatUsersRecords) {
   EXPECT_TRUE(c.Find(HashKey("b"), 0, &out));
   c.Clear();
   EXPECT_EQ(c.size(), 0u);
+}
+
+TEST(KeyCache, ABatchOfUsersIsOneInvalidation) {
+  // 300 users with three keys each, spread over every shard.
+  KeyCache c({});
+  auto key = [](int u, int k) { return "k" + std::to_string(u) + "-" + std::to_string(k); };
+  auto user = [](int u) { return "usr_" + std::to_string(u); };
+  for (int u = 0; u < 300; ++u) {
+    for (int k = 0; k < 3; ++k) c.Put(HashKey(key(u, k)), Entry(user(u), key(u, k)), 0, c.epoch());
+  }
+  // A key that changed hands is dropped with its new owner.
+  c.Put(HashKey(key(0, 0)), Entry(user(299), key(0, 0)), 0, c.epoch());
+  std::vector<std::string> batch;
+  for (int u = 100; u < 300; ++u) batch.push_back(user(u));
+  std::sort(batch.begin(), batch.end());
+  const std::uint64_t before = c.epoch();
+  c.InvalidateUsers(batch);
+  EXPECT_EQ(c.epoch(), before + 1);
+  CachedKey out;
+  EXPECT_FALSE(c.Find(HashKey(key(0, 0)), 0, &out));
+  for (int u = 0; u < 300; ++u) {
+    for (int k = (u == 0 ? 1 : 0); k < 3; ++k) {
+      EXPECT_EQ(c.Find(HashKey(key(u, k)), 0, &out), u < 100) << key(u, k);
+    }
+  }
+  EXPECT_EQ(c.size(), 100u * 3 - 1);
+  // Re-cached after the invalidation, and dropped again by the next one.
+  c.Put(HashKey(key(150, 0)), Entry(user(150), key(150, 0)), 0, c.epoch());
+  c.InvalidateUser(user(150));
+  EXPECT_FALSE(c.Find(HashKey(key(150, 0)), 0, &out));
+  EXPECT_TRUE(c.Find(HashKey(key(50, 0)), 0, &out));
 }
 
 TEST(KeyCache, ARecordReadBeforeAnInvalidationIsNotCached) {
