@@ -2,11 +2,17 @@
 // (KEYS_PER_USER per user, default 10) into the SQLite database DB through
 // the accounts service — the same path as the admin API, minus HTTP — and
 // prints each key, one per line, for the load scripts (bench/load/memory.sh).
+// With KEYWARD_SEAL_KEY (64 hex digits) set, each key gets its sealed
+// request-signing secret at issue, as keys issued by a server do; without it
+// the keys are like those issued before signed requests existed, and learn
+// their secret at their first use.
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "auth/accounts.h"
+#include "core/sealing.h"
 #include "keyward/store.h"
 
 int main(int argc, char** argv) {
@@ -23,6 +29,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   auth::Accounts accounts(**store, SystemClock());
+  std::optional<core::Sealer> sealer;
+  if (const char* hex = std::getenv("KEYWARD_SEAL_KEY"); hex && *hex) {
+    StatusOr<core::Sealer> s = core::Sealer::FromHex(hex);
+    if (!s.ok()) {
+      std::fprintf(stderr, "keyward_fill: KEYWARD_SEAL_KEY: %s\n", s.status().ToString().c_str());
+      return 1;
+    }
+    sealer.emplace(std::move(*s));
+    accounts.set_sealer(&*sealer);
+  }
   std::string user_id;
   for (long i = 0; i < keys; ++i) {
     StatusOr<std::string> secret = InternalError("unset");

@@ -5,6 +5,10 @@
 # with every key once (wrk, keys in order), then reports the server's RSS
 # and how many keys its cache holds.
 #   bench/load/memory.sh [KEYS] [SETTINGS...]     e.g. 1000000 KEYWARD_CACHE_CAPACITY=1000000
+# The keys carry their sealed signing secrets, as keys a server issues do;
+# with FIRST_USE=1 they do not (keys issued before signed requests existed,
+# or imported), and each learns its secret at its first use: a write and a
+# change-feed entry per key during the run.
 # Needs `make bench` (keyward_fill), a release build, wrk. Touches only 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,8 +18,13 @@ kw="$PWD/build/release/keyward"; fill="$PWD/build/release/keyward_fill"
 work="$(mktemp -d)"; pid=""
 cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -rf "$work"; }
 trap cleanup EXIT
+export KEYWARD_SEAL_KEY="${KEYWARD_SEAL_KEY:-$(openssl rand -hex 32)}"
 start=$(date +%s)
-"$fill" "$work/m.db" "$keys" > "$work/keys.txt"
+if [ -n "${FIRST_USE:-}" ]; then
+  KEYWARD_SEAL_KEY= "$fill" "$work/m.db" "$keys" > "$work/keys.txt"
+else
+  "$fill" "$work/m.db" "$keys" > "$work/keys.txt"
+fi
 echo "issued $keys keys in $(( $(date +%s) - start ))s ($(du -h "$work/m.db" | cut -f1) database)" >&2
 env KEYWARD_ACCESS_LOG=off "$@" "$kw" --db "$work/m.db" serve --listen 127.0.0.1:0 --threads 1 \
   > "$work/out" 2> "$work/err" &
