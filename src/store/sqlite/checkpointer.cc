@@ -113,7 +113,14 @@ void Checkpointer::Loop() {
     lock.lock();
     wanted_ = false;
     ++completed_;
-    if (frames > 0) backfilled_ = frames;  // copied back, restarted or not
+    // Restarted: the next cycle wakes the thread at restart_pages, whatever
+    // this one reached. Copied back but held (a reader stayed on the WAL):
+    // try again a quarter later.
+    if (rc == SQLITE_OK) {
+      backfilled_ = 0;
+    } else if (frames > 0) {
+      backfilled_ = frames;
+    }
   }
 }
 

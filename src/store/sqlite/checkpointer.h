@@ -72,7 +72,7 @@ class Checkpointer {
   bool stopping_ = false; // guarded by mu_
   long long requested_ = 0;  // guarded by mu_
   long long completed_ = 0;  // guarded by mu_
-  int backfilled_ = 0;       // WAL frames the last checkpoint saw; guarded by mu_
+  int backfilled_ = 0;       // WAL frames copied back without a restart; guarded by mu_
   std::thread thread_;    // started under mu_ at the first request
 };
 

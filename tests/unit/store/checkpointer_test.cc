@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "store/sqlite/connection.h"
@@ -40,6 +42,21 @@ void WriteRows(Db& db, std::mutex& mu, const Checkpointer& ckpt, bool wait_for_t
   }
 }
 
+// A fresh WAL database with table t (v BLOB), and the mutex its writes hold.
+struct WalFile {
+  testing::TempDir dir;
+  const std::string path = dir.File("c.db");
+  Db db;
+  std::mutex mu;
+  explicit WalFile(std::string_view more_sql = "") {
+    EXPECT_TRUE(db.Open(path, 5000).ok());
+    EXPECT_TRUE(db.Exec("PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB)").ok());
+    if (!more_sql.empty()) {
+      EXPECT_TRUE(db.Exec(more_sql).ok());
+    }
+  }
+};
+
 // Writes the rows into a fresh WAL database under a checkpointer with
 // `options`; returns the WAL file's size after the checkpointer detached, and
 // the checkpoints its thread ran.
@@ -48,12 +65,8 @@ struct Outcome {
   long long checkpoints = 0;
 };
 Outcome WriteThrough(CheckpointOptions options, bool wait_for_thread) {
-  testing::TempDir dir;
-  const std::string path = dir.File("c.db");
-  Db db;
-  EXPECT_TRUE(db.Open(path, 5000).ok());
-  EXPECT_TRUE(db.Exec("PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB)").ok());
-  std::mutex mu;
+  WalFile f;
+  auto& [dir, path, db, mu] = f;
   Outcome out;
   {
     Checkpointer ckpt;
@@ -83,13 +96,8 @@ TEST(Checkpointer, APageRewrittenByEveryCommitIsCopiedBackOncePerWalCycle) {
   // once, so one pass per cycle copies the page once per 40 commits. (The
   // thread used to wake at half the restart size and then every quarter of
   // that: 17 passes here, each copying the page again.)
-  testing::TempDir dir;
-  const std::string path = dir.File("c.db");
-  Db db;
-  ASSERT_TRUE(db.Open(path, 5000).ok());
-  ASSERT_TRUE(db.Exec("PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB);"
-                      "INSERT INTO t (v) VALUES (x'00')").ok());
-  std::mutex mu;
+  WalFile f("INSERT INTO t (v) VALUES (x'00')");
+  auto& [dir, path, db, mu] = f;
   long long passes = 0;
   {
     Checkpointer ckpt;
@@ -101,6 +109,56 @@ TEST(Checkpointer, APageRewrittenByEveryCommitIsCopiedBackOncePerWalCycle) {
   EXPECT_LE(passes, kRows / 40 + 1);
   EXPECT_LT(std::filesystem::file_size(path + "-wal"), kWalBound);
   EXPECT_EQ(*db.QueryInt("SELECT count(*) FROM t"), 1);
+}
+
+// Frames in the WAL now: mxFrame of the WAL index header at the start of the
+// -shm file (SQLite's documented WAL-index format, native byte order).
+std::uint32_t WalFrames(const std::string& db_path) {
+  std::ifstream shm(db_path + "-shm", std::ios::binary);
+  shm.seekg(16);
+  std::uint32_t frames = 0;
+  shm.read(reinterpret_cast<char*>(&frames), sizeof frames);
+  return frames;
+}
+
+TEST(Checkpointer, EveryWalCycleWakesTheThreadAtTheRestartSize) {
+  // A cycle ends with a restart. The next one must wake the thread once the
+  // WAL reaches the restart size again, also when its commits are several
+  // pages each and one lands just past where the last cycle was copied back:
+  // that mark used to outlive the restart, and the thread waited for a
+  // quarter more.
+  WalFile f;
+  auto& [dir, path, db, mu] = f;
+  Checkpointer ckpt;
+  ASSERT_TRUE(ckpt.Attach(db, mu, path, 5000, {.restart_pages = 40, .hard_pages = 100000}).ok());
+  const std::string blob(3000, 'x');
+  auto commit = [&](int rows) {
+    std::lock_guard lock(mu);
+    Transaction tx(db);
+    ASSERT_TRUE(tx.Begin().ok());
+    for (int i = 0; i < rows; ++i) {
+      StatusOr<Stmt> s = db.Prepare("INSERT INTO t (v) VALUES (?1)");
+      ASSERT_TRUE(s.ok());
+      ASSERT_TRUE(s->Bind(1, blob).Run().ok());
+    }
+    ASSERT_TRUE(tx.Commit().ok());
+  };
+  auto settle = [&] {
+    while (ckpt.completed() < ckpt.requested()) std::this_thread::yield();
+  };
+  // First cycle: one-row commits up to the restart size, one checkpoint.
+  while (ckpt.requested() == 0) commit(1);
+  settle();
+  const long long first = ckpt.requested();
+  // Second cycle, after the restart: three-row commits.
+  commit(3);
+  ASSERT_LT(WalFrames(path), 40u) << "the WAL did not restart";
+  while (WalFrames(path) < 40) {
+    EXPECT_EQ(ckpt.requested(), first);
+    commit(3);
+  }
+  EXPECT_EQ(ckpt.requested(), first + 1) << "at " << WalFrames(path) << " frames";
+  settle();
 }
 
 TEST(Checkpointer, WithoutTheThreadTheWriterBoundsTheWalItself) {
@@ -118,15 +176,11 @@ TEST(Checkpointer, TheWalRestartsWhileAnotherProcessWritesToo) {
   // them off as well (it takes the database's write lock), or no writer ever
   // finds the WAL fully copied back: it grows until the writer's hard limit
   // makes every commit checkpoint inline (here, with none, to 13 MB).
-  testing::TempDir dir;
-  const std::string path = dir.File("c.db");
-  Db db;
-  ASSERT_TRUE(db.Open(path, 5000).ok());
-  ASSERT_TRUE(db.Exec("PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB)").ok());
+  WalFile f;
+  auto& [dir, path, db, mu] = f;
   Db other;  // as another process would: its own connection, no checkpoints
   ASSERT_TRUE(other.Open(path, 5000).ok());
   ASSERT_TRUE(other.Exec("PRAGMA wal_autocheckpoint = 0").ok());
-  std::mutex mu;
   std::atomic<bool> done{false};
   std::atomic<int> other_rows{0};
   {
