@@ -188,8 +188,7 @@ void ComputeService::SubmitAsync(const Principal& principal, const Plan& plan,
     return done(id.status());
   }
   job.id = *id;
-  JobStore::NewJob row{job, UsageEntry{principal.user_id, principal.key_id, principal.environment,
-                                       task->cost, "job:" + task->name, now}};
+  JobStore::NewJob row{job, /*charge=*/true};
   // The callback keeps only what its answer needs (the job holds the
   // request's identity, task and payload): a small capture, no copy of the
   // caller's principal or of the parsed payload.

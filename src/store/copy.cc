@@ -175,7 +175,8 @@ StatusOr<std::vector<CopiedTable>> CopySqliteToPostgres(const std::string& from,
   KW_RETURN_IF_ERROR(tx.Begin());
   // Historical charges are facts, not requests: the credit limit's trigger
   // is off while they go in, and the counts are rebuilt from them below.
-  KW_RETURN_IF_ERROR(pg->Run("ALTER TABLE usage DISABLE TRIGGER credit_months_charge"));
+  KW_RETURN_IF_ERROR(pg->Run("ALTER TABLE usage DISABLE TRIGGER credit_months_charge; "
+                             "ALTER TABLE jobs DISABLE TRIGGER credit_months_job_charge"));
   std::vector<CopiedTable> out;
   for (const char* table : kTables) {
     KW_ASSIGN_OR_RETURN(CopiedTable t, CopyTable(*pg, db, table));
@@ -185,9 +186,14 @@ StatusOr<std::vector<CopiedTable>> CopySqliteToPostgres(const std::string& from,
   KW_RETURN_IF_ERROR(pg->Run(
       "DELETE FROM credit_months; "
       "INSERT INTO credit_months (user_id, month, used) "
-      "  SELECT user_id, keyward_month(at), sum(units) FROM usage WHERE environment = 'live' GROUP BY 1, 2; "
+      "  SELECT user_id, month, sum(units) FROM ("
+      "    SELECT user_id, keyward_month(at) AS month, units FROM usage WHERE environment = 'live' "
+      "    UNION ALL "
+      "    SELECT user_id, keyward_month(created_at), cost FROM jobs "
+      "    WHERE environment = 'live' AND charged) c GROUP BY 1, 2; "
       "SELECT setval(pg_get_serial_sequence('usage', 'seq'), (SELECT coalesce(max(seq), 0) + 1 FROM usage), false); "
-      "ALTER TABLE usage ENABLE TRIGGER credit_months_charge"));
+      "ALTER TABLE usage ENABLE TRIGGER credit_months_charge; "
+      "ALTER TABLE jobs ENABLE TRIGGER credit_months_job_charge"));
   KW_RETURN_IF_ERROR(tx.Commit());
   return out;
 }

@@ -43,7 +43,11 @@ class JobStore {
 
   struct NewJob {
     Job job;
-    std::optional<UsageEntry> charge;  // written with the job, or not at all
+    // Charge job.cost to the job's user (live) or record it (test), at
+    // job.created_at with job.key_id: kept on the job's row, written with the
+    // job or not at all, and counted by UsageStore's sums and reports as a
+    // ledger entry would be.
+    bool charge = false;
   };
   // Inserts the jobs, each with its charge, in one transaction. Returns, per
   // job, true if it was inserted, or false if its (user_id, environment,

@@ -184,10 +184,17 @@ TEST(PostgresRestart, KeywardReconnectsRefusesWhatItCannotDecideAndLosesNoAcknow
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   StatusOr<store::postgres::Result> counts = (*c)->Exec(
       "SELECT (SELECT count(*) FROM jobs WHERE user_id = $1), "
-      "(SELECT coalesce(sum(units), 0) FROM usage WHERE user_id = $1)", {user_id});
+      "(SELECT count(*) FROM jobs WHERE user_id = $1 AND charged), "
+      "(SELECT coalesce(sum(used), 0) FROM credit_months WHERE user_id = $1), "
+      "(SELECT coalesce(sum(cost), 0) FROM jobs WHERE user_id = $1 AND charged AND environment = 'live') + "
+      "(SELECT coalesce(sum(units), 0) FROM usage WHERE user_id = $1 AND environment = 'live')",
+      {user_id});
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
   EXPECT_GE(counts->Int(0, 0), static_cast<std::int64_t>(jobs_acked.size()));
-  EXPECT_EQ(counts->Int(0, 1), counts->Int(0, 0));  // each job's charge, exactly once
+  // Each job's charge, exactly once: on its row, and counted once in its month.
+  EXPECT_EQ(counts->Int(0, 1), counts->Int(0, 0));
+  EXPECT_EQ(counts->Int(0, 2), counts->Int(0, 3));
+  EXPECT_GT(counts->Int(0, 2), 0);
   // Every acknowledged key works.
   for (const std::string& k : keys_acked) EXPECT_EQ(authz(a.address(), k), 200);
   EXPECT_GT(keys_acked.size(), 0u);

@@ -35,6 +35,10 @@ class StoreCopy : public ::testing::Test {
     testing::HttpConnection c(addr);
     return c.Send(method, path, {testing::AdminAuth()}, body.is_null() ? "" : body.dump());
   }
+  static HttpReply Verify(const std::string& addr, const std::string& key, int cost) {
+    testing::HttpConnection c(addr);
+    return c.Send("POST", "/v1/keys/verify", {}, json{{"key", key}, {"cost", cost}}.dump());
+  }
   static HttpReply Submit(const std::string& addr, const std::string& key, const std::string& job_id,
                           const std::string& path = "/v1/ai/jobs") {
     testing::HttpConnection c(addr);
@@ -66,6 +70,8 @@ TEST_F(StoreCopy, ASqliteDatabaseMovesToPostgresAndKeepsWorking) {
     ASSERT_EQ(Submit(s.address(), test_key, "test-0").status, 201);
     ASSERT_EQ(Submit(s.address(), key, "queued-0", "/v1/queue/jobs").status, 201);
     ASSERT_EQ(Admin(s.address(), "POST", "/v1/users", {{"name", "Second"}}).status, 201);
+    // A charge of the ledger's own (job charges are kept on the jobs' rows).
+    ASSERT_EQ(Verify(s.address(), key, 1).status, 200);
   }
 
   testing::RunResult first = Copy("sqlite:" + sqlite_, pg_.Uri());
@@ -76,7 +82,7 @@ TEST_F(StoreCopy, ASqliteDatabaseMovesToPostgresAndKeepsWorking) {
   EXPECT_EQ(t["api_keys"]["copied"], t["api_keys"]["source"]);
   EXPECT_GE(t["api_keys"]["source"], 4);  // with the queue entry's own key
   EXPECT_EQ(t["jobs"]["copied"], 4);
-  EXPECT_EQ(t["usage"]["copied"], 4);
+  EXPECT_EQ(t["usage"]["copied"], 1);
   EXPECT_EQ(t["queue"]["copied"], 1);
   EXPECT_EQ(t["meta"]["copied"], t["meta"]["source"]);
 
@@ -97,15 +103,19 @@ TEST_F(StoreCopy, ASqliteDatabaseMovesToPostgresAndKeepsWorking) {
   EXPECT_EQ(testing::HttpGet(pg.address(), "/v1/ai/jobs/live-1", {testing::KeyAuth(key)}).status, 200);
   EXPECT_EQ(testing::HttpGet(pg.address(), "/v1/queue/jobs/queued-0", {testing::KeyAuth(key)}).status, 200);
   json usage = json::parse(Admin(pg.address(), "GET", "/v1/users/" + user_id + "/usage").body);
-  EXPECT_EQ(usage["credits"]["used_this_month"], 3);
-  EXPECT_EQ(usage["credits"]["remaining"], 7);
-  // The credit count came across: 7 more live jobs fit in 10, the 8th does not.
-  for (int i = 0; i < 7; ++i) EXPECT_EQ(Submit(pg.address(), key, "more-" + std::to_string(i)).status, 201);
-  HttpReply over = Submit(pg.address(), key, "more-7");
+  EXPECT_EQ(usage["credits"]["used_this_month"], 4);  // three jobs and the ledger's charge
+  EXPECT_EQ(usage["credits"]["remaining"], 6);
+  EXPECT_EQ(usage["environments"]["live"]["entries"], 4);
+  EXPECT_EQ(usage["environments"]["test"]["units"], 1);
+  // The credit count came across: 6 more live jobs fit in 10, the 7th does not.
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(Submit(pg.address(), key, "more-" + std::to_string(i)).status, 201);
+  HttpReply over = Submit(pg.address(), key, "more-6");
   EXPECT_EQ(over.status, 429);
   EXPECT_NE(over.body.find("QUOTA_EXCEEDED"), std::string::npos);
   // A new charge's ledger number follows the copied ones.
-  EXPECT_EQ(Submit(pg.address(), test_key, "test-1").status, 201);
+  EXPECT_EQ(Verify(pg.address(), test_key, 1).status, 200);
+  EXPECT_EQ(json::parse(Admin(pg.address(), "GET", "/v1/users/" + user_id + "/usage").body)
+                ["environments"]["test"]["units"], 2);
 
   // The target now holds data the source has not: a copy is refused whole.
   ASSERT_EQ(Admin(pg.address(), "POST", "/v1/users", {{"name", "Only in PostgreSQL"}}).status, 201);

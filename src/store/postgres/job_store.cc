@@ -1,4 +1,4 @@
-// job_store.cc: compute jobs and the usage ledger on PostgreSQL.
+// job_store.cc: compute jobs (each with its charge) and the usage ledger on PostgreSQL.
 #include "store/postgres/job_store.h"
 
 #include "store/cursor.h"
@@ -41,58 +41,44 @@ Page<Job> JobPage(const Result& r, int limit, bool full) {
   return MakePage(std::move(rows), limit, [](const Job& j) { return EncodeCursor(j.created_at, j.id); });
 }
 
-// Parameters and the statement's parts for a batch of new jobs with their
-// charges ($1…$20): each column travels as one array parameter, the jobs go
-// in with ON CONFLICT DO NOTHING (a job_id taken, also earlier in the same
-// batch, is skipped), and the charges of exactly the jobs that went in
-// follow. Rows go in sorted by user: batches committed at once (by several
-// nodes) take the users' unique-index entries and credit rows in one global
-// order, so they can wait on each other but never deadlock.
-constexpr int kColumns = 14, kChargeColumns = 6, kInsertParams = kColumns + kChargeColumns;
+// Parameters and the statement's parts for a batch of new jobs, each with
+// its charge on its row ($1…$15): each column travels as one array
+// parameter, and the jobs go in with ON CONFLICT DO NOTHING (a job_id taken,
+// also earlier in the same batch, is skipped). The trigger of migration
+// 0009 counts the live charges of exactly the rows that went in against
+// their months' credits. Rows go in sorted by user: batches committed at
+// once (by several nodes) take the users' unique-index entries and credit
+// rows in one global order, so they can wait on each other but never
+// deadlock.
+constexpr int kInsertParams = 15;
 
 void AppendInsertParams(const std::vector<JobStore::NewJob>& jobs, Params& params) {
-  std::vector<std::vector<std::optional<std::string>>> col(kColumns), charge(kChargeColumns);
+  std::vector<std::vector<std::optional<std::string>>> col(kInsertParams);
   for (const JobStore::NewJob& n : jobs) {
     const Job& j = n.job;
-    const std::optional<std::string> row[kColumns] = {
+    const std::optional<std::string> row[kInsertParams] = {
         j.id, j.user_id, Env(j.environment), j.job_id, j.key_id, j.task, j.payload,
         std::string(JobStatusName(j.status)), j.result, j.error, Num(j.cost), Num(j.created_at),
-        Num(j.started_at), Num(j.finished_at)};
-    for (int c = 0; c < kColumns; ++c) col[c].push_back(row[c]);
-    std::optional<std::string> crow[kChargeColumns];
-    if (n.charge) {
-      const UsageEntry& e = *n.charge;
-      crow[0] = e.user_id, crow[1] = e.key_id, crow[2] = Env(e.environment);
-      crow[3] = Num(e.units), crow[4] = e.reason, crow[5] = Num(e.at);
-    }
-    for (int c = 0; c < kChargeColumns; ++c) charge[c].push_back(crow[c]);
+        Num(j.started_at), Num(j.finished_at), std::string(n.charge ? "true" : "false")};
+    for (int c = 0; c < kInsertParams; ++c) col[c].push_back(row[c]);
   }
   for (const auto& c : col) params.push_back(ArrayParam(c));
-  for (const auto& c : charge) params.push_back(ArrayParam(c));
 }
 
 constexpr std::string_view kInsertCtes =
     "input AS ("
     "  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
     "    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], "
-    "    $12::bigint[], $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::text[], "
-    "    $18::bigint[], $19::text[], $20::bigint[]) WITH ORDINALITY "
+    "    $12::bigint[], $13::bigint[], $14::bigint[], $15::boolean[]) WITH ORDINALITY "
     "  AS t(id, user_id, environment, job_id, key_id, task, payload, status, result, error, "
-    "       cost, created_at, started_at, finished_at, c_user_id, c_key_id, c_environment, "
-    "       c_units, c_reason, c_at, ord)"
+    "       cost, created_at, started_at, finished_at, charged, ord)"
     "), added AS ("
     "  INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, "
-    "    result, error, cost, created_at, started_at, finished_at) "
+    "    result, error, cost, created_at, started_at, finished_at, charged) "
     "  SELECT id, user_id, environment, job_id, key_id, task, payload, status, result, error, "
-    "    cost, created_at, started_at, finished_at FROM input "
+    "    cost, created_at, started_at, finished_at, charged FROM input "
     "  ORDER BY user_id, environment, job_id, ord "
     "  ON CONFLICT (user_id, environment, job_id) DO NOTHING RETURNING id"
-    "), charged AS ("
-    "  INSERT INTO usage (user_id, key_id, environment, units, reason, at) "
-    "  SELECT i.c_user_id, i.c_key_id, i.c_environment, i.c_units, i.c_reason, i.c_at "
-    "  FROM input i JOIN added a ON a.id = i.id WHERE i.c_user_id IS NOT NULL "
-    "  ORDER BY i.c_user_id, i.ord "
-    "  RETURNING 1"
     ") SELECT i.ord FROM input i JOIN added a ON a.id = i.id";
 
 // Parameters for the outcomes of finished jobs: six arrays (id, status,
@@ -222,9 +208,12 @@ Status PgUsageStore::AppendUsage(const std::vector<UsageEntry>& entries) {
 StatusOr<std::int64_t> PgUsageStore::SumUsage(const std::string& user_id, Environment env,
                                               UnixMillis from, UnixMillis to) {
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  KW_ASSIGN_OR_RETURN(Result r, c->Exec("SELECT coalesce(sum(units), 0) FROM usage "
-                                        "WHERE user_id = $1 AND environment = $2 AND at >= $3 AND at < $4",
-                                        {user_id, Env(env), std::to_string(from), std::to_string(to)}));
+  KW_ASSIGN_OR_RETURN(Result r, c->Exec(
+      "SELECT (SELECT coalesce(sum(units), 0) FROM usage "
+      "        WHERE user_id = $1 AND environment = $2 AND at >= $3 AND at < $4) + "
+      "       (SELECT coalesce(sum(cost), 0) FROM jobs WHERE user_id = $1 AND environment = $2 "
+      "        AND created_at >= $3 AND created_at < $4 AND charged)",
+      {user_id, Env(env), std::to_string(from), std::to_string(to)}));
   return r.Int(0, 0);
 }
 
@@ -234,9 +223,14 @@ StatusOr<std::vector<UsageByKey>> PgUsageStore::UsageReport(const std::string& u
   KW_ASSIGN_OR_RETURN(Result u, c->Exec("SELECT 1 FROM users WHERE id = $1", {user_id}));
   if (u.rows() == 0) return NotFoundError("user " + user_id + " does not exist");
   KW_ASSIGN_OR_RETURN(Result r, c->Exec(
-      "SELECT coalesce(key_id, ''), environment, sum(units), count(*) FROM usage "
-      "WHERE user_id = $1 AND at >= $2 AND at < $3 GROUP BY key_id, environment "
-      "ORDER BY environment, coalesce(key_id, '')",
+      "SELECT k, e, sum(u), sum(n) FROM ("
+      "  SELECT coalesce(key_id, '') AS k, environment AS e, sum(units) AS u, count(*) AS n "
+      "  FROM usage WHERE user_id = $1 AND at >= $2 AND at < $3 GROUP BY 1, 2 "
+      "  UNION ALL "
+      "  SELECT coalesce(key_id, ''), environment, sum(cost), count(*) FROM jobs "
+      "  WHERE user_id = $1 AND environment IN ('live', 'test') AND created_at >= $2 "
+      "    AND created_at < $3 AND charged GROUP BY 1, 2"
+      ") s GROUP BY k, e ORDER BY e, k",
       {user_id, std::to_string(from), std::to_string(to)}));
   std::vector<UsageByKey> out;
   for (int i = 0; i < r.rows(); ++i) {

@@ -33,7 +33,7 @@ Status SqliteStatus(int rc, std::string_view what, std::string_view detail) {
         return AlreadyExistsError(msg);
       }
       if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFoundError(msg);
-      // The one RAISE(ABORT) in the schema: migration 0007's credit limit.
+      // The schema's only RAISE(ABORT)s: the credit limit (migrations 0007, 0011).
       if (rc == SQLITE_CONSTRAINT_TRIGGER) return ResourceExhaustedError(msg);
       return InvalidArgumentError(msg);
     case SQLITE_NOTADB:

@@ -1,4 +1,4 @@
-// job_store.cc: compute jobs and the usage ledger on SQLite.
+// job_store.cc: compute jobs (each with its charge) and the usage ledger on SQLite.
 #include "store/cursor.h"
 #include "store/sqlite/parts.h"
 
@@ -36,8 +36,7 @@ Job ReadJobSummary(const Stmt& s) { return ReadJob(s, false); }
 
 std::string JobCursor(const Job& j) { return EncodeCursor(j.created_at, j.id); }
 
-}  // namespace
-
+// Appends one usage row. REQUIRES: shared.mu held (inside a transaction).
 Status AppendUsageLocked(Db& db, const UsageEntry& e) {
   KW_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
       "INSERT INTO usage (user_id, key_id, environment, units, reason, at) VALUES (?, ?, ?, ?, ?, ?)"));
@@ -47,6 +46,8 @@ Status AppendUsageLocked(Db& db, const UsageEntry& e) {
   if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + e.user_id + " does not exist");
   return st;
 }
+
+}  // namespace
 
 StatusOr<std::vector<bool>> SqliteJobStore::InsertJobs(const std::vector<NewJob>& jobs) {
   return CommitJobs(jobs, {});
@@ -77,19 +78,19 @@ StatusOr<std::vector<bool>> SqliteJobStore::CommitJobs(const std::vector<NewJob>
     const Job& job = jobs[i].job;
     KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
         "INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, "
-        "result, error, cost, created_at, started_at, finished_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "result, error, cost, created_at, started_at, finished_at, charged) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (user_id, environment, job_id) DO NOTHING"));
     s.Bind(1, job.id).Bind(2, job.user_id).Bind(3, EnvText(job.environment)).Bind(4, job.job_id);
     s.Bind(5, job.key_id).Bind(6, job.task).Bind(7, job.payload).Bind(8, JobStatusName(job.status));
     s.Bind(9, job.result).Bind(10, job.error).Bind(11, job.cost).Bind(12, job.created_at);
-    s.Bind(13, job.started_at).Bind(14, job.finished_at);
+    s.Bind(13, job.started_at).Bind(14, job.finished_at).Bind(15, static_cast<std::int64_t>(jobs[i].charge));
+    // The charge is the row's (migration 0011): its trigger counts a live
+    // one against the month's credits and refuses it past the limit.
     Status st = s.Run();
     if (st.code() == StatusCode::kNotFound) return NotFoundError("user " + job.user_id + " does not exist");
     KW_RETURN_IF_ERROR(st);
-    if (db().Changes() == 0) continue;  // that job_id exists: no job, no charge
-    inserted[i] = true;
-    if (jobs[i].charge) KW_RETURN_IF_ERROR(AppendUsageLocked(db(), *jobs[i].charge));
+    inserted[i] = db().Changes() != 0;  // 0: that job_id exists, no job, no charge
   }
   KW_RETURN_IF_ERROR(tx.Commit());
   return inserted;
@@ -152,8 +153,10 @@ StatusOr<std::int64_t> SqliteUsageStore::SumUsage(const std::string& user_id, En
                                                   UnixMillis from, UnixMillis to) {
   Reader r = ForRead();
   KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
-      "SELECT coalesce(sum(units), 0) FROM usage WHERE user_id = ? AND environment = ? "
-      "AND at >= ? AND at < ?"));
+      "SELECT (SELECT coalesce(sum(units), 0) FROM usage WHERE user_id = ?1 AND environment = ?2 "
+      "        AND at >= ?3 AND at < ?4) + "
+      "       (SELECT coalesce(sum(cost), 0) FROM jobs WHERE user_id = ?1 AND environment = ?2 "
+      "        AND created_at >= ?3 AND created_at < ?4 AND charged = 1)"));
   s.Bind(1, user_id).Bind(2, EnvText(env)).Bind(3, from).Bind(4, to);
   return One(s, [](const Stmt& r) { return r.Int(0); }, "no row");
 }
@@ -165,9 +168,14 @@ StatusOr<std::vector<UsageByKey>> SqliteUsageStore::UsageReport(const std::strin
   u.Bind(1, user_id);
   KW_RETURN_IF_ERROR(One(u, [](const Stmt&) { return true; }, "user " + user_id + " does not exist").status());
   KW_ASSIGN_OR_RETURN(Stmt s, r.db().Prepare(
-      "SELECT coalesce(key_id, ''), environment, sum(units), count(*) FROM usage "
-      "WHERE user_id = ? AND at >= ? AND at < ? GROUP BY key_id, environment "
-      "ORDER BY environment, key_id"));
+      "SELECT k, e, sum(u), sum(n) FROM ("
+      "  SELECT coalesce(key_id, '') AS k, environment AS e, sum(units) AS u, count(*) AS n "
+      "  FROM usage WHERE user_id = ?1 AND at >= ?2 AND at < ?3 GROUP BY 1, 2 "
+      "  UNION ALL "
+      "  SELECT coalesce(key_id, ''), environment, sum(cost), count(*) FROM jobs "
+      "  WHERE user_id = ?1 AND environment IN ('live', 'test') AND created_at >= ?2 "
+      "    AND created_at < ?3 AND charged = 1 GROUP BY 1, 2"
+      ") GROUP BY k, e ORDER BY e, k"));
   s.Bind(1, user_id).Bind(2, from).Bind(3, to);
   return All(s, [](const Stmt& r) {
     return UsageByKey{r.Text(0), ReadEnv(r, 1), r.Int(2), r.Int(3)};

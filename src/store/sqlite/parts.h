@@ -65,9 +65,6 @@ class SqliteKeyStore final : public KeyStore, Part {
   static StatusOr<ApiKey> GetKeyLocked(Db& db, const std::string& id);
 };
 
-// Appends one usage row. REQUIRES: shared.mu held (inside a transaction).
-Status AppendUsageLocked(Db& db, const UsageEntry& e);
-
 class SqliteJobStore final : public JobStore, Part {
  public:
   explicit SqliteJobStore(Shared& shared) : Part(shared) {}

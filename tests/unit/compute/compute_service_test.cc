@@ -238,7 +238,7 @@ TEST_F(ResumeInPagesTest, Issue7_UnfinishedJobsResumeAPageAtATime) {
     j.payload = R"({"i":)" + std::to_string(i) + "}";
     j.status = i % 2 ? JobStatus::kRunning : JobStatus::kQueued;
     j.created_at = clock_.Now() - 1000 + i;
-    rows.push_back({j, std::nullopt});
+    rows.push_back({j, /*charge=*/false});
   }
   ASSERT_TRUE(store().jobs().InsertJobs(rows).ok());
   StatusOr<std::size_t> first = svc_->compute().ResumeUnfinished();

@@ -355,6 +355,67 @@ TEST(SqliteStore, UpgradingCountsUnfinishedQueueEntries) {
   EXPECT_TRUE((*b)->queue().Enqueue(e, 3).ok());
 }
 
+// Migration 0011 keeps a job's charge on its row. Jobs written before keep
+// theirs in the ledger: reports and the credit limit count each charge
+// once, whichever kind it is, and a new job's charge adds no ledger row.
+TEST(SqliteStore, JobChargesLiveOnTheirRowsAndEarlierOnesInTheLedgerCountOnce) {
+  testing::TempDir dir;
+  std::string path = dir.File("old.db");
+  constexpr UnixMillis kNov = 1793491200000;  // 2026-11-01 UTC
+  const std::string at = std::to_string(kNov);
+  MakeDatabaseAtVersion(path, 10,
+      "INSERT INTO users (id, name, created_at, monthly_credits) VALUES ('usr_a', 'A', 0, 6);"
+      "INSERT INTO jobs (id, user_id, environment, job_id, key_id, task, payload, status, cost, "
+      "created_at) VALUES ('job_old', 'usr_a', 'live', 'old', 'key_a', 'echo', '{}', 'succeeded', 2, " + at + ");"
+      "INSERT INTO usage (user_id, key_id, environment, units, reason, at) VALUES "
+      "('usr_a', 'key_a', 'live', 2, 'job:echo', " + at + ");");
+  StatusOr<store::BackendPtr> b = store::OpenBackend({.location = path});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto job = [&](const std::string& job_id, std::int64_t cost, Environment env) {
+    JobStore::NewJob n;
+    n.job.id = "job_" + job_id;
+    n.job.user_id = "usr_a";
+    n.job.environment = env;
+    n.job.job_id = job_id;
+    n.job.key_id = "key_a";
+    n.job.task = "echo";
+    n.job.payload = "{}";
+    n.job.cost = cost;
+    n.job.created_at = kNov + 10;
+    n.charge = true;
+    return n;
+  };
+  ASSERT_TRUE((*b)->jobs().InsertJobs({job("new", 3, Environment::kLive), job("t", 4, Environment::kTest)}).ok());
+  EXPECT_EQ(*(*b)->usage().SumUsage("usr_a", Environment::kLive, kNov, kNov + 1000), 5);
+  EXPECT_EQ(*(*b)->usage().SumUsage("usr_a", Environment::kTest, kNov, kNov + 1000), 4);
+  EXPECT_EQ(*(*b)->usage().SumUsage("usr_a", Environment::kLive, kNov + 1, kNov + 1000), 3);
+  StatusOr<std::vector<UsageByKey>> report = (*b)->usage().UsageReport("usr_a", kNov, kNov + 1000);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->size(), 2u);
+  EXPECT_EQ((*report)[0].key_id, "key_a");
+  EXPECT_EQ((*report)[0].units, 5);
+  EXPECT_EQ((*report)[0].entries, 2);
+  EXPECT_EQ((*report)[1].environment, Environment::kTest);
+  EXPECT_EQ((*report)[1].units, 4);
+  // 2 (ledger) + 3 (row) + 2 > 6: refused whole, through the jobs' trigger.
+  StatusOr<std::vector<bool>> over = (*b)->jobs().InsertJobs({job("over", 2, Environment::kLive)});
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE((*b)->jobs().InsertJobs({job("fits", 1, Environment::kLive)}).ok());
+  EXPECT_EQ(*(*b)->usage().SumUsage("usr_a", Environment::kLive, kNov, kNov + 1000), 6);
+  b->reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM usage), "
+                                   "(SELECT used FROM credit_months WHERE user_id = 'usr_a')",
+                               -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), 1);  // the earlier job's entry alone
+  EXPECT_EQ(sqlite3_column_int64(st, 1), 6);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 TEST(SqliteStore, AnInMemoryStoreGoesBackToItsSnapshotAgainAndAgain) {
   StatusOr<store::BackendPtr> b = store::OpenBackend({.location = "sqlite::memory:"});
   ASSERT_TRUE(b.ok()) << b.status().ToString();

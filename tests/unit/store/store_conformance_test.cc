@@ -74,7 +74,7 @@ class StoreConformance : public testing::PostgresTest,
     n.job.payload = "{\"n\":1}";
     n.job.cost = charge;
     n.job.created_at = at;
-    if (charge > 0) n.charge = UsageEntry{user, "key_j", Environment::kLive, charge, "job:echo", at};
+    n.charge = charge > 0;
     return n;
   }
 
@@ -500,6 +500,35 @@ TEST_P(StoreConformance, UsageIsSummedPerEnvironmentAndReportedPerKey) {
                                  {"usr_none", "k", Environment::kLive, 1, "verify", 150}}).code(),
             StatusCode::kNotFound);
   EXPECT_EQ(*usage().SumUsage("usr_m", Environment::kLive, 100, 200), 12);
+}
+
+// A job's charge is kept on its row; the ledger holds every other charge
+// (and the jobs' of earlier versions, written with charge = false here).
+TEST_P(StoreConformance, JobChargesAndLedgerEntriesAreReportedTogether) {
+  ASSERT_TRUE(keys().CreateUser(MakeUser("usr_r"), nullptr).ok());
+  JobStore::NewJob test_job = MakeJob("job_r3", "usr_r", "c", 130, 4);
+  test_job.job.environment = Environment::kTest;
+  JobStore::NewJob earlier = MakeJob("job_r4", "usr_r", "d", 140, 5);
+  earlier.charge = false;  // its charge is the ledger entry below
+  ASSERT_TRUE(jobs().InsertJobs({MakeJob("job_r1", "usr_r", "a", 100, 3), MakeJob("job_r2", "usr_r", "b", 199, 2),
+                                 test_job, earlier}).ok());
+  ASSERT_TRUE(usage().AppendUsage({{"usr_r", "key_j", Environment::kLive, 5, "job:echo", 140},
+                                   {"usr_r", "key_v", Environment::kLive, 7, "verify", 150}}).ok());
+  EXPECT_EQ(*usage().SumUsage("usr_r", Environment::kLive, 100, 200), 17);
+  EXPECT_EQ(*usage().SumUsage("usr_r", Environment::kLive, 101, 199), 12);
+  EXPECT_EQ(*usage().SumUsage("usr_r", Environment::kTest, 100, 200), 4);
+  StatusOr<std::vector<UsageByKey>> report = usage().UsageReport("usr_r", 100, 199);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->size(), 3u);
+  EXPECT_EQ((*report)[0].key_id, "key_j");  // job_r1 (3) and the earlier job's entry (5)
+  EXPECT_EQ((*report)[0].environment, Environment::kLive);
+  EXPECT_EQ((*report)[0].units, 8);
+  EXPECT_EQ((*report)[0].entries, 2);
+  EXPECT_EQ((*report)[1].key_id, "key_v");
+  EXPECT_EQ((*report)[1].units, 7);
+  EXPECT_EQ((*report)[2].environment, Environment::kTest);
+  EXPECT_EQ((*report)[2].units, 4);
+  EXPECT_EQ((*report)[2].entries, 1);
 }
 
 TEST_P(StoreConformance, TheStoreRefusesALiveChargePastTheMonthlyCredits) {
