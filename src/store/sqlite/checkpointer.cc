@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/process.h"
@@ -42,6 +43,11 @@ long long Checkpointer::completed() const {
   return completed_;
 }
 
+int Checkpointer::most_passes() const {
+  std::lock_guard lock(mu_);
+  return most_passes_;
+}
+
 // Called by SQLite on the writer's thread after each commit, with the number
 // of pages in the WAL.
 int Checkpointer::OnCommit(void* self_ptr, sqlite3* db, const char* schema, int pages) {
@@ -69,6 +75,23 @@ int Checkpointer::OnCommit(void* self_ptr, sqlite3* db, const char* schema, int 
   return SQLITE_OK;
 }
 
+namespace {
+
+constexpr int kMaxPasses = 6;
+
+// fdatasync of the database file and of its WAL, through the connection's
+// own file handles.
+int SyncFiles(Db& conn) {
+  for (int op : {SQLITE_FCNTL_JOURNAL_POINTER, SQLITE_FCNTL_FILE_POINTER}) {
+    sqlite3_file* f = nullptr;
+    if (sqlite3_file_control(conn.handle(), "main", op, &f) != SQLITE_OK || !f || !f->pMethods) continue;
+    if (int rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL); rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+}  // namespace
+
 void Checkpointer::Loop() {
   core::NameThread("kw-checkpoint");
   Db conn;
@@ -89,15 +112,24 @@ void Checkpointer::Loop() {
     cv_.wait(lock, [this] { return wanted_ || stopping_; });
     if (stopping_) return;
     lock.unlock();
-    // The bulk of the WAL, while commits go on; then the frames those
-    // commits added, still without holding anything.
-    int frames = 0;
-    int rc = sqlite3_wal_checkpoint_v2(conn.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                       nullptr, nullptr);
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_wal_checkpoint_v2(conn.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames,
+    // The WAL copied back while commits go on: the bulk, then what landed
+    // meanwhile, pass after pass until one finds little new (a pass copies
+    // what arrived during the one before), at most kMaxPasses.
+    int frames = 0;  // the WAL's size as the last pass found it
+    int rc = SQLITE_OK;
+    int pass = 0;
+    while (pass < kMaxPasses && rc == SQLITE_OK) {
+      ++pass;
+      int log = 0;
+      rc = sqlite3_wal_checkpoint_v2(conn.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
                                      nullptr);
+      const int arrived = log - frames;
+      frames = log;
+      if (pass > 1 && arrived < options_.restart_pages / 16) break;
     }
+    // The database file's copies made durable now, and the WAL's frames:
+    // the held pass below then syncs only what it copies itself.
+    if (rc == SQLITE_OK) rc = SyncFiles(conn);
     if (rc == SQLITE_OK) {
       // Under steady writes the WAL never restarts: a writer starts it over
       // only when it begins with every frame copied back and no reader is
@@ -113,6 +145,7 @@ void Checkpointer::Loop() {
     lock.lock();
     wanted_ = false;
     ++completed_;
+    most_passes_ = std::max(most_passes_, pass);
     // Restarted: the next cycle wakes the thread at restart_pages, whatever
     // this one reached. Copied back but held (a reader stayed on the WAL):
     // try again a quarter later.

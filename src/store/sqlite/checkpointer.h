@@ -4,8 +4,11 @@
 // waiting on that commit (a group commit holds dozens) waits for the disk.
 // Here the writer only reports the WAL's size (sqlite3_wal_hook); once the
 // WAL holds `restart_pages`, a thread with a connection of its own copies it
-// back (PASSIVE checkpoints, which never block the writer or the readers)
-// and then restarts it. A checkpoint copies each page once, its newest
+// back (PASSIVE checkpoints, which never block the writer or the readers:
+// pass after pass until one finds little new), syncs the database file and
+// the WAL, and then restarts the WAL in a pass that holds this process's
+// writes: it copies what landed since and syncs both files again, and those
+// two syncs are what the writers wait for. A checkpoint copies each page once, its newest
 // frame, however many commits rewrote it; the pages every commit touches
 // (index leaves of the busiest users, the tables' last pages) are copied
 // once per WAL cycle, not once per commit. Should the WAL still grow past a
@@ -27,13 +30,14 @@ namespace keyward::store::sqlite {
 class Db;
 
 struct CheckpointOptions {
-  // From this WAL size the thread copies the WAL back and restarts it (a
-  // brief pause of this process's writes every ~16 MiB of WAL under steady
-  // load). Should the WAL not restart (a reader still on it), the thread
-  // tries again after a quarter of this more.
-  int restart_pages = 4000;
+  // From this WAL size the thread copies the WAL back and restarts it: a
+  // pause of this process's writes (two file syncs) every ~64 MiB of WAL
+  // under steady load; a smaller WAL pauses more often for as long, a larger
+  // one longer (docs/performance.md). Should the WAL not restart (a reader
+  // still on it), the thread tries again after a quarter of this more.
+  int restart_pages = 16000;
   // From this size the writer checkpoints itself (the thread fell behind).
-  int hard_pages = 16000;
+  int hard_pages = 64000;
 };
 
 class Checkpointer {
@@ -52,9 +56,11 @@ class Checkpointer {
   Status Attach(Db& writer, std::mutex& writer_mu, std::string path, int busy_timeout_ms,
                 CheckpointOptions options = {});
 
-  // Times the thread was woken, and checkpoints it has run (tests).
+  // Times the thread was woken, checkpoints it has run, and the most
+  // passive passes one of them took (tests).
   long long requested() const;
   long long completed() const;
+  int most_passes() const;
 
  private:
   static int OnCommit(void* self, sqlite3* db, const char* schema, int pages);
@@ -73,6 +79,7 @@ class Checkpointer {
   long long requested_ = 0;  // guarded by mu_
   long long completed_ = 0;  // guarded by mu_
   int backfilled_ = 0;       // WAL frames copied back without a restart; guarded by mu_
+  int most_passes_ = 0;      // guarded by mu_
   std::thread thread_;    // started under mu_ at the first request
 };
 

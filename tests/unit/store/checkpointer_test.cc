@@ -111,6 +111,39 @@ TEST(Checkpointer, APageRewrittenByEveryCommitIsCopiedBackOncePerWalCycle) {
   EXPECT_EQ(*db.QueryInt("SELECT count(*) FROM t"), 1);
 }
 
+TEST(Checkpointer, PassesRepeatWhileCommitsLandAndStopWhenNoneDo) {
+  // Commits that land during a passive pass are the next pass's work; the
+  // thread repeats passes until one finds little new, so that the pass that
+  // holds the writes has little left to copy. It used to stop after two.
+  {
+    WalFile f;
+    auto& [dir, path, db, mu] = f;
+    Checkpointer ckpt;
+    ASSERT_TRUE(ckpt.Attach(db, mu, path, 5000, {.restart_pages = 40, .hard_pages = 100000}).ok());
+    // Each commit that wakes the thread waits for its checkpoint: nothing
+    // lands during the passes, and the second finds nothing new.
+    WriteRows(db, mu, ckpt, /*wait_for_thread=*/true);
+    EXPECT_GT(ckpt.completed(), 0);
+    EXPECT_EQ(ckpt.most_passes(), 2);
+  }
+  WalFile f;
+  auto& [dir, path, db, mu] = f;
+  Checkpointer ckpt;
+  ASSERT_TRUE(ckpt.Attach(db, mu, path, 5000, {.restart_pages = 40, .hard_pages = 100000}).ok());
+  // Commits keep landing while the thread copies.
+  const std::string blob(3000, 'x');
+  int rows = 0;
+  for (; rows < 20000 && ckpt.most_passes() <= 2; ++rows) {
+    std::lock_guard lock(mu);
+    StatusOr<Stmt> s = db.Prepare("INSERT INTO t (v) VALUES (?1)");
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(s->Bind(1, blob).Run().ok());
+  }
+  EXPECT_GT(ckpt.most_passes(), 2) << "after " << rows << " commits";
+  EXPECT_LE(ckpt.most_passes(), 6);
+  EXPECT_EQ(*db.QueryInt("SELECT count(*) FROM t"), rows);
+}
+
 // Frames in the WAL now: mxFrame of the WAL index header at the start of the
 // -shm file (SQLite's documented WAL-index format, native byte order).
 std::uint32_t WalFrames(const std::string& db_path) {
