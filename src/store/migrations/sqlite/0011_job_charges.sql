@@ -1,8 +1,9 @@
 -- 0011_job_charges: a job's charge is kept on the job's own row (charged = 1:
 -- its cost was charged to its user, in its environment, at created_at)
--- instead of a ledger row of its own. The job row is written anyway; a ledger row added
--- a table row, an entry in usage_by_user_time (a page of each user's range,
--- rewritten by nearly every commit) and a credit trigger per submission.
+-- instead of a ledger row of its own. The job row is written anyway; a
+-- ledger row added a table row, an entry in usage_by_user_time (a page of
+-- each user's range, rewritten by nearly every commit) and a credit trigger
+-- per submission.
 -- Usage reports add the jobs' charges to the ledger's entries. Jobs written
 -- before this version have charged = 0: their charge is a ledger row, and
 -- stays one (counted once either way). The ledger keeps every other use.
