@@ -31,13 +31,14 @@ class Db;
 
 struct CheckpointOptions {
   // From this WAL size the thread copies the WAL back and restarts it: a
-  // pause of this process's writes (two file syncs) every ~64 MiB of WAL
-  // under steady load; a smaller WAL pauses more often for as long, a larger
-  // one longer (docs/performance.md). Should the WAL not restart (a reader
-  // still on it), the thread tries again after a quarter of this more.
-  int restart_pages = 16000;
+  // pause of this process's writes (two file syncs) every ~32 MiB of WAL
+  // under steady load; a smaller WAL pauses more often, a larger one is
+  // copied back in longer bursts that take the cores from the requests
+  // (docs/performance.md). Should the WAL not restart (a reader still on
+  // it), the thread tries again after a quarter of this more.
+  int restart_pages = 8000;
   // From this size the writer checkpoints itself (the thread fell behind).
-  int hard_pages = 64000;
+  int hard_pages = 32000;
 };
 
 class Checkpointer {
