@@ -11,6 +11,7 @@
 #include "auth/scopes.h"
 #include "core/crypto.h"
 #include "store/migrations.h"
+#include "store/sqlite/connection.h"
 #include "store/sqlite/schema.h"
 #include "support/store_fixture.h"
 
@@ -403,17 +404,10 @@ TEST(SqliteStore, JobChargesLiveOnTheirRowsAndEarlierOnesInTheLedgerCountOnce) {
   EXPECT_TRUE((*b)->jobs().InsertJobs({job("fits", 1, Environment::kLive)}).ok());
   EXPECT_EQ(*(*b)->usage().SumUsage("usr_a", Environment::kLive, kNov, kNov + 1000), 6);
   b->reset();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM usage), "
-                                   "(SELECT used FROM credit_months WHERE user_id = 'usr_a')",
-                               -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int64(st, 0), 1);  // the earlier job's entry alone
-  EXPECT_EQ(sqlite3_column_int64(st, 1), 6);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  store::sqlite::Db db;
+  ASSERT_TRUE(db.Open(path, 5000).ok());
+  EXPECT_EQ(*db.QueryInt("SELECT count(*) FROM usage"), 1);  // the earlier job's entry alone
+  EXPECT_EQ(*db.QueryInt("SELECT used FROM credit_months WHERE user_id = 'usr_a'"), 6);
 }
 
 TEST(SqliteStore, AnInMemoryStoreGoesBackToItsSnapshotAgainAndAgain) {
