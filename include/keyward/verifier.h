@@ -183,6 +183,10 @@ class Verifier {
   // from bearer uses, to the store and forgets them. Called periodically and
   // at shutdown; last_used_at lags by at most that period.
   Status FlushLastUsed();
+  // Signing secrets learned from bearer uses and not yet written: a caller
+  // that flushes periodically may flush early when many wait (a burst of
+  // first uses), which keeps them few in memory.
+  std::size_t UnwrittenSecrets() const;
 
   VerifierStats stats() const;
 

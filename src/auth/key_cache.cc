@@ -85,6 +85,16 @@ void KeyCache::InvalidateUsers(std::span<const std::string> user_ids) {
   }
 }
 
+void KeyCache::Invalidate(std::span<const KeyHash> hashes) {
+  if (hashes.empty()) return;
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  for (const KeyHash& h : hashes) {
+    Shard& s = ShardFor(h);
+    std::unique_lock lock(s.mu);
+    s.entries.erase(h);
+  }
+}
+
 void KeyCache::Clear() {
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   for (Shard& s : shards_) {

@@ -90,6 +90,9 @@ class KeyCache {
   // moves once, so lookups of other users that were reading the store
   // meanwhile are turned away once, not once per user.
   void InvalidateUsers(std::span<const std::string> user_ids);
+  // Drops the cached records (not the absences) at `hashes`, as one
+  // invalidation.
+  void Invalidate(std::span<const KeyHash> hashes);
   // Drops everything, positive and negative.
   void Clear();
 

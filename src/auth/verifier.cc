@@ -9,6 +9,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "auth/key_cache.h"
 #include "auth/key_check.h"
 #include "auth/legacy_keys.h"
@@ -33,9 +35,16 @@ std::string_view VerifyOutcomeName(VerifyOutcome outcome) {
 
 namespace {
 
-// Signing secrets learned from bearer uses are kept at most this many at a
-// time (a key not kept learns again at its next bearer use).
+// Signing secrets learned from bearer uses and not yet written are kept at
+// most this many at a time (a key not kept learns again at its next bearer
+// use).
 constexpr std::size_t kMaxLearnedSecrets = 100'000;
+// Keys whose learned secret was written are remembered (as a 64-bit tag of
+// the key id, not the secret) at most this many at a time, for two cache
+// TTLs: records read before the write still lack the secret.
+constexpr std::size_t kMaxWrittenTags = 400'000;
+
+std::uint64_t IdTag(std::string_view key_id) { return std::hash<std::string_view>{}(key_id); }
 
 // The cache slot of a key looked up by id (signed requests), kept apart from
 // the slots of key hashes by a label.
@@ -96,13 +105,11 @@ struct Verifier::Impl {
   std::mutex last_used_mu;
   std::unordered_map<std::string, UnixMillis> last_used;  // guarded by last_used_mu
   auth::NonceCache nonces;
-  struct Learned {
-    std::string sealed;
-    bool flushed = false;
-    UnixMillis at = 0;  // learned, or written to the store
-  };
   std::mutex learned_mu;
-  std::unordered_map<std::string, Learned> learned;  // key id -> secret; guarded by learned_mu
+  // Key id -> sealed secret, learned and not yet written; guarded by learned_mu.
+  std::unordered_map<std::string, std::string> learned;
+  // IdTag(key id) -> when its learned secret was written; guarded by learned_mu.
+  boost::unordered_flat_map<std::uint64_t, UnixMillis> written;
 };
 
 StatusOr<auth::CachedKey> Verifier::Impl::Find(std::string_view key, const KeyHash& hash,
@@ -194,19 +201,28 @@ void Verifier::Impl::LearnSecret(const KeyWithUser& record, std::string_view key
   if (!options.sealer) return;
   {
     std::lock_guard lock(learned_mu);
-    if (learned.contains(record.key.id) || learned.size() >= kMaxLearnedSecrets) return;
+    if (learned.contains(record.key.id) || learned.size() >= kMaxLearnedSecrets ||
+        written.contains(IdTag(record.key.id))) {
+      return;
+    }
   }
   StatusOr<std::string> sealed = core::httpsig::SealSigningSecret(*options.sealer, key, record.key.id);
   if (!sealed.ok()) return;  // the next bearer use tries again
   std::lock_guard lock(learned_mu);
-  learned.emplace(record.key.id, Learned{std::move(*sealed), false, clock.Now()});
+  learned.emplace(record.key.id, std::move(*sealed));
 }
 
 std::string Verifier::Impl::SealedSecret(const KeyWithUser& record) {
   if (!record.key.signing_secret.empty()) return record.key.signing_secret;
-  std::lock_guard lock(learned_mu);
-  auto it = learned.find(record.key.id);
-  return it == learned.end() ? std::string() : it->second.sealed;
+  {
+    std::lock_guard lock(learned_mu);
+    if (auto it = learned.find(record.key.id); it != learned.end()) return it->second;
+    if (!written.contains(IdTag(record.key.id))) return std::string();
+  }
+  // Written here after `record` was read (the flush drops such records from
+  // the cache, but a lookup may have been under way): read it back.
+  StatusOr<KeyWithUser> fresh = store.LookupKeyById(record.key.id);
+  return fresh.ok() ? fresh->key.signing_secret : std::string();
 }
 
 StatusOr<Verification> Verifier::Impl::VerifySigned(const VerifyRequest& request) {
@@ -362,27 +378,33 @@ Status Verifier::FlushLastUsed() {
     std::lock_guard lock(impl_->last_used_mu);
     taken.swap(impl_->last_used);
   }
-  // Learned secrets: written once; kept here until every cached record
-  // read before the write has aged out, then forgotten.
+  // Learned secrets: written once, then forgotten. Cached records of those
+  // keys read before the write lack the secret: signed requests' records are
+  // dropped from the cache; a tag per key, kept two cache TTLs, stops bearer
+  // uses of the others from learning the secret again.
   std::vector<std::pair<std::string, std::string>> secrets;
   const UnixMillis now = impl_->clock.Now();
   {
     std::lock_guard lock(impl_->learned_mu);
-    std::erase_if(impl_->learned, [&](const auto& kv) {
-      return kv.second.flushed && kv.second.at + 2 * impl_->options.cache_ttl_ms < now;
+    boost::unordered::erase_if(impl_->written, [&](const auto& kv) {
+      return kv.second + 2 * impl_->options.cache_ttl_ms < now;
     });
-    for (const auto& [id, l] : impl_->learned) {
-      if (!l.flushed) secrets.emplace_back(id, l.sealed);
-    }
+    secrets.assign(impl_->learned.begin(), impl_->learned.end());
   }
   Status st = OkStatus();
   if (!secrets.empty()) {
     st = impl_->store.SetSigningSecrets(secrets);
     if (st.ok()) {
+      if (impl_->cache) {
+        std::vector<KeyHash> slots;
+        slots.reserve(secrets.size());
+        for (const auto& [id, sealed] : secrets) slots.push_back(IdSlot(id));
+        impl_->cache->Invalidate(slots);
+      }
       std::lock_guard lock(impl_->learned_mu);
       for (const auto& [id, sealed] : secrets) {
-        auto it = impl_->learned.find(id);
-        if (it != impl_->learned.end()) it->second.flushed = true, it->second.at = now;
+        impl_->learned.erase(id);
+        if (impl_->written.size() < kMaxWrittenTags) impl_->written.emplace(IdTag(id), now);
       }
     }
   }
@@ -390,6 +412,11 @@ Status Verifier::FlushLastUsed() {
   std::vector<std::pair<std::string, UnixMillis>> uses(taken.begin(), taken.end());
   Status touched = impl_->store.TouchKeys(uses);
   return st.ok() ? touched : st;
+}
+
+std::size_t Verifier::UnwrittenSecrets() const {
+  std::lock_guard lock(impl_->learned_mu);
+  return impl_->learned.size();
 }
 
 VerifierStats Verifier::stats() const {

@@ -3,6 +3,8 @@
 
 #include "core/process.h"
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -107,12 +109,19 @@ StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,
 }
 
 void Service::FlushLoop() {
-  std::unique_lock lock(flusher_->mu);
+  // Every period, or sooner when a burst of first uses has learned many
+  // signing secrets: each waits in memory until it is written.
+  constexpr std::size_t kSecretsBacklog = 4'096;
   const auto period = std::chrono::milliseconds(options_.last_used_flush_ms);
-  while (!flusher_->cv.wait_for(lock, period, [&] { return flusher_->stop; })) {
+  const auto tick = std::min(period, std::chrono::milliseconds(250));
+  auto due = std::chrono::steady_clock::now() + period;
+  std::unique_lock lock(flusher_->mu);
+  while (!flusher_->cv.wait_for(lock, tick, [&] { return flusher_->stop; })) {
+    if (std::chrono::steady_clock::now() < due && verifier_.UnwrittenSecrets() < kSecretsBacklog) continue;
     lock.unlock();
     verifier_.FlushLastUsed().IgnoreError();
     lock.lock();
+    due = std::chrono::steady_clock::now() + period;
   }
 }
 

@@ -188,6 +188,35 @@ TEST_F(SignedRequests, AKeyWhoseSecretIsNotKnownLearnsItAtItsNextBearerUse) {
   EXPECT_EQ(Signed(u.key, u.key_id, {.target = "/v1/ai/jobs"}).status, 200);
 }
 
+TEST_F(SignedRequests, ABurstOfFirstUsesIsWrittenBeforeTheFlushPeriod) {
+  server_.reset();
+  Start({}, {"KEYWARD_LAST_USED_FLUSH=1h"});
+  testing::CreatedUser u = NewUser();
+  // More keys issued before signing existed than the server keeps learned
+  // secrets unwritten: their first bearer uses get them written within
+  // moments, not at the next hourly flush.
+  testing::HttpConnection c(addr());
+  std::vector<std::pair<std::string, std::string>> keys;  // secret, id
+  for (int i = 0; i < 4'200; ++i) {
+    HttpReply r = c.Send("POST", "/v1/users/" + u.id + "/keys", {testing::AdminAuth()}, "{}");
+    ASSERT_EQ(r.status, 201) << r.body;
+    json j = Json(r);
+    keys.emplace_back(j["key"]["secret"], j["key"]["id"]);
+  }
+  ExecSql("UPDATE api_keys SET signing_secret = NULL");
+  for (const auto& [key, id] : keys) ASSERT_EQ(c.Send("GET", "/v1/authz", {testing::KeyAuth(key)}).status, 200);
+  auto ready = [&](const std::string& id) {
+    return Json(Admin("GET", "/v1/keys/" + id))["key"]["signing_ready"] == true;
+  };
+  for (int i = 0; i < 1'000 && !ready(keys.front().second); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(ready(keys.front().second));
+  // Written and no longer held by the server: signed requests read it back.
+  EXPECT_EQ(Signed(keys.front().first, keys.front().second, {.target = "/v1/ai/jobs"}).status, 200);
+  EXPECT_EQ(Signed(keys[4'000].first, keys[4'000].second, {.target = "/v1/ai/jobs"}).status, 200);
+}
+
 TEST_F(SignedRequests, ASignedEnqueueIsRunByTheWorkerWithASignedSubmission) {
   testing::CreatedUser u = NewUser();
   std::string body = JobBody("queued-signed-1");

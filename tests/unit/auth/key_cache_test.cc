@@ -77,6 +77,25 @@ TEST(KeyCache, ABatchOfUsersIsOneInvalidation) {
   EXPECT_TRUE(c.Find(HashKey(key(50, 0)), 0, &out));
 }
 
+TEST(KeyCache, InvalidatingSlotsDropsThoseRecordsAndTurnsAwayEarlierReads) {
+  KeyCache c({});
+  c.Put(HashKey("a"), Entry("usr_1", "a"), 0, c.epoch());
+  c.Put(HashKey("b"), Entry("usr_1", "b"), 0, c.epoch());
+  c.PutMissing(HashKey("gone"), 0, c.epoch());
+  const std::uint64_t read_before = c.epoch();
+  const KeyHash slots[] = {HashKey("a"), HashKey("gone"), HashKey("never cached")};
+  c.Invalidate(slots);
+  EXPECT_EQ(c.epoch(), read_before + 1);
+  CachedKey out;
+  EXPECT_FALSE(c.Find(HashKey("a"), 0, &out));
+  EXPECT_TRUE(c.Find(HashKey("b"), 0, &out));  // the same user's other record stays
+  EXPECT_TRUE(c.KnownMissing(HashKey("gone"), 0));
+  c.Put(HashKey("a"), Entry("usr_1", "a"), 0, read_before);  // read before: stale
+  EXPECT_FALSE(c.Find(HashKey("a"), 0, &out));
+  c.Put(HashKey("a"), Entry("usr_1", "a"), 0, c.epoch());
+  EXPECT_TRUE(c.Find(HashKey("a"), 0, &out));
+}
+
 TEST(KeyCache, ARecordReadBeforeAnInvalidationIsNotCached) {
   KeyCache c({});
   std::uint64_t seen = c.epoch();  // a lookup starts reading the store …
