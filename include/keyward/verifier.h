@@ -183,10 +183,11 @@ class Verifier {
   // from bearer uses, to the store and forgets them. Called periodically and
   // at shutdown; last_used_at lags by at most that period.
   Status FlushLastUsed();
-  // Signing secrets learned from bearer uses and not yet written: a caller
-  // that flushes periodically may flush early when many wait (a burst of
-  // first uses), which keeps them few in memory.
-  std::size_t UnwrittenSecrets() const;
+  // Last-use times and learned signing secrets waiting for FlushLastUsed().
+  // A caller that flushes periodically may flush early when many wait (many
+  // distinct keys in use, a burst of first uses): they stay few in memory,
+  // and each flush is a short write instead of one long one.
+  std::size_t Unflushed() const;
 
   VerifierStats stats() const;
 

@@ -414,9 +414,14 @@ Status Verifier::FlushLastUsed() {
   return st.ok() ? touched : st;
 }
 
-std::size_t Verifier::UnwrittenSecrets() const {
+std::size_t Verifier::Unflushed() const {
+  std::size_t n = 0;
+  {
+    std::lock_guard lock(impl_->last_used_mu);
+    n = impl_->last_used.size();
+  }
   std::lock_guard lock(impl_->learned_mu);
-  return impl_->learned.size();
+  return n + impl_->learned.size();
 }
 
 VerifierStats Verifier::stats() const {

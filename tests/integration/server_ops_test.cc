@@ -197,6 +197,26 @@ TEST_F(ServerTest, LastUsedIsRecordedWithoutAWritePerRequest) {
   EXPECT_FALSE(Json(Admin("GET", "/v1/keys/" + u.key_id))["key"]["last_used_at"].is_null());
 }
 
+TEST_F(ServerTest, LastUsesOfManyKeysAreWrittenBeforeTheFlushPeriod) {
+  server_.reset();
+  Start({}, {"KEYWARD_LAST_USED_FLUSH=1h"});
+  testing::CreatedUser u = NewUser();
+  // More keys in use than the server keeps last uses unwritten: they are
+  // written within moments, in a few short writes, not at the next hourly
+  // flush in one long one.
+  std::vector<std::pair<std::string, std::string>> keys = IssueMany(u.id, 4'200);
+  ASSERT_EQ(keys.size(), 4'200u);
+  testing::HttpConnection c(addr());
+  for (const auto& [key, id] : keys) ASSERT_EQ(c.Send("GET", "/v1/authz", {testing::KeyAuth(key)}).status, 200);
+  auto used = [&](const std::string& id) {
+    return !Json(Admin("GET", "/v1/keys/" + id))["key"]["last_used_at"].is_null();
+  };
+  for (int i = 0; i < 1'000 && !used(keys.front().second); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(used(keys.front().second));
+}
+
 TEST(ServeConfig, FlagsBeatEnvironmentBeatFile) {
   testing::TempDir dir;
   std::string cfg = dir.File("keyward.toml");

@@ -195,15 +195,10 @@ TEST_F(SignedRequests, ABurstOfFirstUsesIsWrittenBeforeTheFlushPeriod) {
   // More keys issued before signing existed than the server keeps learned
   // secrets unwritten: their first bearer uses get them written within
   // moments, not at the next hourly flush.
-  testing::HttpConnection c(addr());
-  std::vector<std::pair<std::string, std::string>> keys;  // secret, id
-  for (int i = 0; i < 4'200; ++i) {
-    HttpReply r = c.Send("POST", "/v1/users/" + u.id + "/keys", {testing::AdminAuth()}, "{}");
-    ASSERT_EQ(r.status, 201) << r.body;
-    json j = Json(r);
-    keys.emplace_back(j["key"]["secret"], j["key"]["id"]);
-  }
+  std::vector<std::pair<std::string, std::string>> keys = IssueMany(u.id, 4'200);  // secret, id
+  ASSERT_EQ(keys.size(), 4'200u);
   ExecSql("UPDATE api_keys SET signing_secret = NULL");
+  testing::HttpConnection c(addr());
   for (const auto& [key, id] : keys) ASSERT_EQ(c.Send("GET", "/v1/authz", {testing::KeyAuth(key)}).status, 200);
   auto ready = [&](const std::string& id) {
     return Json(Admin("GET", "/v1/keys/" + id))["key"]["signing_ready"] == true;

@@ -80,6 +80,21 @@ class ServerTest : public ::testing::Test {
     return {j["key"]["secret"], j["key"]["id"]};
   }
 
+  // `n` more keys of `user_id` over one connection: (secret, id) each; fewer
+  // after a failure.
+  std::vector<std::pair<std::string, std::string>> IssueMany(const std::string& user_id, int n) {
+    HttpConnection c(addr());
+    std::vector<std::pair<std::string, std::string>> keys;
+    for (int i = 0; i < n; ++i) {
+      HttpReply r = c.Send("POST", "/v1/users/" + user_id + "/keys", {AdminAuth()}, "{}");
+      EXPECT_EQ(r.status, 201) << r.body;
+      if (r.status != 201) break;
+      nlohmann::json j = Json(r);
+      keys.emplace_back(j["key"]["secret"], j["key"]["id"]);
+    }
+    return keys;
+  }
+
   HttpReply Authz(const std::string& key, const std::string& query = "") {
     return HttpGet(addr(), "/v1/authz" + query, {KeyAuth(key)});
   }
