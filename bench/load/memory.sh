@@ -9,11 +9,12 @@
 # with FIRST_USE=1 they do not (keys issued before signed requests existed,
 # or imported), and each learns its secret at its first use: a write and a
 # change-feed entry per key during the run.
+# KEYWARD_BIN: another keyward build to measure (keyward_fill stays this tree's).
 # Needs `make bench` (keyward_fill), a release build, wrk. Touches only 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 keys="${1:-10000}"; shift || true
-kw="$PWD/build/release/keyward"; fill="$PWD/build/release/keyward_fill"
+kw="${KEYWARD_BIN:-$PWD/build/release/keyward}"; fill="$PWD/build/release/keyward_fill"
 [ -x "$kw" ] && [ -x "$fill" ] || { echo "build first: make build bench" >&2; exit 2; }
 work="$(mktemp -d)"; pid=""
 cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -rf "$work"; }

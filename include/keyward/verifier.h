@@ -183,11 +183,15 @@ class Verifier {
   // from bearer uses, to the store and forgets them. Called periodically and
   // at shutdown; last_used_at lags by at most that period.
   Status FlushLastUsed();
-  // Last-use times and learned signing secrets waiting for FlushLastUsed().
-  // A caller that flushes periodically may flush early when many wait (many
-  // distinct keys in use, a burst of first uses): they stay few in memory,
-  // and each flush is a short write instead of one long one.
-  std::size_t Unflushed() const;
+  // What waits for FlushLastUsed(). A caller that flushes periodically may
+  // flush early when much waits (many distinct keys in use, a burst of first
+  // uses): less is held in memory, and each flush is a short write instead
+  // of one long one.
+  struct Unflushed {
+    std::size_t last_uses = 0;        // keys whose last use is not written
+    std::size_t signing_secrets = 0;  // secrets learned, not written
+  };
+  Unflushed unflushed() const;
 
   VerifierStats stats() const;
 

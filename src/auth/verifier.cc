@@ -414,14 +414,15 @@ Status Verifier::FlushLastUsed() {
   return st.ok() ? touched : st;
 }
 
-std::size_t Verifier::Unflushed() const {
-  std::size_t n = 0;
+Verifier::Unflushed Verifier::unflushed() const {
+  Unflushed u;
   {
     std::lock_guard lock(impl_->last_used_mu);
-    n = impl_->last_used.size();
+    u.last_uses = impl_->last_used.size();
   }
   std::lock_guard lock(impl_->learned_mu);
-  return n + impl_->learned.size();
+  u.signing_secrets = impl_->learned.size();
+  return u;
 }
 
 VerifierStats Verifier::stats() const {

@@ -109,17 +109,24 @@ StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,
 }
 
 void Service::FlushLoop() {
-  // Every period, or sooner once many last uses and learned signing secrets
-  // wait (many distinct keys in use, a burst of first uses): each waits in
-  // memory, and one flush of a hundred thousand rows was a write long enough
-  // to show in authz's p99.
-  constexpr std::size_t kBacklog = 4'096;
+  // Every period, or sooner once much waits: each entry is held in memory,
+  // and one flush of a hundred thousand rows was a write long enough to show
+  // in authz's p99. A learned secret is written once, so a burst of first
+  // uses flushes early at a few thousand. A key's last use is noted again
+  // after last_used_resolution, so flushing more often writes busy keys more
+  // often: only many more distinct keys than that flush early.
+  constexpr std::size_t kSecretsBacklog = 4'096;
+  constexpr std::size_t kLastUsesBacklog = 32'768;
   const auto period = std::chrono::milliseconds(options_.last_used_flush_ms);
   const auto tick = std::min(period, std::chrono::milliseconds(250));
   auto due = std::chrono::steady_clock::now() + period;
   std::unique_lock lock(flusher_->mu);
   while (!flusher_->cv.wait_for(lock, tick, [&] { return flusher_->stop; })) {
-    if (std::chrono::steady_clock::now() < due && verifier_.Unflushed() < kBacklog) continue;
+    const Verifier::Unflushed waiting = verifier_.unflushed();
+    if (std::chrono::steady_clock::now() < due && waiting.signing_secrets < kSecretsBacklog &&
+        waiting.last_uses < kLastUsesBacklog) {
+      continue;
+    }
     lock.unlock();
     verifier_.FlushLastUsed().IgnoreError();
     lock.lock();

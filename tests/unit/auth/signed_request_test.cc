@@ -215,19 +215,19 @@ TEST_F(SignedRequestTest, ALearnedSecretIsNotHeldOnceWrittenAndIsNotLearnedAgain
   // signed request) and by hash (the bearer use that learns it).
   EXPECT_EQ(Check(v, *Sign(u.key->secret, u.key->record.id, NowS(), "a")), VerifyOutcome::kSigningSecretUnknown);
   EXPECT_EQ(v.Verify({u.key->secret})->outcome, VerifyOutcome::kValid);
-  EXPECT_EQ(v.Unflushed(), 1u);
+  EXPECT_EQ(v.unflushed().signing_secrets, 1u);
   ASSERT_TRUE(v.FlushLastUsed().ok());
-  EXPECT_EQ(v.Unflushed(), 0u);
+  EXPECT_EQ(v.unflushed().signing_secrets, 0u);
   // The record cached by id before the write was dropped: read again, with it.
   EXPECT_EQ(Check(v, *Sign(u.key->secret, u.key->record.id, NowS(), "b")), VerifyOutcome::kValid);
   // The cached bearer record still lacks it; its uses do not learn it again.
   EXPECT_EQ(v.Verify({u.key->secret})->outcome, VerifyOutcome::kValid);
-  EXPECT_EQ(v.Unflushed(), 0u);
+  EXPECT_EQ(v.unflushed().signing_secrets, 0u);
   // Once every record read before the write has aged out, a fresh read has it.
   clock_.Advance(2 * Options().cache_ttl_ms + 1);
   ASSERT_TRUE(v.FlushLastUsed().ok());
   EXPECT_EQ(v.Verify({u.key->secret})->outcome, VerifyOutcome::kValid);
-  EXPECT_EQ(v.Unflushed(), 0u);
+  EXPECT_EQ(v.unflushed().signing_secrets, 0u);
   EXPECT_EQ(Check(v, *Sign(u.key->secret, u.key->record.id, NowS(), "c")), VerifyOutcome::kValid);
 }
 

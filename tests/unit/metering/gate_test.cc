@@ -81,9 +81,9 @@ TEST_F(GateTest, LastUseIsFlushedInOneWrite) {
     ASSERT_TRUE(tracking.Verify({u.key->secret, {}, std::nullopt}).ok());
   }
   EXPECT_FALSE(store().keys().GetKey(u.key->record.id)->last_used_at.has_value());
-  EXPECT_EQ(tracking.Unflushed(), 1u);  // one key: one entry, however many uses
+  EXPECT_EQ(tracking.unflushed().last_uses, 1u);  // one key: one entry, however many uses
   ASSERT_TRUE(tracking.FlushLastUsed().ok());
-  EXPECT_EQ(tracking.Unflushed(), 0u);
+  EXPECT_EQ(tracking.unflushed().last_uses, 0u);
   EXPECT_EQ(store().keys().GetKey(u.key->record.id)->last_used_at, clock_.Now());
 }
 
