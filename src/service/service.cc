@@ -120,15 +120,14 @@ void Service::FlushLoop() {
   const auto period = std::chrono::milliseconds(options_.last_used_flush_ms);
   const auto tick = std::min(period, std::chrono::milliseconds(250));
   auto due = std::chrono::steady_clock::now() + period;
+  bool early = true;  // not after a failed flush: the store may be down
   std::unique_lock lock(flusher_->mu);
   while (!flusher_->cv.wait_for(lock, tick, [&] { return flusher_->stop; })) {
     const Verifier::Unflushed waiting = verifier_.unflushed();
-    if (std::chrono::steady_clock::now() < due && waiting.signing_secrets < kSecretsBacklog &&
-        waiting.last_uses < kLastUsesBacklog) {
-      continue;
-    }
+    const bool backlog = waiting.signing_secrets >= kSecretsBacklog || waiting.last_uses >= kLastUsesBacklog;
+    if (std::chrono::steady_clock::now() < due && !(early && backlog)) continue;
     lock.unlock();
-    verifier_.FlushLastUsed().IgnoreError();
+    early = verifier_.FlushLastUsed().ok();
     lock.lock();
     due = std::chrono::steady_clock::now() + period;
   }
