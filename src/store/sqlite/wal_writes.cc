@@ -292,6 +292,10 @@ int CurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
 const char* GatheringVfs() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // No memory statistics: with them on, every SQLite allocation and free
+    // takes one process-wide mutex. Only possible before SQLite initialises
+    // (an embedding program that already did keeps its own setting).
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     sqlite3_initialize();
     g_base = sqlite3_vfs_find(nullptr);
     g_vfs = sqlite3_vfs{
