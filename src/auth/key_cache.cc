@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <vector>
 
 
 namespace keyward::auth {
@@ -48,15 +49,28 @@ bool KeyCache::KnownMissing(const KeyHash& hash, UnixMillis now) const {
 
 void KeyCache::Put(const KeyHash& hash, CachedKey entry, UnixMillis now, std::uint64_t seen) {
   if (options_.capacity == 0) return;
+  std::vector<CachedKey> evicted;  // released after the lock: freeing records takes time
   Shard& s = ShardFor(hash);
   std::unique_lock lock(s.mu);
   if (epoch_.load(std::memory_order_acquire) != seen) return;  // stale: an invalidation ran
-  if (s.entries.size() >= std::max<std::size_t>(1, options_.capacity / kShards) &&
-      !s.entries.count(hash)) {
-    s.entries.clear();
+  const std::size_t per_shard = std::max<std::size_t>(1, options_.capacity / kShards);
+  if (s.entries.size() >= per_shard && !s.entries.contains(hash)) {
+    // Full: drop every record past its TTL (it would be re-read anyway) and,
+    // if that frees less than an eighth of the shard, more records up to an
+    // eighth. The table's slot order follows the key hashes, so those are a
+    // random pick. One pass per eighth of the shard's inserts.
+    const std::size_t least = std::max<std::size_t>(1, per_shard / 8);
+    evicted.reserve(least);
+    boost::unordered::erase_if(s.entries, [&](auto& kv) {
+      if (evicted.size() >= least && now - kv.second.fetched_at < options_.ttl_ms) return false;
+      evicted.push_back(std::move(kv.second.key));
+      return true;
+    });
   }
-  s.entries[hash] = Entry{std::move(entry), now};
+  s.entries.insert_or_assign(hash, Entry{std::move(entry), now});
   s.missing.erase(hash);
+  lock.unlock();
+  evicted.clear();
 }
 
 void KeyCache::PutMissing(const KeyHash& hash, UnixMillis now, std::uint64_t seen) {

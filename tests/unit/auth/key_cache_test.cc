@@ -118,6 +118,39 @@ TEST(KeyCache, StaysWithinItsCapacity) {
   EXPECT_LE(c.size(), 64u);
 }
 
+// A full cache makes room by dropping a few records, not a whole shard: its
+// size stays between seven eighths of the capacity and the capacity.
+TEST(KeyCache, AFullCacheDropsAFewRecordsNotAShard) {
+  KeyCache c({.capacity = 1600, .ttl_ms = 1'000'000, .negative_capacity = 64, .negative_ttl_ms = 1'000'000});
+  std::size_t least = 1600;
+  for (int i = 0; i < 20'000; ++i) {
+    std::string k = "k" + std::to_string(i);
+    c.Put(HashKey(k), Entry("usr_1", k), 0, c.epoch());
+    if (i >= 4'000) least = std::min(least, c.size());
+  }
+  EXPECT_GE(least, 1600u * 7 / 8);
+  EXPECT_LE(c.size(), 1600u);
+}
+
+// Records past their TTL are the first to go: a full shard keeps its fresh
+// records when expired ones make room.
+TEST(KeyCache, AFullShardDropsExpiredRecordsFirst) {
+  // 16 records a shard; find 17 keys that share one shard.
+  KeyCache c({.capacity = 16 * 16, .ttl_ms = 1000, .negative_capacity = 64, .negative_ttl_ms = 1000});
+  std::vector<std::string> same;
+  const std::uint8_t shard = HashKey("k0")[8] % 16;
+  for (int i = 0; same.size() < 17; ++i) {
+    std::string k = "k" + std::to_string(i);
+    if (HashKey(k)[8] % 16 == shard) same.push_back(k);
+  }
+  for (int i = 0; i < 8; ++i) c.Put(HashKey(same[i]), Entry("usr_1", same[i]), 0, c.epoch());
+  for (int i = 8; i < 16; ++i) c.Put(HashKey(same[i]), Entry("usr_1", same[i]), 1500, c.epoch());
+  c.Put(HashKey(same[16]), Entry("usr_1", same[16]), 1500, c.epoch());
+  CachedKey out;
+  for (int i = 8; i < 17; ++i) EXPECT_TRUE(c.Find(HashKey(same[i]), 1500, &out)) << same[i];
+  EXPECT_EQ(c.size(), 9u);
+}
+
 TEST(KeyCache, ZeroCapacityDisablesCaching) {
   KeyCache c({.capacity = 0, .ttl_ms = 1000, .negative_capacity = 0, .negative_ttl_ms = 1000});
   c.Put(HashKey("a"), Entry("usr_1", "a"), 0, c.epoch());
