@@ -55,14 +55,24 @@ void KeyCache::Put(const KeyHash& hash, CachedKey entry, UnixMillis now, std::ui
   if (epoch_.load(std::memory_order_acquire) != seen) return;  // stale: an invalidation ran
   const std::size_t per_shard = std::max<std::size_t>(1, options_.capacity / kShards);
   if (s.entries.size() >= per_shard && !s.entries.contains(hash)) {
-    // Full: drop every record past its TTL (it would be re-read anyway) and,
-    // if that frees less than an eighth of the shard, more records up to an
-    // eighth. The table's slot order follows the key hashes, so those are a
-    // random pick. One pass per eighth of the shard's inserts.
+    // Full: drop the records read longest ago — an eighth of the shard, and
+    // all that are past their TTL. They are the nearest to being re-read
+    // anyway, and were allocated together, so freeing them leaves the heap
+    // in runs rather than holes. One pass per eighth of the shard's inserts.
     const std::size_t least = std::max<std::size_t>(1, per_shard / 8);
+    thread_local std::vector<UnixMillis> times;
+    times.clear();
+    for (const auto& kv : s.entries) times.push_back(kv.second.fetched_at);
+    auto nth = times.begin() + static_cast<std::ptrdiff_t>(std::min(least, times.size()) - 1);
+    std::nth_element(times.begin(), nth, times.end());
+    const UnixMillis cutoff = *nth;  // the least-th oldest read; of its ties, up to `least` in all go
+    std::size_t taken = 0;
     evicted.reserve(least);
     boost::unordered::erase_if(s.entries, [&](auto& kv) {
-      if (evicted.size() >= least && now - kv.second.fetched_at < options_.ttl_ms) return false;
+      const UnixMillis t = kv.second.fetched_at;
+      const bool expired = now - t >= options_.ttl_ms;
+      if (!expired && (t > cutoff || (t == cutoff && taken >= least))) return false;
+      if (!expired) ++taken;
       evicted.push_back(std::move(kv.second.key));
       return true;
     });

@@ -4,11 +4,11 @@
 //
 // Thread-safe: 16 shards by hash, each an open-addressing table
 // (boost::unordered_flat_map) with a shared_mutex (lookups share, inserts and
-// invalidations are exclusive). When a shard is full, an insert first drops
-// its records past their TTL and, if those are fewer than an eighth of the
-// shard, random others up to an eighth: the cache stays at seven eighths of
-// its capacity or more, and no insert empties a whole shard (which would
-// send every key of that shard to the store at once).
+// invalidations are exclusive). When a shard is full, an insert drops the
+// eighth of its records read longest ago (the nearest to their TTL) and any
+// past their TTL: the cache stays at seven eighths of its capacity or more,
+// and no insert empties a whole shard (which would send every key of that
+// shard to the store at once).
 //
 // Invalidation epochs. A record read from the store just before a change was
 // committed is stale; if it were cached after the change's invalidation ran,

@@ -20,6 +20,17 @@ CachedKey Entry(const std::string& user, const std::string& key) {
   return MakeCachedKey(std::move(r));
 }
 
+// `n` keys whose hashes fall in one shard of the cache (16 shards by byte 8).
+std::vector<std::string> KeysOfOneShard(std::size_t n) {
+  std::vector<std::string> same;
+  const std::uint8_t shard = HashKey("k0")[8] % 16;
+  for (int i = 0; same.size() < n; ++i) {
+    std::string k = "k" + std::to_string(i);
+    if (HashKey(k)[8] % 16 == shard) same.push_back(k);
+  }
+  return same;
+}
+
 TEST(KeyCache, EntriesLiveForTheirTtl) {
   KeyCache c({.capacity = 100, .ttl_ms = 1000, .negative_capacity = 100, .negative_ttl_ms = 50});
   KeyHash h = HashKey("a");
@@ -135,20 +146,29 @@ TEST(KeyCache, AFullCacheDropsAFewRecordsNotAShard) {
 // Records past their TTL are the first to go: a full shard keeps its fresh
 // records when expired ones make room.
 TEST(KeyCache, AFullShardDropsExpiredRecordsFirst) {
-  // 16 records a shard; find 17 keys that share one shard.
+  // 16 records a shard.
   KeyCache c({.capacity = 16 * 16, .ttl_ms = 1000, .negative_capacity = 64, .negative_ttl_ms = 1000});
-  std::vector<std::string> same;
-  const std::uint8_t shard = HashKey("k0")[8] % 16;
-  for (int i = 0; same.size() < 17; ++i) {
-    std::string k = "k" + std::to_string(i);
-    if (HashKey(k)[8] % 16 == shard) same.push_back(k);
-  }
+  std::vector<std::string> same = KeysOfOneShard(17);
   for (int i = 0; i < 8; ++i) c.Put(HashKey(same[i]), Entry("usr_1", same[i]), 0, c.epoch());
   for (int i = 8; i < 16; ++i) c.Put(HashKey(same[i]), Entry("usr_1", same[i]), 1500, c.epoch());
   c.Put(HashKey(same[16]), Entry("usr_1", same[16]), 1500, c.epoch());
   CachedKey out;
   for (int i = 8; i < 17; ++i) EXPECT_TRUE(c.Find(HashKey(same[i]), 1500, &out)) << same[i];
   EXPECT_EQ(c.size(), 9u);
+}
+
+// Otherwise the records read longest ago make room (the nearest to their
+// TTL), an eighth of the shard at a time.
+TEST(KeyCache, AFullShardDropsTheRecordsReadLongestAgo) {
+  KeyCache c({.capacity = 16 * 16, .ttl_ms = 1'000'000, .negative_capacity = 64, .negative_ttl_ms = 1000});
+  std::vector<std::string> same = KeysOfOneShard(17);
+  for (int i = 0; i < 16; ++i) c.Put(HashKey(same[i]), Entry("usr_1", same[i]), 100 * i, c.epoch());
+  c.Put(HashKey(same[16]), Entry("usr_1", same[16]), 1600, c.epoch());
+  CachedKey out;
+  EXPECT_FALSE(c.Find(HashKey(same[0]), 1600, &out));
+  EXPECT_FALSE(c.Find(HashKey(same[1]), 1600, &out));
+  for (int i = 2; i < 17; ++i) EXPECT_TRUE(c.Find(HashKey(same[i]), 1600, &out)) << same[i];
+  EXPECT_EQ(c.size(), 15u);
 }
 
 TEST(KeyCache, ZeroCapacityDisablesCaching) {
