@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <thread>
 
+#include "support/eventually.h"
 #include "support/server_fixture.h"
 #include "support/subprocess.h"
 
@@ -34,15 +34,11 @@ class CliRevocation : public testing::ServerTest {
   }
 
   // The authz status for `key` once it becomes `want`, or the last one seen
-  // after a bounded wait (the feed is polled every 10 ms; the bound is only
-  // there so that a broken feed fails instead of hanging).
+  // after a bounded wait (the feed is polled every 10 ms).
   int AuthzBecomes(const std::string& key, int want, const std::string& query = "") {
     int status = 0;
-    for (int i = 0; i < 1000; ++i) {
-      status = Authz(key, query).status;
-      if (status == want) return status;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    testing::Eventually([&] { return (status = Authz(key, query).status) == want; },
+                        std::chrono::seconds(10), std::chrono::milliseconds(5));
     return status;
   }
 };
@@ -90,10 +86,12 @@ TEST_F(CliRevocation, ARevocationOnOneNodeReachesTheOther) {
   ASSERT_EQ(testing::HttpGet(other.address(), "/v1/authz", {testing::KeyAuth(u.key)}).status, 200);
   ASSERT_EQ(Admin("POST", "/v1/keys/" + u.key_id + "/revoke").status, 200);
   int status = 0;
-  for (int i = 0; i < 1000 && status != 401; ++i) {  // bounded only so a broken feed fails
-    status = testing::HttpGet(other.address(), "/v1/authz", {testing::KeyAuth(u.key)}).status;
-    if (status != 401) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  testing::Eventually(
+      [&] {
+        status = testing::HttpGet(other.address(), "/v1/authz", {testing::KeyAuth(u.key)}).status;
+        return status == 401;
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(5));
   EXPECT_EQ(status, 401);
 }
 

@@ -10,9 +10,9 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "core/http_signature.h"
+#include "support/eventually.h"
 #include "support/server_fixture.h"
 #include "support/subprocess.h"
 
@@ -49,10 +49,9 @@ class NginxTest : public testing::ServerTest {
       _exit(127);
     }
     // Ready when the front port answers (bounded wait, no fixed sleep).
-    for (int i = 0; i < 2000; ++i) {
-      testing::HttpConnection c(front_);
-      if (c.connected()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (testing::Eventually([&] { return testing::HttpConnection(front_).connected(); },
+                            std::chrono::seconds(10), std::chrono::milliseconds(5))) {
+      return;
     }
     FAIL() << "nginx did not start: " << testing::ReadFileBytes(prefix + "/error.log");
   }

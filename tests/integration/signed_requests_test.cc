@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
-#include <thread>
 
 #include "core/http_signature.h"
+#include "support/eventually.h"
 #include "support/server_fixture.h"
 #include "support/subprocess.h"
 
@@ -170,19 +170,17 @@ TEST_F(SignedRequests, AKeyWhoseSecretIsNotKnownLearnsItAtItsNextBearerUse) {
   // As a key issued before signing existed: no secret stored.
   ExecSql("UPDATE api_keys SET signing_secret = NULL WHERE id = '" + u.key_id + "'");
   HttpReply unknown;
-  for (int i = 0; i < 500; ++i) {  // the change feed reaches the server's cache
+  testing::Eventually([&] {  // the change feed reaches the server's cache
     unknown = Signed(u.key, u.key_id, {.target = "/v1/ai/jobs"});
-    if (unknown.status == 401) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+    return unknown.status == 401;
+  });
   ASSERT_EQ(unknown.status, 401) << unknown.body;
   EXPECT_EQ(Code(unknown), "SIGNING_SECRET_UNKNOWN");
   EXPECT_EQ(Authz(u.key).status, 200);  // one bearer call
   EXPECT_EQ(Signed(u.key, u.key_id, {.target = "/v1/ai/jobs"}).status, 200);
   // Stored for every node and restart: after one, it still signs.
-  for (int i = 0; i < 500 && !Json(Admin("GET", "/v1/keys/" + u.key_id))["key"]["signing_ready"]; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  EXPECT_TRUE(testing::Eventually(
+      [&] { return Json(Admin("GET", "/v1/keys/" + u.key_id))["key"]["signing_ready"] == true; }));
   server_.reset();
   Start();
   EXPECT_EQ(Signed(u.key, u.key_id, {.target = "/v1/ai/jobs"}).status, 200);
@@ -203,10 +201,7 @@ TEST_F(SignedRequests, ABurstOfFirstUsesIsWrittenBeforeTheFlushPeriod) {
   auto ready = [&](const std::string& id) {
     return Json(Admin("GET", "/v1/keys/" + id))["key"]["signing_ready"] == true;
   };
-  for (int i = 0; i < 1'000 && !ready(keys.front().second); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_TRUE(ready(keys.front().second));
+  EXPECT_TRUE(testing::Eventually([&] { return ready(keys.front().second); }));
   // Written and no longer held by the server: signed requests read it back.
   EXPECT_EQ(Signed(keys.front().first, keys.front().second, {.target = "/v1/ai/jobs"}).status, 200);
   EXPECT_EQ(Signed(keys[4'000].first, keys[4'000].second, {.target = "/v1/ai/jobs"}).status, 200);
