@@ -102,6 +102,7 @@ struct Verifier::Impl {
   std::unique_ptr<auth::KeyCache> cache;
   std::unique_ptr<auth::LegacyKeys> legacy;  // null when options.legacy_keys is off
   std::atomic<std::uint64_t> hits{0}, misses{0}, negative_hits{0};
+  std::atomic<std::uint64_t> flushes{0}, flush_failures{0};
   std::mutex last_used_mu;
   std::unordered_map<std::string, UnixMillis> last_used;  // guarded by last_used_mu
   auth::NonceCache nonces;
@@ -408,10 +409,16 @@ Status Verifier::FlushLastUsed() {
       }
     }
   }
-  if (taken.empty()) return st;
-  std::vector<std::pair<std::string, UnixMillis>> uses(taken.begin(), taken.end());
-  Status touched = impl_->store.TouchKeys(uses);
-  return st.ok() ? touched : st;
+  if (!taken.empty()) {
+    std::vector<std::pair<std::string, UnixMillis>> uses(taken.begin(), taken.end());
+    Status touched = impl_->store.TouchKeys(uses);
+    if (st.ok()) st = touched;
+  }
+  if (!secrets.empty() || !taken.empty()) {
+    impl_->flushes.fetch_add(1, std::memory_order_relaxed);
+    if (!st.ok()) impl_->flush_failures.fetch_add(1, std::memory_order_relaxed);
+  }
+  return st;
 }
 
 Verifier::Unflushed Verifier::unflushed() const {
@@ -427,7 +434,8 @@ Verifier::Unflushed Verifier::unflushed() const {
 
 VerifierStats Verifier::stats() const {
   return {impl_->hits.load(), impl_->misses.load(), impl_->negative_hits.load(),
-          impl_->cache ? impl_->cache->size() : 0, impl_->nonces.size()};
+          impl_->cache ? impl_->cache->size() : 0, impl_->nonces.size(),
+          impl_->flushes.load(), impl_->flush_failures.load()};
 }
 
 }  // namespace keyward

@@ -125,6 +125,9 @@ std::string Metrics::Render(const VerifierStats& v) const {
       "# HELP keyward_key_cache_entries Keys held in the verification cache\n"
       "# TYPE keyward_key_cache_entries gauge\nkeyward_key_cache_entries {}\n",
       v.cached_keys);
+  counter("last_used_flushes_total",
+          "Writes of keys' last uses and learned signing secrets (last_used_flush)", v.flushes);
+  counter("last_used_flush_failures_total", "Of those, writes the store refused", v.flush_failures);
   counter("ledger_batches_total", "Usage ledger group commits", ledger_batches_.load());
   counter("ledger_entries_total", "Usage entries committed through the ledger",
           ledger_entries_.load());

@@ -1,11 +1,14 @@
 // Signed requests (RFC 9421, hmac-sha256) against the real server over
 // HTTP: the compute API as the signing key's user, tampering and replay
-// refused, require_signature, a secret learned at a bearer use, a signed
-// enqueue run by `keyward worker` with signed submissions, /v1/authz over
-// forwarded headers, and the seal key rotation that re-seals secrets.
+// refused, require_signature, a secret learned at a bearer use (and its
+// write-back when the store refuses it), a signed enqueue run by `keyward
+// worker` with signed submissions, /v1/authz over forwarded headers, and the
+// seal key rotation that re-seals secrets.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <ctime>
+#include <thread>
 
 #include "core/http_signature.h"
 #include "support/eventually.h"
@@ -205,6 +208,45 @@ TEST_F(SignedRequests, ABurstOfFirstUsesIsWrittenBeforeTheFlushPeriod) {
   // Written and no longer held by the server: signed requests read it back.
   EXPECT_EQ(Signed(keys.front().first, keys.front().second, {.target = "/v1/ai/jobs"}).status, 200);
   EXPECT_EQ(Signed(keys[4'000].first, keys[4'000].second, {.target = "/v1/ai/jobs"}).status, 200);
+}
+
+// After a write the store refused (it may be down), the flusher does not try
+// again at every tick because much still waits: the next try is at the
+// period, or at shutdown. Nothing waiting is lost meanwhile.
+TEST_F(SignedRequests, AFailedEarlyFlushIsNotRetriedAtEveryTick) {
+  server_.reset();
+  Start({}, {"KEYWARD_LAST_USED_FLUSH=1h"});
+  testing::CreatedUser u = NewUser();
+  std::vector<std::pair<std::string, std::string>> keys = IssueMany(u.id, 4'200);  // secret, id
+  ASSERT_EQ(keys.size(), 4'200u);
+  ExecSql("UPDATE api_keys SET signing_secret = NULL");
+  if (OnPostgres()) {
+    ExecSql("CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$");
+    ExecSql("CREATE TRIGGER test_refuse_secrets BEFORE UPDATE OF signing_secret ON api_keys "
+            "FOR EACH ROW EXECUTE FUNCTION test_refuse()");
+  } else {
+    ExecSql("CREATE TRIGGER test_refuse_secrets BEFORE UPDATE OF signing_secret ON api_keys "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  }
+  testing::HttpConnection c(addr());
+  for (const auto& [key, id] : keys) ASSERT_EQ(c.Send("GET", "/v1/authz", {testing::KeyAuth(key)}).status, 200);
+  auto metric = [&](const std::string& name) -> long long {
+    const std::string body = testing::HttpGet(addr(), "/metrics").body;
+    const std::size_t at = body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(body.substr(at + name.size() + 2));
+  };
+  EXPECT_TRUE(testing::Eventually([&] { return metric("keyward_last_used_flush_failures_total") >= 1; }));
+  // Eight ticks of the flusher, everything still waiting: no other try.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(metric("keyward_last_used_flush_failures_total"), 1);
+  EXPECT_EQ(metric("keyward_last_used_flushes_total"), 1);
+  // The store accepts again; the shutdown's flush writes what waited.
+  ExecSql("DROP TRIGGER test_refuse_secrets" + std::string(OnPostgres() ? " ON api_keys" : ""));
+  server_.reset();
+  Start();
+  EXPECT_EQ(Signed(keys.front().first, keys.front().second, {.target = "/v1/ai/jobs"}).status, 200);
+  EXPECT_EQ(Signed(keys.back().first, keys.back().second, {.target = "/v1/ai/jobs"}).status, 200);
 }
 
 TEST_F(SignedRequests, ASignedEnqueueIsRunByTheWorkerWithASignedSubmission) {
