@@ -28,6 +28,25 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 class SignedRequests : public testing::ServerTest {
  protected:
+  // Restarts the server with an hourly last-use flush and issues `n` keys of
+  // one new user as if before signing existed (no secret stored): (secret,
+  // id) each.
+  std::vector<std::pair<std::string, std::string>> KeysWithoutSecrets(int n) {
+    server_.reset();
+    Start({}, {"KEYWARD_LAST_USED_FLUSH=1h"});
+    testing::CreatedUser u = NewUser();
+    std::vector<std::pair<std::string, std::string>> keys = IssueMany(u.id, n);
+    ExecSql("UPDATE api_keys SET signing_secret = NULL");
+    return keys;
+  }
+  // One bearer use of each key, over one connection.
+  void UseEachOnce(const std::vector<std::pair<std::string, std::string>>& keys) {
+    testing::HttpConnection c(addr());
+    for (const auto& [key, id] : keys) {
+      ASSERT_EQ(c.Send("GET", "/v1/authz", {testing::KeyAuth(key)}).status, 200);
+    }
+  }
+
   struct Signing {
     std::string method = "GET";
     std::string target;  // path?query as signed
@@ -190,17 +209,12 @@ TEST_F(SignedRequests, AKeyWhoseSecretIsNotKnownLearnsItAtItsNextBearerUse) {
 }
 
 TEST_F(SignedRequests, ABurstOfFirstUsesIsWrittenBeforeTheFlushPeriod) {
-  server_.reset();
-  Start({}, {"KEYWARD_LAST_USED_FLUSH=1h"});
-  testing::CreatedUser u = NewUser();
   // More keys issued before signing existed than the server keeps learned
   // secrets unwritten: their first bearer uses get them written within
   // moments, not at the next hourly flush.
-  std::vector<std::pair<std::string, std::string>> keys = IssueMany(u.id, 4'200);  // secret, id
+  std::vector<std::pair<std::string, std::string>> keys = KeysWithoutSecrets(4'200);
   ASSERT_EQ(keys.size(), 4'200u);
-  ExecSql("UPDATE api_keys SET signing_secret = NULL");
-  testing::HttpConnection c(addr());
-  for (const auto& [key, id] : keys) ASSERT_EQ(c.Send("GET", "/v1/authz", {testing::KeyAuth(key)}).status, 200);
+  UseEachOnce(keys);
   auto ready = [&](const std::string& id) {
     return Json(Admin("GET", "/v1/keys/" + id))["key"]["signing_ready"] == true;
   };
@@ -214,12 +228,8 @@ TEST_F(SignedRequests, ABurstOfFirstUsesIsWrittenBeforeTheFlushPeriod) {
 // again at every tick because much still waits: the next try is at the
 // period, or at shutdown. Nothing waiting is lost meanwhile.
 TEST_F(SignedRequests, AFailedEarlyFlushIsNotRetriedAtEveryTick) {
-  server_.reset();
-  Start({}, {"KEYWARD_LAST_USED_FLUSH=1h"});
-  testing::CreatedUser u = NewUser();
-  std::vector<std::pair<std::string, std::string>> keys = IssueMany(u.id, 4'200);  // secret, id
+  std::vector<std::pair<std::string, std::string>> keys = KeysWithoutSecrets(4'200);
   ASSERT_EQ(keys.size(), 4'200u);
-  ExecSql("UPDATE api_keys SET signing_secret = NULL");
   if (OnPostgres()) {
     ExecSql("CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
             "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$");
@@ -229,8 +239,7 @@ TEST_F(SignedRequests, AFailedEarlyFlushIsNotRetriedAtEveryTick) {
     ExecSql("CREATE TRIGGER test_refuse_secrets BEFORE UPDATE OF signing_secret ON api_keys "
             "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
   }
-  testing::HttpConnection c(addr());
-  for (const auto& [key, id] : keys) ASSERT_EQ(c.Send("GET", "/v1/authz", {testing::KeyAuth(key)}).status, 200);
+  UseEachOnce(keys);
   auto metric = [&](const std::string& name) -> long long {
     const std::string body = testing::HttpGet(addr(), "/metrics").body;
     const std::size_t at = body.find("\n" + name + " ");
