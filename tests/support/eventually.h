@@ -12,7 +12,7 @@ namespace keyward::testing {
 // Calls `done` until it returns true (then true) or `within` has passed
 // (then false), sleeping `every` between calls.
 template <typename Done>
-bool Eventually(Done done, std::chrono::milliseconds within = std::chrono::seconds(10),
+bool Eventually(Done done, std::chrono::milliseconds within = std::chrono::seconds(30),
                 std::chrono::milliseconds every = std::chrono::milliseconds(10)) {
   const auto end = std::chrono::steady_clock::now() + within;
   for (;;) {

@@ -297,12 +297,16 @@ const char* GatheringVfs() {
     // - no memory statistics: with them on, every SQLite allocation and free
     //   takes one process-wide mutex;
     // - statement journals (a savepoint's or a statement's undo copies of
-    //   the pages it changes) stay in memory up to 4 MiB instead of 64 KiB.
+    //   the pages it changes) stay in memory up to 120 KiB instead of 64 KiB.
     //   Past the threshold a journal becomes a temp file for the rest of its
     //   transaction, and the queue's per-entry savepoints crossed 64 KiB in
-    //   most batches: two pwrite calls per page changed from then on.
+    //   most batches: two pwrite calls per page changed from then on. The
+    //   threshold is also the size of the journal's one memory chunk,
+    //   allocated per journal: under 128 KiB it stays below malloc's mmap
+    //   threshold (4 MiB chunks were one mmap and munmap per statement
+    //   under the sanitizers).
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 120 << 10);
     sqlite3_initialize();
     g_base = sqlite3_vfs_find(nullptr);
     g_vfs = sqlite3_vfs{
