@@ -214,7 +214,7 @@ TEST_F(SignedRequests, ABurstOfFirstUsesIsWrittenBeforeTheFlushPeriod) {
   // moments, not at the next hourly flush.
   std::vector<std::pair<std::string, std::string>> keys = KeysWithoutSecrets(4'200);
   ASSERT_EQ(keys.size(), 4'200u);
-  UseEachOnce(keys);
+  ASSERT_NO_FATAL_FAILURE(UseEachOnce(keys));
   auto ready = [&](const std::string& id) {
     return Json(Admin("GET", "/v1/keys/" + id))["key"]["signing_ready"] == true;
   };
@@ -239,7 +239,7 @@ TEST_F(SignedRequests, AFailedEarlyFlushIsNotRetriedAtEveryTick) {
     ExecSql("CREATE TRIGGER test_refuse_secrets BEFORE UPDATE OF signing_secret ON api_keys "
             "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
   }
-  UseEachOnce(keys);
+  ASSERT_NO_FATAL_FAILURE(UseEachOnce(keys));
   auto metric = [&](const std::string& name) -> long long {
     const std::string body = testing::HttpGet(addr(), "/metrics").body;
     const std::size_t at = body.find("\n" + name + " ");
