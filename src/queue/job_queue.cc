@@ -11,14 +11,19 @@
 namespace keyward::queue {
 
 JobQueue::JobQueue(QueueStore& store, const Clock& clock, const core::Sealer& sealer,
-                   const compute::TaskRegistry& tasks, auth::Accounts& accounts, QueueOptions options)
+                   const compute::TaskRegistry& tasks, auth::Accounts& accounts, QueueOptions options,
+                   compute::Executor* answers)
     : store_(store), clock_(clock), sealer_(sealer), tasks_(tasks), accounts_(accounts),
       options_(options),
       committer_(
           [this](std::vector<QueueEntry>& batch) {
             return store_.EnqueueMany(batch, options_.max_unfinished_per_user);
           },
-          UnavailableError("the job queue is stopping"), options.group_commit, "kw-queue-commit") {}
+          UnavailableError("the job queue is stopping"), options.group_commit, "kw-queue-commit",
+          answers ? Committer::Deliver([answers](std::function<void()> give) {
+            return answers->Post(std::move(give));
+          })
+                  : Committer::Deliver()) {}
 
 StatusOr<QueueEntry> JobQueue::NewEntry(const std::string& user_id, Environment env,
                                         const compute::JobRequest& request,

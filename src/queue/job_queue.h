@@ -26,6 +26,7 @@
 #include <string>
 
 #include "auth/accounts.h"
+#include "compute/executor.h"
 #include "compute/job_request.h"
 #include "core/group_commit.h"
 #include "keyward/principal.h"
@@ -57,8 +58,11 @@ struct QueueOptions {
 // Thread-safe; borrows everything it is given.
 class JobQueue {
  public:
+  // `answers`, if given, runs the callbacks of each committed batch (the
+  // commit thread goes on to the next batch meanwhile).
   JobQueue(QueueStore& store, const Clock& clock, const core::Sealer& sealer,
-           const compute::TaskRegistry& tasks, auth::Accounts& accounts, QueueOptions options = {});
+           const compute::TaskRegistry& tasks, auth::Accounts& accounts, QueueOptions options = {},
+           compute::Executor* answers = nullptr);
 
   // Seals `api_key` (the caller's own, already verified as `principal`).
   // kInvalidArgument for a bad request; kFailedPrecondition if the queue is
@@ -100,7 +104,8 @@ class JobQueue {
   const compute::TaskRegistry& tasks_;
   auth::Accounts& accounts_;
   const QueueOptions options_;
-  core::GroupCommitter<QueueEntry, Status> committer_;  // last: stopped first
+  using Committer = core::GroupCommitter<QueueEntry, Status>;
+  Committer committer_;  // last: stopped first
 };
 
 }  // namespace keyward::queue

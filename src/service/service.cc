@@ -79,7 +79,8 @@ Service::Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOp
                queue::QueueOptions q = options.queue;
                if (options.job_threads == 0) q.group_commit = false;  // everything on the caller
                return q;
-             }()) {
+             }(),
+             &request_pool_) {
   accounts_.set_change_listener([this](const std::string& user_id) {
     verifier_.InvalidateUser(user_id);
   });

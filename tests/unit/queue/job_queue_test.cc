@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <thread>
+
 #include "auth/key_check.h"
 #include "auth/scopes.h"
+#include "compute/executor.h"
 #include "support/store_fixture.h"
 
 namespace keyward {
@@ -86,6 +90,26 @@ TEST_F(JobQueueTest, ForAUserIdAKeyBoundToTheJobIsIssuedOnce) {
   EXPECT_EQ(generated->entry.job_id.rfind("auto_", 0), 0u);
   EXPECT_EQ(queue_->EnqueueForUser("usr_nobody", Environment::kLive, {"x", "echo", json::object()}).status().code(),
             StatusCode::kNotFound);
+}
+
+// The commit thread hands each batch's answers to the executor it is given
+// and goes on committing (the service gives its request pool).
+TEST_F(JobQueueTest, AnswersRunOnTheExecutorGivenNotTheCommitThread) {
+  auth::CreatedUser u = NewUser();
+  compute::Executor answers(1, "kw-test-answers");
+  std::promise<std::thread::id> pool;
+  answers.Post([&pool] { pool.set_value(std::this_thread::get_id()); });
+  const std::thread::id pool_thread = pool.get_future().get();
+  queue::JobQueue q(queue(), clock_, sealer_, tasks_, *accounts_, {}, &answers);
+  std::promise<std::thread::id> answered;
+  q.EnqueueWithKeyAsync(Owner(u), u.key->secret, {"j", "echo", json::object()},
+                        [&answered](StatusOr<queue::EnqueueResult> r) {
+                          EXPECT_TRUE(r.ok()) << r.status().ToString();
+                          answered.set_value(std::this_thread::get_id());
+                        });
+  EXPECT_EQ(answered.get_future().get(), pool_thread);
+  q.StopAccepting();
+  answers.Stop();
 }
 
 TEST_F(JobQueueTest, Issue7_AnotherSealKeyCannotEnqueue) {
