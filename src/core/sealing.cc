@@ -26,6 +26,31 @@ struct CtxDeleter {
 };
 using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
 
+}  // namespace
+
+struct Sealer::Keyed {
+  CtxPtr encrypt, decrypt;  // initialised with the key, no nonce; only copied from
+};
+
+namespace {
+
+// Fetched once: EVP_aes_256_gcm() makes every init look the cipher up in the
+// provider again.
+const EVP_CIPHER* Aes256Gcm() {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+
+// A context for one operation, copied from `keyed` (the key already
+// expanded), its nonce set.
+CtxPtr Prepared(const EVP_CIPHER_CTX* keyed, const unsigned char* nonce, bool encrypt) {
+  CtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (!ctx || !keyed || EVP_CIPHER_CTX_copy(ctx.get(), keyed) != 1) return nullptr;
+  const int ok = encrypt ? EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, nullptr, nonce)
+                         : EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, nullptr, nonce);
+  return ok == 1 ? std::move(ctx) : nullptr;
+}
+
 constexpr std::string_view kFingerprintLabel = "keyward seal key fingerprint v1";
 
 // Creates `path` exclusively with mode 0600 and writes `text`, fsync'd.
@@ -46,6 +71,14 @@ Sealer::Sealer(const std::array<unsigned char, kSealKeyBytes>& key) : key_(key) 
   HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
        reinterpret_cast<const unsigned char*>(kFingerprintLabel.data()), kFingerprintLabel.size(), mac, &n);
   fingerprint_ = core::HexEncode(mac, 8);
+  auto keyed = std::make_shared<Keyed>();
+  keyed->encrypt.reset(EVP_CIPHER_CTX_new());
+  keyed->decrypt.reset(EVP_CIPHER_CTX_new());
+  if (Aes256Gcm() && keyed->encrypt && keyed->decrypt &&
+      EVP_EncryptInit_ex(keyed->encrypt.get(), Aes256Gcm(), nullptr, key_.data(), nullptr) == 1 &&
+      EVP_DecryptInit_ex(keyed->decrypt.get(), Aes256Gcm(), nullptr, key_.data(), nullptr) == 1) {
+    keyed_ = std::move(keyed);  // else Seal() and Open() fail
+  }
 }
 
 StatusOr<Sealer> Sealer::Generate() {
@@ -112,9 +145,9 @@ StatusOr<std::string> Sealer::Seal(std::string_view plaintext, std::string_view 
   // A nonce must never repeat, not stay secret: the pooled draw (it is
   // sealed into every queue entry, on the enqueue path).
   KW_RETURN_IF_ERROR(core::PooledRandomBytes(p + 1, kNonceBytes));
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
+  CtxPtr ctx = Prepared(keyed_ ? keyed_->encrypt.get() : nullptr, p + 1, true);
   int len = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), p + 1) != 1 ||
+  if (!ctx ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(context.data()),
                         static_cast<int>(context.size())) != 1 ||
       EVP_EncryptUpdate(ctx.get(), p + 1 + kNonceBytes, &len,
@@ -136,11 +169,11 @@ StatusOr<std::string> Sealer::Open(std::string_view sealed, std::string_view con
   const auto* p = reinterpret_cast<const unsigned char*>(sealed.data());
   const std::size_t n = sealed.size() - 1 - kNonceBytes - kTagBytes;
   std::string out(n, '\0');
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
+  CtxPtr ctx = Prepared(keyed_ ? keyed_->decrypt.get() : nullptr, p + 1, false);
   int len = 0;
   unsigned char tag[kTagBytes];
   std::memcpy(tag, p + 1 + kNonceBytes + n, kTagBytes);
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), p + 1) != 1 ||
+  if (!ctx ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(context.data()),
                         static_cast<int>(context.size())) != 1 ||
       EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,

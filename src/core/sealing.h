@@ -14,6 +14,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,10 @@ class Sealer {
   explicit Sealer(const std::array<unsigned char, kSealKeyBytes>& key);
   std::array<unsigned char, kSealKeyBytes> key_;
   std::string fingerprint_;
+  // Contexts with the key expanded, copied for each operation (expanding
+  // the key for every seal cost more than the sealing itself).
+  struct Keyed;
+  std::shared_ptr<const Keyed> keyed_;
 };
 
 }  // namespace keyward::core

@@ -2,7 +2,12 @@
 #include "core/sealing.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
+
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "support/temp_dir.h"
 
@@ -35,6 +40,72 @@ TEST(Sealer, TamperingWrongKeyAndWrongContextAreRefused) {
   EXPECT_FALSE(Sealer::FromHex(std::string(64, 'b'))->Open(sealed, "qen_1").ok());
   EXPECT_FALSE(s.Open(sealed.substr(0, 10), "qen_1").ok());
   EXPECT_FALSE(s.Open("", "qen_1").ok());
+}
+
+// The sealed form, pinned with OpenSSL's one-shot AES-256-GCM rather than
+// the sealer's own code: values sealed by earlier builds must still open.
+std::string GcmByHand(bool encrypt, const std::string& key, const std::string& nonce,
+                      const std::string& aad, const std::string& in, std::string& tag) {
+  EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+  std::string out(in.size(), '\0');
+  int len = 0;
+  auto u = [](const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); };
+  EXPECT_EQ(EVP_CipherInit_ex(c, EVP_aes_256_gcm(), nullptr, u(key), u(nonce), encrypt ? 1 : 0), 1);
+  EXPECT_EQ(EVP_CipherUpdate(c, nullptr, &len, u(aad), static_cast<int>(aad.size())), 1);
+  EXPECT_EQ(EVP_CipherUpdate(c, reinterpret_cast<unsigned char*>(out.data()), &len, u(in),
+                             static_cast<int>(in.size())), 1);
+  if (!encrypt) EXPECT_EQ(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag.data()), 1);
+  EXPECT_EQ(EVP_CipherFinal_ex(c, reinterpret_cast<unsigned char*>(out.data()) + len, &len), 1);
+  if (encrypt) {
+    tag.assign(16, '\0');
+    EXPECT_EQ(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag.data()), 1);
+  }
+  EVP_CIPHER_CTX_free(c);
+  return out;
+}
+
+TEST(Sealer, TheSealedFormIsVersionNonceCiphertextTag) {
+  Sealer s = *Sealer::FromHex(kHex);
+  const std::string key(32, '\xaa'), secret = "kw_live_XgmlOiWmUjE9rDTUtm5KoKS2fwl64w3gytD9";
+  // Sealed by hand: opens with the sealer.
+  const std::string nonce = "0123456789ab";
+  std::string tag;
+  std::string ct = GcmByHand(true, key, nonce, "qen_7", secret, tag);
+  EXPECT_EQ(*s.Open(std::string(1, '\x01') + nonce + ct + tag, "qen_7"), secret);
+  // Sealed by the sealer (twice: the second copies the same prepared key):
+  // opens by hand.
+  for (int i = 0; i < 2; ++i) {
+    std::string sealed = *s.Seal(secret, "qen_8");
+    ASSERT_EQ(sealed.size(), 1 + 12 + secret.size() + 16);
+    EXPECT_EQ(sealed[0], '\x01');
+    tag = sealed.substr(sealed.size() - 16);
+    EXPECT_EQ(GcmByHand(false, key, sealed.substr(1, 12), "qen_8", sealed.substr(13, secret.size()), tag),
+              secret);
+  }
+}
+
+// Copies share the prepared key; every thread seals and opens at once.
+TEST(Sealer, CopiesAndThreadsShareOneKey) {
+  std::optional<Sealer> original = *Sealer::FromHex(kHex);
+  Sealer copy = *original;
+  const std::string early = *original->Seal("before", "qen_0");
+  original.reset();  // the copy outlives it
+  EXPECT_EQ(*copy.Open(early, "qen_0"), "before");
+  std::vector<std::thread> threads;
+  std::vector<int> failures(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&copy, &failures, t] {
+      for (int i = 0; i < 500; ++i) {
+        const std::string plain = "secret-" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string context = "qen_" + std::to_string(i);
+        StatusOr<std::string> sealed = copy.Seal(plain, context);
+        StatusOr<std::string> opened = sealed.ok() ? copy.Open(*sealed, context) : sealed.status();
+        if (!opened.ok() || *opened != plain) ++failures[t];
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures, std::vector<int>(4, 0));
 }
 
 TEST(Sealer, KeyMustBe64Hex) {
