@@ -114,6 +114,10 @@ struct VerifierOptions {
   std::int64_t cache_ttl_ms = 5'000;
   std::size_t negative_cache_capacity = 100'000;
   std::int64_t negative_cache_ttl_ms = 60'000;
+  // A lookup that finds a key's record in the last quarter of its TTL
+  // queues it for RefreshCached() (once per record), which re-reads it: a
+  // key in steady use is then never re-read on the caller's thread.
+  bool refresh_ahead = false;
   // Remember each key's last use for FlushLastUsed(), noting a key at most
   // once per last_used_resolution_ms (last_used_at is coarse by design).
   bool track_last_used = false;
@@ -152,6 +156,9 @@ struct VerifierStats {
   // last uses: those are dropped, as last_used_at is coarse).
   std::uint64_t flushes = 0;
   std::uint64_t flush_failures = 0;
+  // Records RefreshCached() re-read ahead of their TTL (or dropped: the key
+  // was gone).
+  std::uint64_t refreshes = 0;
 };
 
 // Thread-safe. Borrows `store` and `clock`, which must outlive it.
@@ -197,6 +204,14 @@ class Verifier {
     std::size_t signing_secrets = 0;  // secrets learned, not written
   };
   Unflushed unflushed() const;
+
+  // With refresh_ahead: re-reads the records lookups queued (at most 65,536
+  // wait; more are left to their TTL), each replacing its cached record
+  // unless an invalidation ran meanwhile; a key no longer in the store
+  // leaves the cache. Call it well within a quarter of cache_ttl_ms of the
+  // last call. Stops at the first store error (what is left expires as
+  // usual) and returns it.
+  Status RefreshCached();
 
   VerifierStats stats() const;
 

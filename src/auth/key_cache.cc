@@ -14,6 +14,7 @@ struct Combined {
   KeyWithUser record;
   Principal principal;
   std::atomic<UnixMillis> last_noted{0};
+  std::atomic<bool> refresh_claimed{false};
 };
 
 }  // namespace
@@ -26,16 +27,23 @@ CachedKey MakeCachedKey(KeyWithUser record) {
   // Aliasing constructors: both pointers share the one allocation.
   return CachedKey{std::shared_ptr<const KeyWithUser>(both, &both->record),
                    std::shared_ptr<const Principal>(both, &both->principal), state,
-                   &both->last_noted};
+                   &both->last_noted, &both->refresh_claimed};
 }
 
-bool KeyCache::Find(const KeyHash& hash, UnixMillis now, CachedKey* out) const {
+bool KeyCache::Find(const KeyHash& hash, UnixMillis now, CachedKey* out, bool* refresh) const {
+  if (refresh) *refresh = false;
   if (options_.capacity == 0) return false;
   Shard& s = ShardFor(hash);
   std::shared_lock lock(s.mu);
   auto it = s.entries.find(hash);
-  if (it == s.entries.end() || now - it->second.fetched_at >= options_.ttl_ms) return false;
+  if (it == s.entries.end()) return false;
+  const std::int64_t age = now - it->second.fetched_at;
+  if (age >= options_.ttl_ms) return false;
   *out = it->second.key;
+  if (refresh && age >= options_.ttl_ms - options_.ttl_ms / 4 && out->refresh_claimed &&
+      !out->refresh_claimed->load(std::memory_order_relaxed)) {
+    *refresh = !out->refresh_claimed->exchange(true, std::memory_order_relaxed);
+  }
   return true;
 }
 

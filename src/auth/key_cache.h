@@ -64,6 +64,9 @@ struct CachedKey {
   // `record`. Lets the verifier note a use at most once per resolution
   // period per key.
   std::atomic<UnixMillis>* last_noted = nullptr;
+  // Set once a lookup has asked for this record to be re-read ahead of its
+  // TTL (KeyCache::Find); lives as long as `record`.
+  std::atomic<bool>* refresh_claimed = nullptr;
 };
 
 // Builds a CachedKey from a store record.
@@ -74,7 +77,11 @@ class KeyCache {
   explicit KeyCache(KeyCacheOptions options) : options_(options) {}
 
   // Fills *out and returns true if `hash` is cached and fresh at `now`.
-  bool Find(const KeyHash& hash, UnixMillis now, CachedKey* out) const;
+  // With `refresh`: *refresh is set if the record is in the last quarter of
+  // its TTL and no lookup has asked for it to be re-read yet (the first one
+  // to see it so claims it): the caller re-reads it and Put()s it back, so
+  // that a key in use is never re-read on the request path.
+  bool Find(const KeyHash& hash, UnixMillis now, CachedKey* out, bool* refresh = nullptr) const;
   // True if `hash` is known not to exist (fresh negative entry).
   bool KnownMissing(const KeyHash& hash, UnixMillis now) const;
 

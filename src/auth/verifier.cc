@@ -43,6 +43,8 @@ constexpr std::size_t kMaxLearnedSecrets = 100'000;
 // the key id, not the secret) at most this many at a time, for two cache
 // TTLs: records read before the write still lack the secret.
 constexpr std::size_t kMaxWrittenTags = 400'000;
+// Records queued for RefreshCached() at most.
+constexpr std::size_t kMaxRefreshesWaiting = 65'536;
 
 std::uint64_t IdTag(std::string_view key_id) { return std::hash<std::string_view>{}(key_id); }
 
@@ -102,7 +104,9 @@ struct Verifier::Impl {
   std::unique_ptr<auth::KeyCache> cache;
   std::unique_ptr<auth::LegacyKeys> legacy;  // null when options.legacy_keys is off
   std::atomic<std::uint64_t> hits{0}, misses{0}, negative_hits{0};
-  std::atomic<std::uint64_t> flushes{0}, flush_failures{0};
+  std::atomic<std::uint64_t> flushes{0}, flush_failures{0}, refreshes{0};
+  std::mutex refresh_mu;
+  std::vector<KeyHash> refresh_due;  // guarded by refresh_mu
   std::mutex last_used_mu;
   std::unordered_map<std::string, UnixMillis> last_used;  // guarded by last_used_mu
   auth::NonceCache nonces;
@@ -119,10 +123,15 @@ StatusOr<auth::CachedKey> Verifier::Impl::Find(std::string_view key, const KeyHa
   *hit = false;
   *malformed = false;
   std::uint64_t epoch = 0;
-  if (cache && cache->Find(hash, now, &cached)) {
+  bool refresh = false;
+  if (cache && cache->Find(hash, now, &cached, options.refresh_ahead ? &refresh : nullptr)) {
     // Only an issued key's hash is ever cached: its checksum is right.
     hits.fetch_add(1, std::memory_order_relaxed);
     *hit = true;
+    if (refresh) {
+      std::lock_guard lock(refresh_mu);
+      if (refresh_due.size() < kMaxRefreshesWaiting) refresh_due.push_back(hash);
+    }
     return cached;
   }
   if (!KeyChecksumMatches(key)) {
@@ -432,10 +441,34 @@ Verifier::Unflushed Verifier::unflushed() const {
   return u;
 }
 
+Status Verifier::RefreshCached() {
+  Impl& m = *impl_;
+  std::vector<KeyHash> due;
+  {
+    std::lock_guard lock(m.refresh_mu);
+    due.swap(m.refresh_due);
+  }
+  if (!m.cache) return OkStatus();
+  for (const KeyHash& hash : due) {
+    const UnixMillis now = m.clock.Now();
+    const std::uint64_t epoch = m.cache->epoch();  // before the read: see KeyCache
+    StatusOr<KeyWithUser> found = m.store.LookupKey(hash);
+    if (found.ok()) {
+      m.cache->Put(hash, auth::MakeCachedKey(std::move(found).value()), now, epoch);
+    } else if (found.status().code() == StatusCode::kNotFound) {
+      m.cache->Invalidate(std::span<const KeyHash>(&hash, 1));  // deleted by another writer
+    } else {
+      return found.status();
+    }
+    m.refreshes.fetch_add(1, std::memory_order_relaxed);
+  }
+  return OkStatus();
+}
+
 VerifierStats Verifier::stats() const {
   return {impl_->hits.load(), impl_->misses.load(), impl_->negative_hits.load(),
           impl_->cache ? impl_->cache->size() : 0, impl_->nonces.size(),
-          impl_->flushes.load(), impl_->flush_failures.load()};
+          impl_->flushes.load(), impl_->flush_failures.load(), impl_->refreshes.load()};
 }
 
 }  // namespace keyward

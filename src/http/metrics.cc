@@ -125,6 +125,8 @@ std::string Metrics::Render(const VerifierStats& v) const {
       "# HELP keyward_key_cache_entries Keys held in the verification cache\n"
       "# TYPE keyward_key_cache_entries gauge\nkeyward_key_cache_entries {}\n",
       v.cached_keys);
+  counter("key_cache_refreshes_total",
+          "Cached key records re-read ahead of their TTL, off the request path", v.refreshes);
   counter("last_used_flushes_total",
           "Writes of keys' last uses and learned signing secrets (last_used_flush)", v.flushes);
   counter("last_used_flush_failures_total", "Of those, writes the store refused", v.flush_failures);

@@ -39,11 +39,12 @@ Status CheckSealKey(QueueStore& queue, const core::Sealer& sealer, const SealKey
       "the key file), or move the queue to this key with `keyward seal rotate`");
 }
 
+// The background threads: last uses' flusher and the key cache's refresher.
 struct Service::Flusher {
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
-  std::thread thread;
+  std::thread thread, refresher;
 };
 
 Service::Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOptions& options,
@@ -57,6 +58,7 @@ Service::Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOp
                 [&] {
                   VerifierOptions v = options.verifier;
                   v.sealer = &sealer_;
+                  v.refresh_ahead = v.cache && v.cache_ttl_ms > 0;  // RefreshLoop()
                   return v;
                 }()),
       credits_(backend_->usage(), clock),
@@ -106,7 +108,26 @@ StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,
       raw->FlushLoop();
     });
   }
+  if (options.verifier.cache && options.verifier.cache_ttl_ms > 0) {
+    s->flusher_->refresher = std::thread([raw = s.get()] {
+      core::NameThread("kw-refresh");
+      raw->RefreshLoop();
+    });
+  }
   return s;
+}
+
+void Service::RefreshLoop() {
+  // Several ticks fit in the quarter of the TTL in which a record in use is
+  // queued, so it is re-read before it expires.
+  const auto tick = std::chrono::milliseconds(
+      std::clamp<std::int64_t>(options_.verifier.cache_ttl_ms / 10, 10, 250));
+  std::unique_lock lock(flusher_->mu);
+  while (!flusher_->cv.wait_for(lock, tick, [&] { return flusher_->stop; })) {
+    lock.unlock();
+    verifier_.RefreshCached().IgnoreError();  // a store error: those records expire as before
+    lock.lock();
+  }
 }
 
 void Service::FlushLoop() {
@@ -143,6 +164,7 @@ void Service::Stop() {
   }
   flusher_->cv.notify_all();
   if (flusher_->thread.joinable()) flusher_->thread.join();
+  if (flusher_->refresher.joinable()) flusher_->refresher.join();
   flusher_.reset();
   request_pool_.Stop();     // answer the requests already taken
   compute_.StopAccepting();  // commit the submissions already made

@@ -110,6 +110,7 @@ class Service {
   Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOptions& options,
           const Clock& clock);
   void FlushLoop();
+  void RefreshLoop();
 
   const ServiceOptions options_;
   const Clock& clock_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <thread>
 
@@ -213,6 +214,23 @@ TEST_F(ServerTest, LastUsesOfManyKeysAreWrittenBeforeTheFlushPeriod) {
     return !Json(Admin("GET", "/v1/keys/" + id))["key"]["last_used_at"].is_null();
   };
   EXPECT_TRUE(testing::Eventually([&] { return used(keys.front().second); }));
+}
+
+// The server re-reads a key in use ahead of its cache TTL on a thread of
+// its own (the refresher), counted in /metrics.
+TEST_F(ServerTest, KeysInUseAreRefreshedOffTheRequestPath) {
+  server_.reset();
+  Start({}, {"KEYWARD_CACHE_TTL=1s"});
+  testing::CreatedUser u = NewUser();
+  testing::HttpConnection c(addr());
+  auto refreshed = [&] {
+    EXPECT_EQ(c.Send("GET", "/v1/authz", {testing::KeyAuth(u.key)}).status, 200);
+    const std::string body = testing::HttpGet(addr(), "/metrics").body;
+    const std::string name = "\nkeyward_key_cache_refreshes_total ";
+    const std::size_t at = body.find(name);
+    return at != std::string::npos && std::atoll(body.c_str() + at + name.size()) > 0;
+  };
+  EXPECT_TRUE(testing::Eventually(refreshed, std::chrono::seconds(30), std::chrono::milliseconds(20)));
 }
 
 TEST(ServeConfig, FlagsBeatEnvironmentBeatFile) {

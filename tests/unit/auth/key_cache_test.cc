@@ -45,6 +45,30 @@ TEST(KeyCache, EntriesLiveForTheirTtl) {
   EXPECT_FALSE(c.KnownMissing(m, 50));
 }
 
+// A record in the last quarter of its TTL is handed out for a re-read once;
+// the record put back starts a new TTL and may be claimed again.
+TEST(KeyCache, ARecordNearItsTtlIsClaimedForARefreshOnce) {
+  KeyCache c({.capacity = 100, .ttl_ms = 1000, .negative_capacity = 100, .negative_ttl_ms = 50});
+  KeyHash h = HashKey("a");
+  c.Put(h, Entry("usr_1", "a"), 0, c.epoch());
+  CachedKey out;
+  bool refresh = true;
+  EXPECT_TRUE(c.Find(h, 749, &out, &refresh));
+  EXPECT_FALSE(refresh);  // three quarters not yet gone
+  EXPECT_TRUE(c.Find(h, 750, &out));  // not asked: claims nothing
+  EXPECT_TRUE(c.Find(h, 750, &out, &refresh));
+  EXPECT_TRUE(refresh);
+  EXPECT_TRUE(c.Find(h, 800, &out, &refresh));
+  EXPECT_FALSE(refresh);  // claimed already
+  EXPECT_FALSE(c.Find(h, 1000, &out, &refresh));
+  EXPECT_FALSE(refresh);
+  c.Put(h, Entry("usr_1", "a"), 800, c.epoch());  // the re-read
+  EXPECT_TRUE(c.Find(h, 1000, &out, &refresh));
+  EXPECT_FALSE(refresh);
+  EXPECT_TRUE(c.Find(h, 1550, &out, &refresh));
+  EXPECT_TRUE(refresh);
+}
+
 TEST(KeyCache, InvalidationDropsOnlyThatUsersRecords) {
   KeyCache c({});
   c.Put(HashKey("a"), Entry("usr_1", "a"), 0, c.epoch());

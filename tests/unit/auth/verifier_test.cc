@@ -189,6 +189,71 @@ TEST_F(VerifierTest, Issue7_ARevocationDuringALookupIsNotCachedAsValid) {
   EXPECT_EQ(second->outcome, VerifyOutcome::kRevoked);  // not served stale from the cache
 }
 
+// A key in use is re-read ahead of its TTL off the request path: the
+// lookup after the TTL is a hit, and a change another writer made (not
+// reported through InvalidateUser) shows at the refresh, before the TTL.
+TEST_F(VerifierTest, KeysInUseAreRefreshedAheadOfTheirTtl) {
+  auth::CreatedUser u = NewUser(), v = NewUser("B");
+  RevokingStore counted(keys());
+  VerifierOptions o;
+  o.cache = true;
+  o.cache_ttl_ms = 4'000;
+  o.refresh_ahead = true;
+  Verifier verifier(counted, clock_, o);
+  auto outcome = [&](const std::string& key) {
+    StatusOr<Verification> r = verifier.Verify({.key = key});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->outcome : VerifyOutcome::kMissing;
+  };
+  EXPECT_EQ(outcome(u.key->secret), VerifyOutcome::kValid);
+  EXPECT_EQ(outcome(v.key->secret), VerifyOutcome::kValid);
+  EXPECT_EQ(counted.reads, 2);
+  clock_.Advance(2'999);
+  EXPECT_EQ(outcome(u.key->secret), VerifyOutcome::kValid);  // not due yet
+  ASSERT_TRUE(verifier.RefreshCached().ok());
+  EXPECT_EQ(counted.reads, 2);
+  clock_.Advance(1);
+  EXPECT_EQ(outcome(u.key->secret), VerifyOutcome::kValid);  // due: queued
+  EXPECT_EQ(outcome(v.key->secret), VerifyOutcome::kValid);
+  EXPECT_EQ(counted.reads, 2);  // the lookups themselves read nothing
+  ASSERT_TRUE(keys().RevokeKey(v.key->record.id, clock_.Now()).ok());  // another writer
+  ASSERT_TRUE(verifier.RefreshCached().ok());
+  EXPECT_EQ(counted.reads, 4);
+  EXPECT_EQ(verifier.stats().refreshes, 2u);
+  EXPECT_EQ(outcome(v.key->secret), VerifyOutcome::kRevoked);  // a second before its TTL
+  clock_.Advance(2'000);  // past the first read's TTL
+  const std::uint64_t misses = verifier.stats().cache_misses;
+  EXPECT_EQ(outcome(u.key->secret), VerifyOutcome::kValid);
+  EXPECT_EQ(verifier.stats().cache_misses, misses);  // a hit
+  EXPECT_EQ(counted.reads, 4);
+  // A key deleted meanwhile leaves the cache at its refresh.
+  clock_.Advance(1'000);
+  EXPECT_EQ(outcome(u.key->secret), VerifyOutcome::kValid);  // due again
+  ASSERT_TRUE(keys().DeleteKey(u.key->record.id).ok());
+  ASSERT_TRUE(verifier.RefreshCached().ok());
+  EXPECT_EQ(outcome(u.key->secret), VerifyOutcome::kNotFound);
+}
+
+// Without refresh_ahead (a library user that never calls RefreshCached())
+// nothing is queued and a record is re-read when its TTL is over.
+TEST_F(VerifierTest, WithoutRefreshAheadARecordIsReReadAtItsTtl) {
+  auth::CreatedUser u = NewUser();
+  RevokingStore counted(keys());
+  VerifierOptions o;
+  o.cache = true;
+  o.cache_ttl_ms = 4'000;
+  Verifier verifier(counted, clock_, o);
+  ASSERT_TRUE(verifier.Verify({.key = u.key->secret}).ok());
+  clock_.Advance(3'500);
+  ASSERT_TRUE(verifier.Verify({.key = u.key->secret}).ok());
+  ASSERT_TRUE(verifier.RefreshCached().ok());
+  EXPECT_EQ(counted.reads, 1);
+  clock_.Advance(500);
+  ASSERT_TRUE(verifier.Verify({.key = u.key->secret}).ok());
+  EXPECT_EQ(counted.reads, 2);
+  EXPECT_EQ(verifier.stats().refreshes, 0u);
+}
+
 // Issue 7, finding 3.
 TEST_F(VerifierTest, AJobBoundKeyIsRefusedWhereNoScopeIsRequired) {
   auth::CreatedUser u = NewUser("A", false);
