@@ -37,6 +37,11 @@ class Sealer {
   // A new random key.
   static StatusOr<Sealer> Generate();
 
+  // Copies share the prepared key. There is no move: a moved-from sealer
+  // is a copy, and still seals and opens.
+  Sealer(const Sealer&) = default;
+  Sealer& operator=(const Sealer&) = default;
+
   // 16 hex digits naming this key.
   const std::string& fingerprint() const { return fingerprint_; }
   // The key as 64 hex digits, for writing a new key file. Handle with care.

@@ -54,7 +54,9 @@ std::string GcmByHand(bool encrypt, const std::string& key, const std::string& n
   EXPECT_EQ(EVP_CipherUpdate(c, nullptr, &len, u(aad), static_cast<int>(aad.size())), 1);
   EXPECT_EQ(EVP_CipherUpdate(c, reinterpret_cast<unsigned char*>(out.data()), &len, u(in),
                              static_cast<int>(in.size())), 1);
-  if (!encrypt) EXPECT_EQ(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag.data()), 1);
+  if (!encrypt) {
+    EXPECT_EQ(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag.data()), 1);
+  }
   EXPECT_EQ(EVP_CipherFinal_ex(c, reinterpret_cast<unsigned char*>(out.data()) + len, &len), 1);
   if (encrypt) {
     tag.assign(16, '\0');
@@ -91,6 +93,10 @@ TEST(Sealer, CopiesAndThreadsShareOneKey) {
   const std::string early = *original->Seal("before", "qen_0");
   original.reset();  // the copy outlives it
   EXPECT_EQ(*copy.Open(early, "qen_0"), "before");
+  Sealer moved_from = copy;
+  Sealer moved = std::move(moved_from);
+  EXPECT_EQ(*moved.Open(early, "qen_0"), "before");
+  EXPECT_EQ(*moved_from.Open(early, "qen_0"), "before");  // NOLINT(bugprone-use-after-move): no move
   std::vector<std::thread> threads;
   std::vector<int> failures(4, 0);
   for (int t = 0; t < 4; ++t) {
