@@ -105,8 +105,15 @@ struct Verifier::Impl {
   std::unique_ptr<auth::LegacyKeys> legacy;  // null when options.legacy_keys is off
   std::atomic<std::uint64_t> hits{0}, misses{0}, negative_hits{0};
   std::atomic<std::uint64_t> flushes{0}, flush_failures{0}, refreshes{0};
+  // A cached record to re-read: by the key's hash, or (signed requests) by
+  // its id, cached at `slot`.
+  struct Due {
+    KeyHash slot;
+    std::string key_id;  // empty: by hash
+  };
+  void QueueRefresh(const KeyHash& slot, std::string_view key_id);
   std::mutex refresh_mu;
-  std::vector<KeyHash> refresh_due;  // guarded by refresh_mu
+  std::vector<Due> refresh_due;  // guarded by refresh_mu
   std::mutex last_used_mu;
   std::unordered_map<std::string, UnixMillis> last_used;  // guarded by last_used_mu
   auth::NonceCache nonces;
@@ -128,10 +135,7 @@ StatusOr<auth::CachedKey> Verifier::Impl::Find(std::string_view key, const KeyHa
     // Only an issued key's hash is ever cached: its checksum is right.
     hits.fetch_add(1, std::memory_order_relaxed);
     *hit = true;
-    if (refresh) {
-      std::lock_guard lock(refresh_mu);
-      if (refresh_due.size() < kMaxRefreshesWaiting) refresh_due.push_back(hash);
-    }
+    if (refresh) QueueRefresh(hash, {});
     return cached;
   }
   if (!KeyChecksumMatches(key)) {
@@ -193,8 +197,10 @@ StatusOr<auth::CachedKey> Verifier::Impl::FindById(std::string_view key_id, Unix
   auth::CachedKey cached;
   std::uint64_t epoch = 0;
   if (cache) {
-    if (cache->Find(slot, now, &cached)) {
+    bool refresh = false;
+    if (cache->Find(slot, now, &cached, options.refresh_ahead ? &refresh : nullptr)) {
       hits.fetch_add(1, std::memory_order_relaxed);
+      if (refresh) QueueRefresh(slot, key_id);
       return cached;
     }
     if (cache->KnownMissing(slot, now)) {
@@ -205,6 +211,11 @@ StatusOr<auth::CachedKey> Verifier::Impl::FindById(std::string_view key_id, Unix
   }
   misses.fetch_add(1, std::memory_order_relaxed);
   return Remember(store.LookupKeyById(std::string(key_id)), slot, now, epoch);
+}
+
+void Verifier::Impl::QueueRefresh(const KeyHash& slot, std::string_view key_id) {
+  std::lock_guard lock(refresh_mu);
+  if (refresh_due.size() < kMaxRefreshesWaiting) refresh_due.push_back({slot, std::string(key_id)});
 }
 
 void Verifier::Impl::LearnSecret(const KeyWithUser& record, std::string_view key) {
@@ -443,20 +454,20 @@ Verifier::Unflushed Verifier::unflushed() const {
 
 Status Verifier::RefreshCached() {
   Impl& m = *impl_;
-  std::vector<KeyHash> due;
+  std::vector<Impl::Due> due;
   {
     std::lock_guard lock(m.refresh_mu);
     due.swap(m.refresh_due);
   }
   if (!m.cache) return OkStatus();
-  for (const KeyHash& hash : due) {
+  for (const Impl::Due& d : due) {
     const UnixMillis now = m.clock.Now();
     const std::uint64_t epoch = m.cache->epoch();  // before the read: see KeyCache
-    StatusOr<KeyWithUser> found = m.store.LookupKey(hash);
+    StatusOr<KeyWithUser> found = d.key_id.empty() ? m.store.LookupKey(d.slot) : m.store.LookupKeyById(d.key_id);
     if (found.ok()) {
-      m.cache->Put(hash, auth::MakeCachedKey(std::move(found).value()), now, epoch);
+      m.cache->Put(d.slot, auth::MakeCachedKey(std::move(found).value()), now, epoch);
     } else if (found.status().code() == StatusCode::kNotFound) {
-      m.cache->Invalidate(std::span<const KeyHash>(&hash, 1));  // deleted by another writer
+      m.cache->Invalidate(std::span<const KeyHash>(&d.slot, 1));  // deleted by another writer
     } else {
       return found.status();
     }

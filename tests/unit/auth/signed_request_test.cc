@@ -231,6 +231,24 @@ TEST_F(SignedRequestTest, ALearnedSecretIsNotHeldOnceWrittenAndIsNotLearnedAgain
   EXPECT_EQ(Check(v, *Sign(u.key->secret, u.key->record.id, NowS(), "c")), VerifyOutcome::kValid);
 }
 
+// A key used by id (signed requests) is refreshed ahead of its TTL too: a
+// revocation by another writer shows at the refresh, before the TTL.
+TEST_F(SignedRequestTest, AKeyInUseByIdIsRefreshedAheadOfItsTtl) {
+  auth::CreatedUser u = NewUser();
+  VerifierOptions o = Options();
+  o.cache_ttl_ms = 4'000;
+  o.refresh_ahead = true;
+  Verifier v(keys(), clock_, o);
+  EXPECT_EQ(Check(v, *Sign(u.key->secret, u.key->record.id, NowS(), "a")), VerifyOutcome::kValid);
+  clock_.Advance(3'000);
+  EXPECT_EQ(Check(v, *Sign(u.key->secret, u.key->record.id, NowS(), "b")), VerifyOutcome::kValid);  // queued
+  ASSERT_TRUE(keys().RevokeKey(u.key->record.id, clock_.Now()).ok());  // another writer
+  EXPECT_EQ(Check(v, *Sign(u.key->secret, u.key->record.id, NowS(), "c")), VerifyOutcome::kValid);  // cached
+  ASSERT_TRUE(v.RefreshCached().ok());
+  EXPECT_EQ(v.stats().refreshes, 1u);
+  EXPECT_EQ(Check(v, *Sign(u.key->secret, u.key->record.id, NowS(), "d")), VerifyOutcome::kRevoked);
+}
+
 TEST_F(SignedRequestTest, WithoutASealerSignedRequestsAreRefusedNotTrusted) {
   auth::CreatedUser u = NewUser();
   Verifier v(keys(), clock_);  // no sealer: in-process library use
