@@ -1,4 +1,5 @@
-// service.cc: wiring, the seal key check and the last-use flusher.
+// service.cc: wiring, the seal key check and the background threads (last
+// uses' flusher, key cache refresher).
 #include "service/service.h"
 
 #include "core/process.h"
@@ -39,12 +40,18 @@ Status CheckSealKey(QueueStore& queue, const core::Sealer& sealer, const SealKey
       "the key file), or move the queue to this key with `keyward seal rotate`");
 }
 
+namespace {
+// Cached records are refreshed ahead of their TTL (by RefreshLoop()) only
+// when there is a cache whose records expire.
+bool RefreshesAhead(const VerifierOptions& v) { return v.cache && v.cache_ttl_ms > 0; }
+}  // namespace
+
 // The background threads: last uses' flusher and the key cache's refresher.
-struct Service::Flusher {
+struct Service::Background {
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
-  std::thread thread, refresher;
+  std::thread last_used, refresher;
 };
 
 Service::Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOptions& options,
@@ -58,7 +65,7 @@ Service::Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOp
                 [&] {
                   VerifierOptions v = options.verifier;
                   v.sealer = &sealer_;
-                  v.refresh_ahead = v.cache && v.cache_ttl_ms > 0;  // RefreshLoop()
+                  v.refresh_ahead = RefreshesAhead(v);
                   return v;
                 }()),
       credits_(backend_->usage(), clock),
@@ -101,15 +108,15 @@ StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,
                                                           options.changes);
     KW_RETURN_IF_ERROR(s->follower_->Start());
   }
-  s->flusher_ = std::make_unique<Flusher>();
+  s->background_ = std::make_unique<Background>();
   if (options.last_used_flush_ms > 0) {
-    s->flusher_->thread = std::thread([raw = s.get()] {
+    s->background_->last_used = std::thread([raw = s.get()] {
       core::NameThread("kw-last-used");
       raw->FlushLoop();
     });
   }
-  if (options.verifier.cache && options.verifier.cache_ttl_ms > 0) {
-    s->flusher_->refresher = std::thread([raw = s.get()] {
+  if (RefreshesAhead(options.verifier)) {
+    s->background_->refresher = std::thread([raw = s.get()] {
       core::NameThread("kw-refresh");
       raw->RefreshLoop();
     });
@@ -122,8 +129,8 @@ void Service::RefreshLoop() {
   // queued, so it is re-read before it expires.
   const auto tick = std::chrono::milliseconds(
       std::clamp<std::int64_t>(options_.verifier.cache_ttl_ms / 10, 10, 250));
-  std::unique_lock lock(flusher_->mu);
-  while (!flusher_->cv.wait_for(lock, tick, [&] { return flusher_->stop; })) {
+  std::unique_lock lock(background_->mu);
+  while (!background_->cv.wait_for(lock, tick, [&] { return background_->stop; })) {
     lock.unlock();
     verifier_.RefreshCached().IgnoreError();  // a store error: those records expire as before
     lock.lock();
@@ -143,8 +150,8 @@ void Service::FlushLoop() {
   const auto tick = std::min(period, std::chrono::milliseconds(250));
   auto due = std::chrono::steady_clock::now() + period;
   bool early = true;  // not after a failed flush: the store may be down
-  std::unique_lock lock(flusher_->mu);
-  while (!flusher_->cv.wait_for(lock, tick, [&] { return flusher_->stop; })) {
+  std::unique_lock lock(background_->mu);
+  while (!background_->cv.wait_for(lock, tick, [&] { return background_->stop; })) {
     const Verifier::Unflushed waiting = verifier_.unflushed();
     const bool backlog = waiting.signing_secrets >= kSecretsBacklog || waiting.last_uses >= kLastUsesBacklog;
     if (std::chrono::steady_clock::now() < due && !(early && backlog)) continue;
@@ -156,16 +163,16 @@ void Service::FlushLoop() {
 }
 
 void Service::Stop() {
-  if (!flusher_) return;
+  if (!background_) return;
   if (follower_) follower_->Stop();
   {
-    std::lock_guard lock(flusher_->mu);
-    flusher_->stop = true;
+    std::lock_guard lock(background_->mu);
+    background_->stop = true;
   }
-  flusher_->cv.notify_all();
-  if (flusher_->thread.joinable()) flusher_->thread.join();
-  if (flusher_->refresher.joinable()) flusher_->refresher.join();
-  flusher_.reset();
+  background_->cv.notify_all();
+  if (background_->last_used.joinable()) background_->last_used.join();
+  if (background_->refresher.joinable()) background_->refresher.join();
+  background_.reset();
   request_pool_.Stop();     // answer the requests already taken
   compute_.StopAccepting();  // commit the submissions already made
   queue_.StopAccepting();    // and the queue entries

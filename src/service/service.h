@@ -130,8 +130,8 @@ class Service {
   std::size_t resumed_ = 0;
   std::unique_ptr<auth::ChangeFollower> follower_;
 
-  struct Flusher;
-  std::unique_ptr<Flusher> flusher_;
+  struct Background;
+  std::unique_ptr<Background> background_;
 };
 
 }  // namespace keyward::service

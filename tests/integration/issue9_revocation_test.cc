@@ -33,13 +33,17 @@ class CliRevocation : public testing::ServerTest {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
-  // The authz status for `key` once it becomes `want`, or the last one seen
+  // The status `send()` answers once it becomes `want`, or the last one seen
   // after a bounded wait (the feed is polled every 10 ms).
-  int AuthzBecomes(const std::string& key, int want, const std::string& query = "") {
+  template <typename Send>
+  static int StatusBecomes(Send send, int want) {
     int status = 0;
-    testing::Eventually([&] { return (status = Authz(key, query).status) == want; },
-                        std::chrono::seconds(10), std::chrono::milliseconds(5));
+    testing::Eventually([&] { return (status = send()) == want; }, std::chrono::seconds(10),
+                        std::chrono::milliseconds(5));
     return status;
+  }
+  int AuthzBecomes(const std::string& key, int want, const std::string& query = "") {
+    return StatusBecomes([&] { return Authz(key, query).status; }, want);
   }
 };
 
@@ -85,14 +89,10 @@ TEST_F(CliRevocation, ARevocationOnOneNodeReachesTheOther) {
   testing::CreatedUser u = NewUser();
   ASSERT_EQ(testing::HttpGet(other.address(), "/v1/authz", {testing::KeyAuth(u.key)}).status, 200);
   ASSERT_EQ(Admin("POST", "/v1/keys/" + u.key_id + "/revoke").status, 200);
-  int status = 0;
-  testing::Eventually(
-      [&] {
-        status = testing::HttpGet(other.address(), "/v1/authz", {testing::KeyAuth(u.key)}).status;
-        return status == 401;
-      },
-      std::chrono::seconds(10), std::chrono::milliseconds(5));
-  EXPECT_EQ(status, 401);
+  auto authz_other = [&] {
+    return testing::HttpGet(other.address(), "/v1/authz", {testing::KeyAuth(u.key)}).status;
+  };
+  EXPECT_EQ(StatusBecomes(authz_other, 401), 401);
 }
 
 }  // namespace

@@ -85,6 +85,10 @@ class SignedRequests : public testing::ServerTest {
 
   std::string Code(const HttpReply& r) { return Json(r)["error"]["code"]; }
 
+  // Whether the admin API shows key `id`'s signing secret as stored.
+  bool SigningReady(const std::string& id) {
+    return Json(Admin("GET", "/v1/keys/" + id))["key"]["signing_ready"] == true;
+  }
   static std::string JobBody(const std::string& job_id) {
     return json{{"job_id", job_id}, {"task", "echo"}, {"payload", {{"n", 1}}}}.dump();
   }
@@ -201,8 +205,7 @@ TEST_F(SignedRequests, AKeyWhoseSecretIsNotKnownLearnsItAtItsNextBearerUse) {
   EXPECT_EQ(Authz(u.key).status, 200);  // one bearer call
   EXPECT_EQ(Signed(u.key, u.key_id, {.target = "/v1/ai/jobs"}).status, 200);
   // Stored for every node and restart: after one, it still signs.
-  EXPECT_TRUE(testing::Eventually(
-      [&] { return Json(Admin("GET", "/v1/keys/" + u.key_id))["key"]["signing_ready"] == true; }));
+  EXPECT_TRUE(testing::Eventually([&] { return SigningReady(u.key_id); }));
   server_.reset();
   Start();
   EXPECT_EQ(Signed(u.key, u.key_id, {.target = "/v1/ai/jobs"}).status, 200);
@@ -215,10 +218,7 @@ TEST_F(SignedRequests, ABurstOfFirstUsesIsWrittenBeforeTheFlushPeriod) {
   std::vector<std::pair<std::string, std::string>> keys = KeysWithoutSecrets(4'200);
   ASSERT_EQ(keys.size(), 4'200u);
   ASSERT_NO_FATAL_FAILURE(UseEachOnce(keys));
-  auto ready = [&](const std::string& id) {
-    return Json(Admin("GET", "/v1/keys/" + id))["key"]["signing_ready"] == true;
-  };
-  EXPECT_TRUE(testing::Eventually([&] { return ready(keys.front().second); }));
+  EXPECT_TRUE(testing::Eventually([&] { return SigningReady(keys.front().second); }));
   // Written and no longer held by the server: signed requests read it back.
   EXPECT_EQ(Signed(keys.front().first, keys.front().second, {.target = "/v1/ai/jobs"}).status, 200);
   EXPECT_EQ(Signed(keys[4'000].first, keys[4'000].second, {.target = "/v1/ai/jobs"}).status, 200);
@@ -240,11 +240,7 @@ TEST_F(SignedRequests, AFailedEarlyFlushIsNotRetriedAtEveryTick) {
             "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
   }
   ASSERT_NO_FATAL_FAILURE(UseEachOnce(keys));
-  auto metric = [&](const std::string& name) -> long long {
-    const std::string body = testing::HttpGet(addr(), "/metrics").body;
-    const std::size_t at = body.find("\n" + name + " ");
-    return at == std::string::npos ? -1 : std::stoll(body.substr(at + name.size() + 2));
-  };
+  auto metric = [&](const std::string& name) { return testing::MetricValue(addr(), name); };
   EXPECT_TRUE(testing::Eventually([&] { return metric("keyward_last_used_flush_failures_total") >= 1; }));
   // Eight ticks of the flusher, everything still waiting: no other try.
   std::this_thread::sleep_for(std::chrono::seconds(2));

@@ -192,4 +192,10 @@ HttpReply HttpPost(const std::string& address, const std::string& path, const st
   return c.Send("POST", path, headers, body);
 }
 
+long long MetricValue(const std::string& address, const std::string& name) {
+  const std::string body = "\n" + HttpGet(address, "/metrics").body;
+  const std::size_t at = body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::atoll(body.c_str() + at + name.size() + 2);
+}
+
 }  // namespace keyward::testing

@@ -52,4 +52,8 @@ HttpReply HttpGet(const std::string& address, const std::string& path,
 HttpReply HttpPost(const std::string& address, const std::string& path, const std::string& body,
                    const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// The value of the unlabelled metric `name` in the server's GET /metrics
+// (Prometheus text), or -1 when it is not there.
+long long MetricValue(const std::string& address, const std::string& name);
+
 }  // namespace keyward::testing
