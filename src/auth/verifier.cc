@@ -172,9 +172,13 @@ StatusOr<auth::CachedKey> Verifier::Impl::FindLegacy(std::string_view key, std::
   *limited = false;
   std::uint64_t epoch = 0;
   if (cache) {
-    if (cache->Find(hash, now, &cached)) {  // a key that matched once, by its SHA-256
+    bool refresh = false;
+    if (cache->Find(hash, now, &cached, options.refresh_ahead ? &refresh : nullptr)) {
+      // A key that matched once, by its SHA-256. Re-read by its id: that
+      // needs no rehash to have been written.
       hits.fetch_add(1, std::memory_order_relaxed);
       *hit = true;
+      if (refresh) QueueRefresh(hash, cached.record->key.id);
       return cached;
     }
     if (cache->KnownMissing(hash, now)) {

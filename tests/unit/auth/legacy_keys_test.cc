@@ -98,6 +98,31 @@ TEST_F(LegacyKeysTest, AKeyImportedWhileServingIsSeenAfterTheRefreshPeriod) {
   EXPECT_EQ(Check(v, "Late0001.secretSecret"), VerifyOutcome::kValid);
 }
 
+// With refresh_ahead (as the server runs), an imported key in use is re-read
+// ahead of its TTL like any other: another writer's revocation shows before
+// the TTL, and the imported hash is not checked again.
+TEST_F(LegacyKeysTest, AnImportedKeyInUseIsRefreshedAheadOfItsTtl) {
+  const std::string id = Import("Rf12Rf34", "secretSecretSecret");
+  const std::string key = "Rf12Rf34.secretSecretSecret";
+  VerifierOptions o;
+  o.cache = true;
+  o.cache_ttl_ms = 4'000;
+  o.refresh_ahead = true;
+  Verifier v(keys(), clock_, o);
+  EXPECT_EQ(Check(v, key), VerifyOutcome::kValid);
+  clock_.Advance(3'000);
+  EXPECT_EQ(Check(v, key), VerifyOutcome::kValid);  // a hit in the TTL's last quarter: queued
+  ASSERT_TRUE(keys().RevokeKey(id, clock_.Now()).ok());  // another writer
+  EXPECT_EQ(Check(v, key), VerifyOutcome::kValid);  // the cached record
+  ASSERT_TRUE(v.RefreshCached().ok());
+  EXPECT_EQ(v.stats().refreshes, 1u);
+  EXPECT_EQ(Check(v, key), VerifyOutcome::kRevoked);  // a second before its TTL
+  const std::uint64_t misses = v.stats().cache_misses;
+  clock_.Advance(1'500);  // past the first read's TTL, within the refreshed one's
+  EXPECT_EQ(Check(v, key), VerifyOutcome::kRevoked);
+  EXPECT_EQ(v.stats().cache_misses, misses);
+}
+
 TEST(LegacyKeyShape, PrefixDotSecretOfLettersAndDigits) {
   std::string_view prefix;
   EXPECT_TRUE(auth::SplitLegacyKey("Ab12Cd34.xyzXYZ019", &prefix));
