@@ -5,6 +5,7 @@
 // fail-closed for that case explicitly.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -211,8 +212,10 @@ class Verifier {
   // unless an invalidation ran meanwhile; a key no longer in the store
   // leaves the cache. Call it well within a quarter of cache_ttl_ms of the
   // last call. Stops at the first store error (what is left expires as
-  // usual) and returns it.
-  Status RefreshCached();
+  // usual) and returns it. With `stop`, also stops (and returns OK) once
+  // *stop is true: the rest is left to its TTL, so a shutdown need not wait
+  // for a whole pass.
+  Status RefreshCached(const std::atomic<bool>* stop = nullptr);
 
   VerifierStats stats() const;
 

@@ -456,7 +456,7 @@ Verifier::Unflushed Verifier::unflushed() const {
   return u;
 }
 
-Status Verifier::RefreshCached() {
+Status Verifier::RefreshCached(const std::atomic<bool>* stop) {
   Impl& m = *impl_;
   std::vector<Impl::Due> due;
   {
@@ -465,6 +465,7 @@ Status Verifier::RefreshCached() {
   }
   if (!m.cache) return OkStatus();
   for (const Impl::Due& d : due) {
+    if (stop && stop->load(std::memory_order_relaxed)) break;
     const UnixMillis now = m.clock.Now();
     const std::uint64_t epoch = m.cache->epoch();  // before the read: see KeyCache
     StatusOr<KeyWithUser> found = d.key_id.empty() ? m.store.LookupKey(d.slot) : m.store.LookupKeyById(d.key_id);

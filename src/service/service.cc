@@ -5,6 +5,7 @@
 #include "core/process.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -51,6 +52,7 @@ struct Service::Background {
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
+  std::atomic<bool> stopping{false};  // `stop`, read without the lock by a refresh pass
   std::thread last_used, refresher;
 };
 
@@ -132,7 +134,7 @@ void Service::RefreshLoop() {
   std::unique_lock lock(background_->mu);
   while (!background_->cv.wait_for(lock, tick, [&] { return background_->stop; })) {
     lock.unlock();
-    verifier_.RefreshCached().IgnoreError();  // a store error: those records expire as before
+    verifier_.RefreshCached(&background_->stopping).IgnoreError();  // a store error: those records expire as before
     lock.lock();
   }
 }
@@ -169,6 +171,7 @@ void Service::Stop() {
     std::lock_guard lock(background_->mu);
     background_->stop = true;
   }
+  background_->stopping = true;
   background_->cv.notify_all();
   if (background_->last_used.joinable()) background_->last_used.join();
   if (background_->refresher.joinable()) background_->refresher.join();

@@ -192,14 +192,19 @@ TEST_F(VerifierTest, Issue7_ARevocationDuringALookupIsNotCachedAsValid) {
 // A key in use is re-read ahead of its TTL off the request path: the
 // lookup after the TTL is a hit, and a change another writer made (not
 // reported through InvalidateUser) shows at the refresh, before the TTL.
-TEST_F(VerifierTest, KeysInUseAreRefreshedAheadOfTheirTtl) {
-  auth::CreatedUser u = NewUser(), v = NewUser("B");
-  RevokingStore counted(keys());
+// A 4 s cache whose records in use are queued for RefreshCached().
+VerifierOptions Refreshing() {
   VerifierOptions o;
   o.cache = true;
   o.cache_ttl_ms = 4'000;
   o.refresh_ahead = true;
-  Verifier verifier(counted, clock_, o);
+  return o;
+}
+
+TEST_F(VerifierTest, KeysInUseAreRefreshedAheadOfTheirTtl) {
+  auth::CreatedUser u = NewUser(), v = NewUser("B");
+  RevokingStore counted(keys());
+  Verifier verifier(counted, clock_, Refreshing());
   auto outcome = [&](const std::string& key) {
     StatusOr<Verification> r = verifier.Verify({.key = key});
     EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -232,6 +237,28 @@ TEST_F(VerifierTest, KeysInUseAreRefreshedAheadOfTheirTtl) {
   ASSERT_TRUE(keys().DeleteKey(u.key->record.id).ok());
   ASSERT_TRUE(verifier.RefreshCached().ok());
   EXPECT_EQ(outcome(u.key->secret), VerifyOutcome::kNotFound);
+}
+
+// A pass stops at once when told to (a shutdown): what it did not re-read
+// is served until its TTL and then read again on the request path.
+TEST_F(VerifierTest, ARefreshPassStopsWhenToldTo) {
+  auth::CreatedUser u = NewUser(), v = NewUser("B");
+  RevokingStore counted(keys());
+  Verifier verifier(counted, clock_, Refreshing());
+  ASSERT_TRUE(verifier.Verify({.key = u.key->secret}).ok());
+  ASSERT_TRUE(verifier.Verify({.key = v.key->secret}).ok());
+  clock_.Advance(3'000);
+  ASSERT_TRUE(verifier.Verify({.key = u.key->secret}).ok());  // both queued
+  ASSERT_TRUE(verifier.Verify({.key = v.key->secret}).ok());
+  std::atomic<bool> stop{false};
+  counted.during_lookup = [&] { stop = true; };  // told during the first re-read
+  ASSERT_TRUE(verifier.RefreshCached(&stop).ok());
+  EXPECT_EQ(counted.reads, 3);
+  EXPECT_EQ(verifier.stats().refreshes, 1u);
+  counted.during_lookup = nullptr;
+  ASSERT_TRUE(verifier.RefreshCached().ok());  // the other was dropped, not kept
+  EXPECT_EQ(counted.reads, 3);
+  EXPECT_EQ(verifier.stats().refreshes, 1u);
 }
 
 // Without refresh_ahead (a library user that never calls RefreshCached())
