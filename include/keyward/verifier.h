@@ -154,8 +154,8 @@ struct VerifierStats {
   std::uint64_t cached_keys = 0;  // positive entries held now
   std::uint64_t nonces = 0;       // signed-request nonces remembered now
   // FlushLastUsed() calls that had something to write, and those of them
-  // that the store refused (what waited is kept for the next one, except
-  // last uses: those are dropped, as last_used_at is coarse).
+  // that the store refused (what waited is kept for the next one; last uses
+  // up to 262,144 keys).
   std::uint64_t flushes = 0;
   std::uint64_t flush_failures = 0;
   // Records RefreshCached() re-read ahead of their TTL (or dropped: the key

@@ -43,6 +43,9 @@ constexpr std::size_t kMaxLearnedSecrets = 100'000;
 // the key id, not the secret) at most this many at a time, for two cache
 // TTLs: records read before the write still lack the secret.
 constexpr std::size_t kMaxWrittenTags = 400'000;
+// Last uses kept for the next flush after the store refused one, at most
+// (~100 bytes each).
+constexpr std::size_t kMaxLastUsesKept = 262'144;
 // Records queued for RefreshCached() at most.
 constexpr std::size_t kMaxRefreshesWaiting = 65'536;
 
@@ -436,6 +439,16 @@ Status Verifier::FlushLastUsed() {
   if (!taken.empty()) {
     std::vector<std::pair<std::string, UnixMillis>> uses(taken.begin(), taken.end());
     Status touched = impl_->store.TouchKeys(uses);
+    if (!touched.ok()) {
+      // Kept for the next flush, unless a use noted since is later; while
+      // the store stays down, what waits is bounded.
+      std::lock_guard lock(impl_->last_used_mu);
+      for (const auto& [id, at] : taken) {
+        if (impl_->last_used.size() >= kMaxLastUsesKept) break;
+        auto [it, fresh] = impl_->last_used.emplace(id, at);
+        if (!fresh && it->second < at) it->second = at;
+      }
+    }
     if (st.ok()) st = touched;
   }
   if (!secrets.empty() || !taken.empty()) {

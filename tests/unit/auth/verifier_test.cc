@@ -144,7 +144,10 @@ class RevokingStore final : public KeyStore {
   StatusOr<std::int64_t> RevokeAllKeys(const std::string& u, UnixMillis t) override { return inner_.RevokeAllKeys(u, t); }
   Status RotateKey(const ApiKey& k, UnixMillis t) override { return inner_.RotateKey(k, t); }
   Status DeleteKey(const std::string& id) override { return inner_.DeleteKey(id); }
-  Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& u) override { return inner_.TouchKeys(u); }
+  bool refuse_touches = false;
+  Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& u) override {
+    return refuse_touches ? UnavailableError("refused by the test") : inner_.TouchKeys(u);
+  }
   Status ImportLegacyKeys(const std::vector<LegacyImport>& b) override { return inner_.ImportLegacyKeys(b); }
   StatusOr<std::vector<std::pair<std::string, bool>>> ListLegacyPrefixes() override {
     ++reads;
@@ -237,6 +240,30 @@ TEST_F(VerifierTest, KeysInUseAreRefreshedAheadOfTheirTtl) {
   ASSERT_TRUE(keys().DeleteKey(u.key->record.id).ok());
   ASSERT_TRUE(verifier.RefreshCached().ok());
   EXPECT_EQ(outcome(u.key->secret), VerifyOutcome::kNotFound);
+}
+
+// Last uses a refused flush took are written by the next one (they used to
+// be dropped), the later time winning over a use noted meanwhile.
+TEST_F(VerifierTest, LastUsesOfARefusedFlushAreWrittenByTheNext) {
+  auth::CreatedUser u = NewUser(), v = NewUser("B");
+  RevokingStore store(keys());
+  VerifierOptions o;
+  o.track_last_used = true;
+  Verifier verifier(store, clock_, o);
+  const UnixMillis first = clock_.Now();
+  ASSERT_TRUE(verifier.Verify({.key = u.key->secret}).ok());
+  ASSERT_TRUE(verifier.Verify({.key = v.key->secret}).ok());
+  store.refuse_touches = true;
+  EXPECT_FALSE(verifier.FlushLastUsed().ok());
+  EXPECT_EQ(verifier.unflushed().last_uses, 2u);
+  clock_.Advance(5'000);
+  ASSERT_TRUE(verifier.Verify({.key = v.key->secret}).ok());  // noted again, later
+  store.refuse_touches = false;
+  ASSERT_TRUE(verifier.FlushLastUsed().ok());
+  EXPECT_EQ(verifier.unflushed().last_uses, 0u);
+  EXPECT_EQ(keys().GetKey(u.key->record.id)->last_used_at, first);
+  EXPECT_EQ(keys().GetKey(v.key->record.id)->last_used_at, first + 5'000);
+  EXPECT_EQ(verifier.stats().flush_failures, 1u);
 }
 
 // A pass stops at once when told to (a shutdown): what it did not re-read
