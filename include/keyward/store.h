@@ -171,10 +171,14 @@ class KeyStore {
   virtual Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) = 0;
 
   // --- imported keys (see LegacyKey) ------------------------------------------
-  // Inserts every user and key of `batch` in one transaction: all or none.
+  // Inserts every user and key of `batch`, and revokes at `revoked_at` the
+  // keys named in `revoke` that are not revoked yet (imported keys whose
+  // source row was revoked since), in one transaction: all or none.
   // kAlreadyExists if a prefix, key id or external id is taken; kNotFound if
   // a key's owner neither exists nor comes with it.
-  virtual Status ImportLegacyKeys(const std::vector<LegacyImport>& batch) = 0;
+  virtual Status ImportLegacyKeys(const std::vector<LegacyImport>& batch, const std::vector<std::string>& revoke,
+                                  UnixMillis revoked_at) = 0;
+  Status ImportLegacyKeys(const std::vector<LegacyImport>& batch) { return ImportLegacyKeys(batch, {}, 0); }
   // Every imported prefix, and whether its key still waits for its first use
   // (true) or has its SHA-256 already (false).
   virtual StatusOr<std::vector<std::pair<std::string, bool>>> ListLegacyPrefixes() = 0;

@@ -233,6 +233,7 @@ StatusOr<DrfImportReport> ImportDrf(KeyStore& store, const Clock& clock, const D
 
   DrfImportReport report;
   std::vector<LegacyImport> batch;
+  std::vector<std::string> revoke;  // ids of keys revoked in Django since their import
   std::map<std::string, std::string> owner_ids;  // external id → keyward user id (existing or new)
   std::set<std::string> prefixes;
   const UnixMillis now = clock.Now();
@@ -256,8 +257,13 @@ StatusOr<DrfImportReport> ImportDrf(KeyStore& store, const Clock& clock, const D
     if (known.ok()) {
       out.key_id = known->first.key.id;
       out.user_id = known->first.user.id;
-      out.reason = "imported already";
-      report.skipped.push_back(std::move(out));
+      if (Truthy(r[4]) && !known->first.key.revoked_at) {
+        revoke.push_back(out.key_id);
+        report.revoked.push_back(std::move(out));
+      } else {
+        out.reason = "imported already";
+        report.skipped.push_back(std::move(out));
+      }
       continue;
     }
     if (known.status().code() != StatusCode::kNotFound) return known.status();
@@ -329,7 +335,7 @@ StatusOr<DrfImportReport> ImportDrf(KeyStore& store, const Clock& clock, const D
     report.imported.push_back(std::move(out));
     batch.push_back(std::move(item));
   }
-  if (!batch.empty()) KW_RETURN_IF_ERROR(store.ImportLegacyKeys(batch));
+  if (!batch.empty() || !revoke.empty()) KW_RETURN_IF_ERROR(store.ImportLegacyKeys(batch, revoke, now));
   return report;
 }
 

@@ -8,7 +8,8 @@
 // the customer's "<prefix>.<secret>" keeps working. Its owner is the user
 // whose external id is external_id_prefix + the Django user's pk, created
 // from the user table if missing. Rows already imported (same prefix) are
-// skipped, so the import can be re-run. Every row is checked before anything
+// skipped, so the import can be re-run, except that a key revoked in Django
+// since its import is revoked in keyward too. Every row is checked before anything
 // is written, and everything is written in one transaction: a bad row, a
 // missing table or column, or an unknown hash format imports nothing.
 #pragma once
@@ -48,6 +49,8 @@ struct DrfImportedKey {
 struct DrfImportReport {
   std::vector<DrfImportedKey> imported;
   std::vector<DrfImportedKey> skipped;
+  // Imported by an earlier run, revoked in Django since: revoked now.
+  std::vector<DrfImportedKey> revoked;
   std::vector<std::string> users_created;  // keyward user ids
 };
 

@@ -54,18 +54,22 @@ int RunImportDrf(Cli& cli, const auth::DrfImportOptions& o) {
   StatusOr<auth::DrfImportReport> report = auth::ImportDrf(backend->keys(), cli.clock(), o);
   if (!report.ok()) return cli.Fail(report.status());
   if (cli.json) {
-    nlohmann::json imported = nlohmann::json::array(), skipped = nlohmann::json::array();
+    nlohmann::json imported = nlohmann::json::array(), skipped = nlohmann::json::array(),
+                   revoked = nlohmann::json::array();
     for (const auto& k : report->imported) imported.push_back(KeyJson(k));
     for (const auto& k : report->skipped) skipped.push_back(KeyJson(k));
-    cli.PrintJson({{"imported", imported}, {"skipped", skipped}, {"users_created", report->users_created}});
+    for (const auto& k : report->revoked) revoked.push_back(KeyJson(k));
+    cli.PrintJson({{"imported", imported}, {"skipped", skipped}, {"revoked", revoked},
+                   {"users_created", report->users_created}});
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& k : report->imported) rows.push_back({k.prefix, "imported", k.key_id, k.user_id, k.environment});
   for (const auto& k : report->skipped) rows.push_back({k.prefix, "skipped: " + k.reason, k.key_id, k.user_id, k.environment});
+  for (const auto& k : report->revoked) rows.push_back({k.prefix, "revoked (in Django since its import)", k.key_id, k.user_id, k.environment});
   if (!rows.empty()) std::cout << RenderTable({"PREFIX", "RESULT", "KEY", "USER", "ENV"}, rows);
   std::cout << report->imported.size() << " imported, " << report->skipped.size() << " skipped, "
-            << report->users_created.size() << " users created.\n";
+            << report->revoked.size() << " revoked, " << report->users_created.size() << " users created.\n";
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/eventually.h"
 #include "support/server_fixture.h"
 #include "support/subprocess.h"
 
@@ -35,26 +36,21 @@ class DrfImport : public testing::ServerTest {
     ASSERT_FALSE(django_.is_discarded()) << made.out;
   }
 
-  testing::RunResult Import(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {testing::KeywardBinary(), "--db", db_, "--json", "import", "drf",
-                                     "--from", django_["database"], "--table", django_["table"]};
+  // `keyward import drf` of the Django database into `db` (the server's by
+  // default), with --json unless `as_json` is false.
+  testing::RunResult Import(std::vector<std::string> extra = {}, const std::string& db = "", bool as_json = true) {
+    std::vector<std::string> argv = {testing::KeywardBinary(), "--db", db.empty() ? db_ : db};
+    if (as_json) argv.push_back("--json");
+    argv.insert(argv.end(), {"import", "drf", "--from", django_["database"], "--table", django_["table"]});
     argv.insert(argv.end(), extra.begin(), extra.end());
     return testing::Run(argv, "", SealEnv());
   }
-  std::string Key(const char* which) { return django_["keys"][which]; }
   // Imports the Django database into a new keyward database at `db`.
-  testing::RunResult ImportInto(const std::string& db) {
-    return testing::Run({testing::KeywardBinary(), "--db", db, "--json", "import", "drf", "--from",
-                         django_["database"], "--table", django_["table"]},
-                        "", SealEnv());
-  }
-  // Runs `sql` on the Django database (SQLite).
-  void DjangoSql(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(django_["database"].get<std::string>().c_str(), &db), SQLITE_OK);
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
-    sqlite3_close(db);
-  }
+  testing::RunResult ImportInto(const std::string& db) { return Import({}, db); }
+  std::string Key(const char* which) { return django_["keys"][which]; }
+  // Runs `sql` on the Django database (SQLite, or PostgreSQL when the suite
+  // runs on it).
+  void DjangoSql(const std::string& sql) { testing::ExecSqlOn(django_["database"], sql); }
 
   json django_;
   testing::PostgresDatabase django_pg_;
@@ -126,6 +122,36 @@ TEST_F(DrfImport, TheDjangoStacksOwnKeysWorkAfterImport) {
   wrong = Key("live");
   wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
   EXPECT_EQ(Authz(wrong).status, 401);
+}
+
+// A key revoked in Django after the import is revoked by the next run; one
+// revoked in keyward stays revoked. The running server learns it from the
+// change feed.
+TEST_F(DrfImport, ARerunRevokesKeysRevokedInDjangoSinceTheImport) {
+  testing::RunResult r = Import();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Authz(Key("bob")).status, 200);
+  ASSERT_EQ(Authz(Key("live")).status, 200);
+  DjangoSql("UPDATE keysapp_customapikey SET revoked = true WHERE name = 'bob live'");
+  r = Import();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json report = json::parse(r.out);
+  EXPECT_EQ(report["imported"].size(), 0u) << r.out;
+  ASSERT_EQ(report["revoked"].size(), 1u) << r.out;
+  EXPECT_EQ(report["revoked"][0]["prefix"], Key("bob").substr(0, Key("bob").find('.')));
+  EXPECT_EQ(report["skipped"].size(), 5u);  // the key revoked at import among them
+  EXPECT_TRUE(testing::Eventually([&] { return Authz(Key("bob")).status == 401; }));
+  EXPECT_EQ(Verify({{"key", Key("bob")}})["code"], "REVOKED");
+  EXPECT_EQ(Authz(Key("live")).status, 200);
+  // Nothing more to do: a third run revokes nothing again.
+  r = Import();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["revoked"].size(), 0u) << r.out;
+  // Human output counts it.
+  DjangoSql("UPDATE keysapp_customapikey SET revoked = true WHERE name = 'alice live'");
+  testing::RunResult human = Import({}, "", /*as_json=*/false);
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("0 imported, 5 skipped, 1 revoked, 0 users created."), std::string::npos) << human.out;
 }
 
 TEST_F(DrfImport, BadInputImportsNothing) {

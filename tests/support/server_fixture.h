@@ -23,6 +23,23 @@ struct CreatedUser {
   std::string key_id;
 };
 
+// Runs `sql` on `database`: a postgres:// or postgresql:// URI, else a
+// SQLite file.
+inline void ExecSqlOn(const std::string& database, const std::string& sql) {
+  if (database.rfind("postgres", 0) == 0) {
+    auto c = store::postgres::Conn::Open({.conninfo = database});
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    Status st = (*c)->Run(sql);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    return;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(database.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(); }
@@ -115,20 +132,7 @@ class ServerTest : public ::testing::Test {
 
   // Hand-written SQL on the server's database, as another writer would run
   // it (the statements used here read the same on SQLite and PostgreSQL).
-  void ExecSql(const std::string& sql) {
-    if (db_.rfind("postgres", 0) == 0) {
-      auto c = store::postgres::Conn::Open({.conninfo = db_});
-      ASSERT_TRUE(c.ok()) << c.status().ToString();
-      Status st = (*c)->Run(sql);
-      ASSERT_TRUE(st.ok()) << st.ToString();
-      return;
-    }
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  void ExecSql(const std::string& sql) { ExecSqlOn(db_, sql); }
 
   TempDir dir_;
   PostgresDatabase pg_;  // declared before server_: the server stops first

@@ -309,7 +309,8 @@ Status PgKeyStore::TouchKeys(const std::vector<std::pair<std::string, UnixMillis
       .status();
 }
 
-Status PgKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch) {
+Status PgKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch, const std::vector<std::string>& revoke,
+                                    UnixMillis revoked_at) {
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
   Transaction tx(*c);
   KW_RETURN_IF_ERROR(tx.Begin());
@@ -323,6 +324,10 @@ Status PgKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch) {
       return AlreadyExistsError("prefix " + item.legacy.prefix + " is imported already");
     }
     KW_RETURN_IF_ERROR(st);
+  }
+  for (const std::string& id : revoke) {
+    KW_RETURN_IF_ERROR(c->Exec("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                               {Num(revoked_at), id}).status());
   }
   return tx.Commit();
 }

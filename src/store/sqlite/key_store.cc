@@ -299,7 +299,8 @@ Status SqliteKeyStore::TouchKeys(const std::vector<std::pair<std::string, UnixMi
   return tx.Commit();
 }
 
-Status SqliteKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch) {
+Status SqliteKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch, const std::vector<std::string>& revoke,
+                                        UnixMillis revoked_at) {
   std::lock_guard lock(shared_.mu);
   Transaction tx(db());
   KW_RETURN_IF_ERROR(tx.Begin());
@@ -315,6 +316,10 @@ Status SqliteKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch) 
       return AlreadyExistsError("prefix " + item.legacy.prefix + " is imported already");
     }
     KW_RETURN_IF_ERROR(st);
+  }
+  for (const std::string& id : revoke) {
+    KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"));
+    KW_RETURN_IF_ERROR(s.Bind(1, revoked_at).Bind(2, id).Run());
   }
   return tx.Commit();
 }

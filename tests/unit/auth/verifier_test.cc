@@ -148,7 +148,11 @@ class RevokingStore final : public KeyStore {
   Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& u) override {
     return refuse_touches ? UnavailableError("refused by the test") : inner_.TouchKeys(u);
   }
-  Status ImportLegacyKeys(const std::vector<LegacyImport>& b) override { return inner_.ImportLegacyKeys(b); }
+  using KeyStore::ImportLegacyKeys;
+  Status ImportLegacyKeys(const std::vector<LegacyImport>& b, const std::vector<std::string>& r,
+                          UnixMillis at) override {
+    return inner_.ImportLegacyKeys(b, r, at);
+  }
   StatusOr<std::vector<std::pair<std::string, bool>>> ListLegacyPrefixes() override {
     ++reads;
     return inner_.ListLegacyPrefixes();

@@ -316,9 +316,17 @@ TEST_P(StoreConformance, ImportedKeysGoInTogetherAreFoundByPrefixAndRehashOnce) 
   LegacyImport clash;
   clash.key = MakeKey("key_dj4", "usr_dj3");
   clash.legacy = LegacyKey{"key_dj4", "Ab12Cd34", "sha512$$00", "drf:t"};
-  EXPECT_EQ(keys().ImportLegacyKeys({c, clash}).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(keys().ImportLegacyKeys({c, clash}, {"key_dj2"}, 900).code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(keys().GetUser("usr_dj3").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(keys().LookupLegacyKey("Zz000000").status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(keys().GetKey("key_dj2")->revoked_at);  // the revocation went with it
+
+  // Revocations of keys imported before (revoked in their source since) go
+  // in the same transaction; a key revoked already keeps its time.
+  ASSERT_TRUE(keys().RevokeKey("key_dj1", 800).ok());
+  ASSERT_TRUE(keys().ImportLegacyKeys({}, {"key_dj1", "key_dj2"}, 900).ok());
+  EXPECT_EQ(keys().GetKey("key_dj1")->revoked_at, 800);
+  EXPECT_EQ(keys().GetKey("key_dj2")->revoked_at, 900);
 
   StatusOr<std::vector<std::pair<std::string, bool>>> prefixes = keys().ListLegacyPrefixes();
   ASSERT_TRUE(prefixes.ok()) << prefixes.status().ToString();
