@@ -117,8 +117,8 @@ struct VerifierOptions {
   std::int64_t negative_cache_ttl_ms = 60'000;
   // A lookup that finds a key's record in the last quarter of its TTL
   // queues it for RefreshCached() (once per record), which re-reads it: a
-  // key in steady use (by its hash or, signed, by its id; not a key
-  // imported from Django) is then never re-read on the caller's thread.
+  // key in steady use (by its hash, signed by its id, or imported from
+  // Django) is then never re-read on the caller's thread.
   bool refresh_ahead = false;
   // Remember each key's last use for FlushLastUsed(), noting a key at most
   // once per last_used_resolution_ms (last_used_at is coarse by design).
