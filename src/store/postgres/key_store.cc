@@ -93,6 +93,11 @@ Status InsertKeyOn(Conn& c, const ApiKey& k) {
   return st;
 }
 
+// Revokes at `at` unless revoked already (a revocation keeps its first time).
+Status RevokeKeyOn(Conn& c, const std::string& id, UnixMillis at) {
+  return c.Exec("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", {Num(at), id}).status();
+}
+
 StatusOr<ApiKey> GetKeyOn(Conn& c, const std::string& id) {
   KW_ASSIGN_OR_RETURN(Result r, c.Exec("SELECT " KW_KEY_COLUMNS " FROM api_keys k WHERE k.id = $1", {id}));
   if (r.rows() == 0) return NotFoundError("key " + id + " does not exist");
@@ -261,8 +266,7 @@ StatusOr<Page<ApiKey>> PgKeyStore::ListKeys(const std::string& user_id, const Pa
 
 StatusOr<ApiKey> PgKeyStore::RevokeKey(const std::string& id, UnixMillis now) {
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
-  KW_RETURN_IF_ERROR(c->Exec("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                             {Num(now), id}).status());
+  KW_RETURN_IF_ERROR(RevokeKeyOn(*c, id, now));
   return GetKeyOn(*c, id);
 }
 
@@ -325,10 +329,7 @@ Status PgKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch, cons
     }
     KW_RETURN_IF_ERROR(st);
   }
-  for (const std::string& id : revoke) {
-    KW_RETURN_IF_ERROR(c->Exec("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                               {Num(revoked_at), id}).status());
-  }
+  for (const std::string& id : revoke) KW_RETURN_IF_ERROR(RevokeKeyOn(*c, id, revoked_at));
   return tx.Commit();
 }
 

@@ -90,6 +90,12 @@ Status SqliteKeyStore::InsertKeyLocked(const ApiKey& k) {
   return st;
 }
 
+// Revokes at `at` unless revoked already (a revocation keeps its first time).
+Status SqliteKeyStore::RevokeKeyLocked(Db& db, const std::string& id, UnixMillis at) {
+  KW_ASSIGN_OR_RETURN(Stmt s, db.Prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"));
+  return s.Bind(1, at).Bind(2, id).Run();
+}
+
 StatusOr<ApiKey> SqliteKeyStore::GetKeyLocked(Db& db, const std::string& id) {
   KW_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT " KW_KEY_COLUMNS " FROM api_keys k WHERE k.id = ?"));
   s.Bind(1, id);
@@ -245,10 +251,7 @@ StatusOr<Page<ApiKey>> SqliteKeyStore::ListKeys(const std::string& user_id, cons
 
 StatusOr<ApiKey> SqliteKeyStore::RevokeKey(const std::string& id, UnixMillis now) {
   std::lock_guard lock(shared_.mu);
-  KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
-      "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"));
-  s.Bind(1, now).Bind(2, id);
-  KW_RETURN_IF_ERROR(s.Run());
+  KW_RETURN_IF_ERROR(RevokeKeyLocked(db(), id, now));
   return GetKeyLocked(db(), id);
 }
 
@@ -317,10 +320,7 @@ Status SqliteKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch, 
     }
     KW_RETURN_IF_ERROR(st);
   }
-  for (const std::string& id : revoke) {
-    KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"));
-    KW_RETURN_IF_ERROR(s.Bind(1, revoked_at).Bind(2, id).Run());
-  }
+  for (const std::string& id : revoke) KW_RETURN_IF_ERROR(RevokeKeyLocked(db(), id, revoked_at));
   return tx.Commit();
 }
 

@@ -64,6 +64,7 @@ class SqliteKeyStore final : public KeyStore, Part {
   Status UserExistsLocked(const std::string& user_id);
   Status InsertUserLocked(const User& user);
   Status InsertKeyLocked(const ApiKey& key);
+  static Status RevokeKeyLocked(Db& db, const std::string& id, UnixMillis at);
   static StatusOr<ApiKey> GetKeyLocked(Db& db, const std::string& id);
 };
 
