@@ -1,8 +1,10 @@
-// job_store_bench.cc: the write path of durable job submissions without
-// HTTP — one group commit of new jobs (each charged to its user) together
-// with the outcomes of the previous batch, as the compute service's commit
-// thread runs it, on a real SQLite file with its checkpointer. Users are
-// interleaved as a server sees them; the time is per job.
+// job_store_bench.cc: the write paths of durable job submissions and queue
+// entries without HTTP — one group commit of new jobs (each charged to its
+// user) together with the outcomes of the previous batch, as the compute
+// service's commit thread runs it, and one group commit of queue entries, as
+// the queue's commit thread runs it, on a real SQLite file with its
+// checkpointer. Users are interleaved as a server sees them; the time is per
+// job or entry.
 #include <benchmark/benchmark.h>
 
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include "core/ids.h"
 #include "keyward/store.h"
 #include "store/backend.h"
+#include "store/queue_store.h"
 
 namespace keyward {
 namespace {
@@ -41,6 +44,20 @@ struct JobFixture {
   ~JobFixture() {
     backend.reset();
     std::filesystem::remove_all(dir);
+  }
+
+  QueueEntry NextEntry() {
+    QueueEntry e;
+    e.created_at = e.updated_at = e.available_at = SystemClock().Now();
+    e.id = *core::NewTimeOrderedId("qen", e.created_at);
+    e.user_id = users[counter % users.size()];
+    e.job_id = "bench-" + std::to_string(counter);
+    e.task = "echo";
+    e.payload = "{\"n\":" + std::to_string(counter) + "}";
+    e.sealed_key = std::string(92, 's');  // the size of a sealed live key
+    e.seal_key = "bench-seal-key";
+    ++counter;
+    return e;
   }
 
   JobStore::NewJob Next() {
@@ -104,6 +121,31 @@ BENCHMARK(BM_CommitJobs)
     ->Args({32, 100})
     ->Args({32, 1000})
     ->MinTime(3)  // the file grows through a run: shorter runs measure a small one
+    ->UseRealTime();
+
+// Arguments as above, for queue entries: each entry is a row and five index
+// entries (its id, the unique job_id and the user's listing led by the user;
+// the ready list and the time listing at their ends), and its user's count of
+// unfinished entries.
+void BM_EnqueueEntries(benchmark::State& state) {
+  JobFixture& f = FixtureFor(static_cast<int>(state.range(1)));
+  const auto batch_size = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    std::vector<QueueEntry> batch;
+    batch.reserve(batch_size);
+    for (std::size_t i = 0; i < batch_size; ++i) batch.push_back(f.NextEntry());
+    std::vector<Status> r = f.backend->queue().EnqueueMany(batch, 1 << 30);
+    if (!r.at(0).ok()) {
+      state.SkipWithError(r[0].message().c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch_size));
+}
+BENCHMARK(BM_EnqueueEntries)
+    ->ArgNames({"batch", "users"})
+    ->Args({32, 100})
+    ->MinTime(3)
     ->UseRealTime();
 
 }  // namespace

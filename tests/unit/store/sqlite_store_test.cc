@@ -410,6 +410,91 @@ TEST(SqliteStore, JobChargesLiveOnTheirRowsAndEarlierOnesInTheLedgerCountOnce) {
   EXPECT_EQ(*db.QueryInt("SELECT used FROM credit_months WHERE user_id = 'usr_a'"), 6);
 }
 
+// How many temporary B-trees (OpenEphemeral) `sql` builds when it runs on `db`.
+int TemporaryTablesOf(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, ("EXPLAIN " + sql).c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  int n = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    n += std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(st, 1))) == "OpenEphemeral";
+  }
+  sqlite3_finalize(st);
+  return n;
+}
+
+std::string Exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string out = rc == SQLITE_OK ? "ok" : (err ? err : "error");
+  sqlite3_free(err);
+  return out;
+}
+
+constexpr const char* kQueueInsert =
+    "INSERT INTO queue (id, user_id, environment, job_id, task, payload, sealed_key, status, max_attempts, "
+    "available_at, created_at, updated_at) VALUES ";
+constexpr const char* kJobInsert =
+    "INSERT INTO jobs (id, user_id, environment, job_id, task, payload, status, created_at) VALUES ";
+
+// Migration 0012: writing a queue entry or a job checks its status in place.
+// `status IN (…)` of three values or more built a temporary B-tree of the
+// list on every row written (two per queue entry, one per job). An older
+// database gets the same checks, refusing the same rows, and a connection
+// opened before the upgrade sees them too.
+TEST(SqliteStore, WritingAQueueEntryOrAJobBuildsNoTemporaryTable) {
+  testing::TempDir dir;
+  std::string path = dir.File("old.db");
+  MakeDatabaseAtVersion(path, 11,
+      "INSERT INTO users (id, name, created_at) VALUES ('usr_a', 'A', 0);" + std::string(kQueueInsert) +
+      "('q1', 'usr_a', 'live', '1', 'echo', '{}', x'00', 'queued', 5, 0, 0, 0);" + kJobInsert +
+      "('job_1', 'usr_a', 'live', '1', 'echo', '{}', 'running', 0);");
+  sqlite3* before = nullptr;  // opened before the upgrade, as another process's would be
+  ASSERT_EQ(sqlite3_open(path.c_str(), &before), SQLITE_OK);
+  ASSERT_EQ(Exec(before, "SELECT count(*) FROM queue"), "ok");
+  const std::string queue_row = std::string(kQueueInsert) + "(?, 'usr_a', 'live', ?, 'echo', '{}', ?, ?, 5, 0, 0, 0)";
+  const std::string job_row = std::string(kJobInsert) + "(?, 'usr_a', 'live', ?, 'echo', '{}', ?, 0)";
+  EXPECT_EQ(TemporaryTablesOf(before, queue_row), 2);  // the two lists of version 11
+  EXPECT_EQ(TemporaryTablesOf(before, job_row), 1);
+
+  StatusOr<store::BackendPtr> b = store::OpenBackend({.location = path});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_TRUE((*b)->queue().GetQueueEntry("q1").ok());
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  for (sqlite3* c : {db, before}) {
+    ASSERT_EQ(Exec(c, "SELECT count(*) FROM queue"), "ok");  // a read notices the new schema
+    EXPECT_EQ(TemporaryTablesOf(c, queue_row), 0);
+    EXPECT_EQ(TemporaryTablesOf(c, job_row), 0);
+    EXPECT_EQ(TemporaryTablesOf(c, "UPDATE queue SET status = ? WHERE id = ?"), 0);
+    EXPECT_EQ(TemporaryTablesOf(c, "UPDATE jobs SET status = ? WHERE id = ?"), 0);
+  }
+  // The same rows are refused as before.
+  auto queue = [&](const std::string& id, const std::string& sealed, const std::string& status) {
+    return Exec(db, kQueueInsert + ("('" + id + "', 'usr_a', 'live', '" + id + "', 'echo', '{}', " + sealed +
+                                    ", '" + status + "', 5, 0, 0, 0)"));
+  };
+  auto job = [&](const std::string& id, const std::string& status) {
+    return Exec(db, kJobInsert + ("('" + id + "', 'usr_a', 'live', '" + id + "', 'echo', '{}', '" + status + "', 0)"));
+  };
+  EXPECT_NE(queue("q2", "x'00'", "queue").find("CHECK constraint failed"), std::string::npos);
+  EXPECT_NE(queue("q3", "NULL", "queued").find("CHECK constraint failed"), std::string::npos);
+  EXPECT_NE(queue("q4", "NULL", "claimed").find("CHECK constraint failed"), std::string::npos);
+  EXPECT_NE(job("job_2", "done").find("CHECK constraint failed"), std::string::npos);
+  EXPECT_NE(Exec(db, "UPDATE jobs SET status = 'lost' WHERE id = 'job_1'").find("CHECK constraint failed"),
+            std::string::npos);
+  for (const char* s : {"queued", "claimed"}) EXPECT_EQ(queue(std::string("q_") + s, "x'00'", s), "ok");
+  for (const char* s : {"done", "failed", "dead"}) EXPECT_EQ(queue(std::string("q_") + s, "NULL", s), "ok");
+  for (const char* s : {"queued", "running", "succeeded", "failed"}) EXPECT_EQ(job(std::string("job_") + s, s), "ok");
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
+  sqlite3_finalize(st);
+  sqlite3_close(before);
+  sqlite3_close(db);
+}
+
 TEST(SqliteStore, AnInMemoryStoreGoesBackToItsSnapshotAgainAndAgain) {
   StatusOr<store::BackendPtr> b = store::OpenBackend({.location = "sqlite::memory:"});
   ASSERT_TRUE(b.ok()) << b.status().ToString();
