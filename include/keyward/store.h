@@ -98,6 +98,16 @@ struct LegacyImport {
   LegacyKey legacy;              // legacy.key_id == key.id
 };
 
+// What a re-run of an import carries to keys it imported before, from
+// changes made in their source since. Both only ever tighten a key: a
+// revocation keeps its first time, and an expiry never moves later.
+struct LegacyKeyUpdates {
+  std::vector<std::string> revoke;  // key ids, revoked at `revoked_at` unless revoked already
+  UnixMillis revoked_at = 0;
+  // (key id, time): the key's expiry becomes the time unless it is earlier already.
+  std::vector<std::pair<std::string, UnixMillis>> expire;
+};
+
 // One page of a listing. `after` is empty for the first page, else the
 // `next` of the previous page, which the store made and only it reads.
 struct PageRequest {
@@ -171,14 +181,12 @@ class KeyStore {
   virtual Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) = 0;
 
   // --- imported keys (see LegacyKey) ------------------------------------------
-  // Inserts every user and key of `batch`, and revokes at `revoked_at` the
-  // keys named in `revoke` that are not revoked yet (imported keys whose
-  // source row was revoked since), in one transaction: all or none.
-  // kAlreadyExists if a prefix, key id or external id is taken; kNotFound if
-  // a key's owner neither exists nor comes with it.
-  virtual Status ImportLegacyKeys(const std::vector<LegacyImport>& batch, const std::vector<std::string>& revoke,
-                                  UnixMillis revoked_at) = 0;
-  Status ImportLegacyKeys(const std::vector<LegacyImport>& batch) { return ImportLegacyKeys(batch, {}, 0); }
+  // Inserts every user and key of `batch` and applies `updates` to keys
+  // imported before, in one transaction: all or none. kAlreadyExists if a
+  // prefix, key id or external id is taken; kNotFound if a key's owner
+  // neither exists nor comes with it.
+  virtual Status ImportLegacyKeys(const std::vector<LegacyImport>& batch, const LegacyKeyUpdates& updates) = 0;
+  Status ImportLegacyKeys(const std::vector<LegacyImport>& batch) { return ImportLegacyKeys(batch, {}); }
   // Every imported prefix, and whether its key still waits for its first use
   // (true) or has its SHA-256 already (false).
   virtual StatusOr<std::vector<std::pair<std::string, bool>>> ListLegacyPrefixes() = 0;

@@ -233,7 +233,7 @@ StatusOr<DrfImportReport> ImportDrf(KeyStore& store, const Clock& clock, const D
 
   DrfImportReport report;
   std::vector<LegacyImport> batch;
-  std::vector<std::string> revoke;  // ids of keys revoked in Django since their import
+  LegacyKeyUpdates updates;  // for keys revoked or given an earlier expiry in Django since their import
   std::map<std::string, std::string> owner_ids;  // external id → keyward user id (existing or new)
   std::set<std::string> prefixes;
   const UnixMillis now = clock.Now();
@@ -253,14 +253,28 @@ StatusOr<DrfImportReport> ImportDrf(KeyStore& store, const Clock& clock, const D
     DrfImportedKey out;
     out.prefix = prefix;
     out.environment = Truthy(r[7]) ? "test" : "live";
+    if (r[5]) {
+      StatusOr<UnixMillis> expiry = ParseDjangoTime(*r[5], options.time_zone);
+      if (!expiry.ok()) return InvalidArgumentError(where + ": expiry_date: " + expiry.status().message());
+      out.expires_at = *expiry;
+    }
     StatusOr<std::pair<KeyWithUser, LegacyKey>> known = store.LookupLegacyKey(prefix);
     if (known.ok()) {
-      out.key_id = known->first.key.id;
+      const ApiKey& mine = known->first.key;
+      out.key_id = mine.id;
       out.user_id = known->first.user.id;
-      if (Truthy(r[4]) && !known->first.key.revoked_at) {
-        revoke.push_back(out.key_id);
-        report.revoked.push_back(std::move(out));
-      } else {
+      bool changed = false;
+      if (Truthy(r[4]) && !mine.revoked_at) {
+        updates.revoke.push_back(out.key_id);
+        report.revoked.push_back(out);
+        changed = true;
+      }
+      if (out.expires_at && (!mine.expires_at || *mine.expires_at > *out.expires_at)) {
+        updates.expire.emplace_back(out.key_id, *out.expires_at);
+        report.expiry_moved.push_back(out);
+        changed = true;
+      }
+      if (!changed) {
         out.reason = "imported already";
         report.skipped.push_back(std::move(out));
       }
@@ -322,11 +336,7 @@ StatusOr<DrfImportReport> ImportDrf(KeyStore& store, const Clock& clock, const D
     StatusOr<UnixMillis> created = ParseDjangoTime(*r[3], options.time_zone);
     if (!created.ok()) return InvalidArgumentError(where + ": created: " + created.status().message());
     item.key.created_at = *created;
-    if (r[5]) {
-      StatusOr<UnixMillis> expiry = ParseDjangoTime(*r[5], options.time_zone);
-      if (!expiry.ok()) return InvalidArgumentError(where + ": expiry_date: " + expiry.status().message());
-      item.key.expires_at = *expiry;
-    }
+    item.key.expires_at = out.expires_at;
     // Django keeps no revocation time: the import's is the nearest known.
     if (Truthy(r[4])) item.key.revoked_at = now;
     item.legacy = LegacyKey{item.key.id, prefix, hashed, source_name};
@@ -335,7 +345,10 @@ StatusOr<DrfImportReport> ImportDrf(KeyStore& store, const Clock& clock, const D
     report.imported.push_back(std::move(out));
     batch.push_back(std::move(item));
   }
-  if (!batch.empty() || !revoke.empty()) KW_RETURN_IF_ERROR(store.ImportLegacyKeys(batch, revoke, now));
+  updates.revoked_at = now;
+  if (!batch.empty() || !updates.revoke.empty() || !updates.expire.empty()) {
+    KW_RETURN_IF_ERROR(store.ImportLegacyKeys(batch, updates));
+  }
   return report;
 }
 

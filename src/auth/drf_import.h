@@ -9,7 +9,8 @@
 // whose external id is external_id_prefix + the Django user's pk, created
 // from the user table if missing. Rows already imported (same prefix) are
 // skipped, so the import can be re-run, except that a key revoked in Django
-// since its import is revoked in keyward too. Every row is checked before anything
+// since its import is revoked in keyward too, and one whose Django expiry is
+// now earlier than its keyward expiry expires then. Every row is checked before anything
 // is written, and everything is written in one transaction: a bad row, a
 // missing table or column, or an unknown hash format imports nothing.
 #pragma once
@@ -44,6 +45,7 @@ struct DrfImportedKey {
   std::string user_id;  // empty when skipped
   std::string environment;
   std::string reason;   // why it was skipped; empty when imported
+  std::optional<UnixMillis> expires_at;  // imported, or moved to (expiry_moved)
 };
 
 struct DrfImportReport {
@@ -51,6 +53,9 @@ struct DrfImportReport {
   std::vector<DrfImportedKey> skipped;
   // Imported by an earlier run, revoked in Django since: revoked now.
   std::vector<DrfImportedKey> revoked;
+  // Imported by an earlier run, given an earlier expiry in Django since (or
+  // one where it had none): expiring then now. A later expiry is not carried.
+  std::vector<DrfImportedKey> expiry_moved;
   std::vector<std::string> users_created;  // keyward user ids
 };
 

@@ -8,6 +8,7 @@
 #include "auth/drf_import.h"
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "core/time_format.h"
 #include "store/backend.h"
 #include "store/copy.h"
 
@@ -45,6 +46,7 @@ nlohmann::json KeyJson(const auth::DrfImportedKey& k) {
   if (!k.key_id.empty()) j["key_id"] = k.key_id;
   if (!k.user_id.empty()) j["user_id"] = k.user_id;
   if (!k.reason.empty()) j["reason"] = k.reason;
+  if (k.expires_at) j["expires_at"] = core::FormatRfc3339(*k.expires_at);
   return j;
 }
 
@@ -55,21 +57,27 @@ int RunImportDrf(Cli& cli, const auth::DrfImportOptions& o) {
   if (!report.ok()) return cli.Fail(report.status());
   if (cli.json) {
     nlohmann::json imported = nlohmann::json::array(), skipped = nlohmann::json::array(),
-                   revoked = nlohmann::json::array();
+                   revoked = nlohmann::json::array(), expiry_moved = nlohmann::json::array();
     for (const auto& k : report->imported) imported.push_back(KeyJson(k));
     for (const auto& k : report->skipped) skipped.push_back(KeyJson(k));
     for (const auto& k : report->revoked) revoked.push_back(KeyJson(k));
+    for (const auto& k : report->expiry_moved) expiry_moved.push_back(KeyJson(k));
     cli.PrintJson({{"imported", imported}, {"skipped", skipped}, {"revoked", revoked},
-                   {"users_created", report->users_created}});
+                   {"expiry_moved", expiry_moved}, {"users_created", report->users_created}});
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& k : report->imported) rows.push_back({k.prefix, "imported", k.key_id, k.user_id, k.environment});
   for (const auto& k : report->skipped) rows.push_back({k.prefix, "skipped: " + k.reason, k.key_id, k.user_id, k.environment});
   for (const auto& k : report->revoked) rows.push_back({k.prefix, "revoked (in Django since its import)", k.key_id, k.user_id, k.environment});
+  for (const auto& k : report->expiry_moved) {
+    rows.push_back({k.prefix, "expires earlier, at " + core::FormatRfc3339(*k.expires_at) + " (as in Django since its import)",
+                    k.key_id, k.user_id, k.environment});
+  }
   if (!rows.empty()) std::cout << RenderTable({"PREFIX", "RESULT", "KEY", "USER", "ENV"}, rows);
   std::cout << report->imported.size() << " imported, " << report->skipped.size() << " skipped, "
-            << report->revoked.size() << " revoked, " << report->users_created.size() << " users created.\n";
+            << report->revoked.size() << " revoked, " << report->expiry_moved.size() << " expiring earlier, "
+            << report->users_created.size() << " users created.\n";
   return kExitOk;
 }
 

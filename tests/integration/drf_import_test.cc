@@ -7,6 +7,8 @@
 // Django database is SQLite, or PostgreSQL when the suite runs on it.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "support/eventually.h"
@@ -48,6 +50,13 @@ class DrfImport : public testing::ServerTest {
   // Imports the Django database into a new keyward database at `db`.
   testing::RunResult ImportInto(const std::string& db) { return Import({}, db); }
   std::string Key(const char* which) { return django_["keys"][which]; }
+  // The first import, after which bob's and alice's live keys both work.
+  void FirstRunThenBothKeysWork() {
+    testing::RunResult r = Import();
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(Authz(Key("bob")).status, 200);
+    ASSERT_EQ(Authz(Key("live")).status, 200);
+  }
   // Runs `sql` on the Django database (SQLite, or PostgreSQL when the suite
   // runs on it).
   void DjangoSql(const std::string& sql) { testing::ExecSqlOn(django_["database"], sql); }
@@ -128,12 +137,10 @@ TEST_F(DrfImport, TheDjangoStacksOwnKeysWorkAfterImport) {
 // revoked in keyward stays revoked. The running server learns it from the
 // change feed.
 TEST_F(DrfImport, ARerunRevokesKeysRevokedInDjangoSinceTheImport) {
-  testing::RunResult r = Import();
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_EQ(Authz(Key("bob")).status, 200);
-  ASSERT_EQ(Authz(Key("live")).status, 200);
+  FirstRunThenBothKeysWork();
+  ASSERT_FALSE(HasFatalFailure());
   DjangoSql("UPDATE keysapp_customapikey SET revoked = true WHERE name = 'bob live'");
-  r = Import();
+  testing::RunResult r = Import();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json report = json::parse(r.out);
   EXPECT_EQ(report["imported"].size(), 0u) << r.out;
@@ -151,7 +158,44 @@ TEST_F(DrfImport, ARerunRevokesKeysRevokedInDjangoSinceTheImport) {
   DjangoSql("UPDATE keysapp_customapikey SET revoked = true WHERE name = 'alice live'");
   testing::RunResult human = Import({}, "", /*as_json=*/false);
   ASSERT_EQ(human.exit_code, 0) << human.err;
-  EXPECT_NE(human.out.find("0 imported, 5 skipped, 1 revoked, 0 users created."), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("0 imported, 5 skipped, 1 revoked, 0 expiring earlier, 0 users created."),
+            std::string::npos) << human.out;
+}
+
+// An expiry set or brought forward in Django after the import is carried by
+// the next run; one moved later is not (an expiry only ever tightens).
+TEST_F(DrfImport, ARerunCarriesAnEarlierExpiryFromDjango) {
+  FirstRunThenBothKeysWork();
+  ASSERT_FALSE(HasFatalFailure());
+  DjangoSql("UPDATE keysapp_customapikey SET expiry_date = '2020-01-02 03:04:05+00:00' WHERE name = 'bob live'");
+  DjangoSql("UPDATE keysapp_customapikey SET expiry_date = '2999-01-01 00:00:00+00:00' WHERE name = 'alice live'");
+  testing::RunResult r = Import();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json report = json::parse(r.out);
+  ASSERT_EQ(report["expiry_moved"].size(), 2u) << r.out;
+  std::map<std::string, std::string> moved;
+  for (const json& k : report["expiry_moved"]) moved[k["prefix"]] = k["expires_at"];
+  auto prefix = [&](const char* which) { return Key(which).substr(0, Key(which).find('.')); };
+  EXPECT_EQ(moved[prefix("bob")], "2020-01-02T03:04:05Z") << r.out;
+  EXPECT_EQ(moved[prefix("live")], "2999-01-01T00:00:00Z") << r.out;
+  EXPECT_EQ(report["skipped"].size(), 4u) << r.out;  // the Django key expired at import among them
+  EXPECT_EQ(report["revoked"].size(), 0u);
+  EXPECT_TRUE(testing::Eventually([&] { return Authz(Key("bob")).status == 401; }));
+  EXPECT_EQ(Verify({{"key", Key("bob")}})["code"], "EXPIRED");
+  EXPECT_EQ(Authz(Key("live")).status, 200);  // expiring in 2999
+
+  // Moved later in Django: not carried, the key stays expired.
+  DjangoSql("UPDATE keysapp_customapikey SET expiry_date = NULL WHERE name = 'bob live'");
+  r = Import();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["expiry_moved"].size(), 0u) << r.out;
+  EXPECT_EQ(Verify({{"key", Key("bob")}})["code"], "EXPIRED");
+  DjangoSql("UPDATE keysapp_customapikey SET expiry_date = '2030-01-01 00:00:00+00:00' WHERE name = 'alice live'");
+  testing::RunResult human = Import({}, "", /*as_json=*/false);
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("expires earlier, at 2030-01-01T00:00:00Z"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("0 imported, 5 skipped, 0 revoked, 1 expiring earlier, 0 users created."),
+            std::string::npos) << human.out;
 }
 
 TEST_F(DrfImport, BadInputImportsNothing) {

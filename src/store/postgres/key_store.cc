@@ -313,8 +313,7 @@ Status PgKeyStore::TouchKeys(const std::vector<std::pair<std::string, UnixMillis
       .status();
 }
 
-Status PgKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch, const std::vector<std::string>& revoke,
-                                    UnixMillis revoked_at) {
+Status PgKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch, const LegacyKeyUpdates& updates) {
   KW_ASSIGN_OR_RETURN(Pool::Lease c, pool_.Acquire());
   Transaction tx(*c);
   KW_RETURN_IF_ERROR(tx.Begin());
@@ -329,7 +328,12 @@ Status PgKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch, cons
     }
     KW_RETURN_IF_ERROR(st);
   }
-  for (const std::string& id : revoke) KW_RETURN_IF_ERROR(RevokeKeyOn(*c, id, revoked_at));
+  for (const std::string& id : updates.revoke) KW_RETURN_IF_ERROR(RevokeKeyOn(*c, id, updates.revoked_at));
+  for (const auto& [id, at] : updates.expire) {
+    KW_RETURN_IF_ERROR(c->Exec("UPDATE api_keys SET expires_at = $1 WHERE id = $2 "
+                               "AND (expires_at IS NULL OR expires_at > $1)",
+                               {Num(at), id}).status());
+  }
   return tx.Commit();
 }
 

@@ -33,8 +33,7 @@ class PgKeyStore final : public KeyStore {
   Status DeleteKey(const std::string& id) override;
   Status TouchKeys(const std::vector<std::pair<std::string, UnixMillis>>& uses) override;
   using KeyStore::ImportLegacyKeys;
-  Status ImportLegacyKeys(const std::vector<LegacyImport>& batch, const std::vector<std::string>& revoke,
-                          UnixMillis revoked_at) override;
+  Status ImportLegacyKeys(const std::vector<LegacyImport>& batch, const LegacyKeyUpdates& updates) override;
   StatusOr<std::vector<std::pair<std::string, bool>>> ListLegacyPrefixes() override;
   StatusOr<std::pair<KeyWithUser, LegacyKey>> LookupLegacyKey(const std::string& prefix) override;
   Status CompleteLegacyKey(const std::string& key_id, const KeyHash& hash) override;

@@ -302,8 +302,7 @@ Status SqliteKeyStore::TouchKeys(const std::vector<std::pair<std::string, UnixMi
   return tx.Commit();
 }
 
-Status SqliteKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch, const std::vector<std::string>& revoke,
-                                        UnixMillis revoked_at) {
+Status SqliteKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch, const LegacyKeyUpdates& updates) {
   std::lock_guard lock(shared_.mu);
   Transaction tx(db());
   KW_RETURN_IF_ERROR(tx.Begin());
@@ -320,7 +319,12 @@ Status SqliteKeyStore::ImportLegacyKeys(const std::vector<LegacyImport>& batch, 
     }
     KW_RETURN_IF_ERROR(st);
   }
-  for (const std::string& id : revoke) KW_RETURN_IF_ERROR(RevokeKeyLocked(db(), id, revoked_at));
+  for (const std::string& id : updates.revoke) KW_RETURN_IF_ERROR(RevokeKeyLocked(db(), id, updates.revoked_at));
+  for (const auto& [id, at] : updates.expire) {
+    KW_ASSIGN_OR_RETURN(Stmt s, db().Prepare(
+        "UPDATE api_keys SET expires_at = ?1 WHERE id = ?2 AND (expires_at IS NULL OR expires_at > ?1)"));
+    KW_RETURN_IF_ERROR(s.Bind(1, at).Bind(2, id).Run());
+  }
   return tx.Commit();
 }
 

@@ -149,9 +149,8 @@ class RevokingStore final : public KeyStore {
     return refuse_touches ? UnavailableError("refused by the test") : inner_.TouchKeys(u);
   }
   using KeyStore::ImportLegacyKeys;
-  Status ImportLegacyKeys(const std::vector<LegacyImport>& b, const std::vector<std::string>& r,
-                          UnixMillis at) override {
-    return inner_.ImportLegacyKeys(b, r, at);
+  Status ImportLegacyKeys(const std::vector<LegacyImport>& b, const LegacyKeyUpdates& u) override {
+    return inner_.ImportLegacyKeys(b, u);
   }
   StatusOr<std::vector<std::pair<std::string, bool>>> ListLegacyPrefixes() override {
     ++reads;

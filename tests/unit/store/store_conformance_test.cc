@@ -316,17 +316,28 @@ TEST_P(StoreConformance, ImportedKeysGoInTogetherAreFoundByPrefixAndRehashOnce) 
   LegacyImport clash;
   clash.key = MakeKey("key_dj4", "usr_dj3");
   clash.legacy = LegacyKey{"key_dj4", "Ab12Cd34", "sha512$$00", "drf:t"};
-  EXPECT_EQ(keys().ImportLegacyKeys({c, clash}, {"key_dj2"}, 900).code(), StatusCode::kAlreadyExists);
+  LegacyKeyUpdates updates{.revoke = {"key_dj2"}, .revoked_at = 900, .expire = {{"key_dj1", 5000}}};
+  EXPECT_EQ(keys().ImportLegacyKeys({c, clash}, updates).code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(keys().GetUser("usr_dj3").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(keys().LookupLegacyKey("Zz000000").status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(keys().GetKey("key_dj2")->revoked_at);  // the revocation went with it
+  EXPECT_FALSE(keys().GetKey("key_dj1")->expires_at);  // and the expiry
 
-  // Revocations of keys imported before (revoked in their source since) go
-  // in the same transaction; a key revoked already keeps its time.
+  // Revocations and earlier expiries of keys imported before (changed in
+  // their source since) go in the same transaction; a key revoked already
+  // keeps its time, and an expiry never moves later.
   ASSERT_TRUE(keys().RevokeKey("key_dj1", 800).ok());
-  ASSERT_TRUE(keys().ImportLegacyKeys({}, {"key_dj1", "key_dj2"}, 900).ok());
+  ASSERT_TRUE(keys().ImportLegacyKeys({}, {.revoke = {"key_dj1", "key_dj2"}, .revoked_at = 900,
+                                           .expire = {{"key_dj1", 5000}, {"key_dj2", 7000}}}).ok());
   EXPECT_EQ(keys().GetKey("key_dj1")->revoked_at, 800);
   EXPECT_EQ(keys().GetKey("key_dj2")->revoked_at, 900);
+  EXPECT_EQ(keys().GetKey("key_dj1")->expires_at, 5000);  // had none
+  EXPECT_EQ(keys().GetKey("key_dj2")->expires_at, 7000);
+  LegacyKeyUpdates later_and_earlier;
+  later_and_earlier.expire = {{"key_dj1", 6000}, {"key_dj2", 4000}};
+  ASSERT_TRUE(keys().ImportLegacyKeys({}, later_and_earlier).ok());
+  EXPECT_EQ(keys().GetKey("key_dj1")->expires_at, 5000);  // not later
+  EXPECT_EQ(keys().GetKey("key_dj2")->expires_at, 4000);  // earlier
 
   StatusOr<std::vector<std::pair<std::string, bool>>> prefixes = keys().ListLegacyPrefixes();
   ASSERT_TRUE(prefixes.ok()) << prefixes.status().ToString();
