@@ -40,22 +40,38 @@ bool IsValidUtf8(std::string_view s) {
 
 void AppendJsonString(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  const bool valid = IsValidUtf8(s);
+  // Printable ASCII other than '"' and '\\' is copied as it is.
+  auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; };
+  std::size_t i = 0;
+  while (i < s.size() && plain(static_cast<unsigned char>(s[i]))) ++i;
   out->reserve(out->size() + s.size() + 2);
   *out += '"';
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      *out += '\\';
-      *out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      *out += "\\u00";
-      *out += kHex[c >> 4];
-      *out += kHex[c & 15];
-    } else if (c >= 0x80 && !valid) {
-      *out += "\\ufffd";
-    } else {
-      *out += ch;
+  out->append(s.data(), i);
+  if (i < s.size()) {
+    // The prefix is ASCII, so the rest decides whether the whole is UTF-8.
+    const bool valid = IsValidUtf8(s.substr(i));
+    while (i < s.size()) {
+      // A run of bytes kept as they are, appended at once.
+      std::size_t run = i;
+      while (run < s.size()) {
+        const auto c = static_cast<unsigned char>(s[run]);
+        if (!plain(c) && !(c >= 0x80 && valid)) break;
+        ++run;
+      }
+      out->append(s.data() + i, run - i);
+      if (run == s.size()) break;
+      const auto c = static_cast<unsigned char>(s[run]);
+      if (c == '"' || c == '\\') {
+        *out += '\\';
+        *out += static_cast<char>(c);
+      } else if (c < 0x20 || c == 0x7f) {
+        *out += "\\u00";
+        *out += kHex[c >> 4];
+        *out += kHex[c & 15];
+      } else {
+        *out += "\\ufffd";
+      }
+      i = run + 1;
     }
   }
   *out += '"';

@@ -34,6 +34,13 @@ void AppendInt(std::string& out, long long v) {
   out.append(buf, r.ptr);
 }
 
+// Appends v (0..999) as three digits: the fraction after a decimal point.
+void AppendThreeDigits(std::string& out, long long v) {
+  const char digits[3] = {static_cast<char>('0' + v / 100), static_cast<char>('0' + v / 10 % 10),
+                          static_cast<char>('0' + v % 10)};
+  out.append(digits, 3);
+}
+
 void AppendField(std::string& out, std::string_view name, std::string_view value) {
   out += ",\"";
   out += name;
@@ -78,9 +85,9 @@ void AccessLog::Log(const HttpRequest& req, const HttpResponse& res, double seco
   }
   out += "{\"time\":\"";
   out += shard.stamp;
-  char ms[8];
-  std::snprintf(ms, sizeof ms, ".%03lldZ\"", now_ms - second * 1000);
-  out += ms;
+  out += '.';
+  AppendThreeDigits(out, now_ms - second * 1000);
+  out += "Z\"";
   AppendField(out, "method", req.method);
   if (req.path.find("kw_") == std::string::npos) {
     AppendField(out, "path", req.path);
@@ -90,11 +97,11 @@ void AccessLog::Log(const HttpRequest& req, const HttpResponse& res, double seco
   AppendField(out, "route", res.route);
   out += ",\"status\":";
   AppendInt(out, res.status);
-  const long long micros = static_cast<long long>(seconds * 1e6);
+  const long long micros = std::max(0LL, static_cast<long long>(seconds * 1e6));
   out += ",\"latency_ms\":";
   AppendInt(out, micros / 1000);
-  std::snprintf(ms, sizeof ms, ".%03lld", micros % 1000);
-  out += ms;
+  out += '.';
+  AppendThreeDigits(out, micros % 1000);
   AppendField(out, "remote", req.remote);
   if (res.identity) {
     AppendField(out, "user_id", res.identity->user.id);

@@ -45,18 +45,17 @@ TEST(AccessLog, Issue7_AStuckWriterDropsLinesInsteadOfGrowingMemory) {
   close(fds[0]);
 }
 
-TEST(AccessLog, AKeyPastedIntoAPathIsCutToItsDisplayPart) {
+// What a log writes to a file when `write` has logged into it and stopped.
+template <typename Write>
+std::string LoggedText(Write write) {
   char path[] = "/tmp/keyward-access-XXXXXX";
   int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
+  EXPECT_GE(fd, 0);
   std::FILE* out = fdopen(fd, "w");
   Metrics metrics;
-  const std::string key = "kw_live_AbCd3fGh1jKlMnOpQrStUvWxYz0123aBcDeF";
   {
     AccessLog log(out, 1 << 20, metrics);
-    HttpResponse res;
-    res.route = "(unmatched)";
-    log.Log(Request("/v1/keys/" + key), res, 0, 0);
+    write(log);
     log.Stop();
   }
   std::fclose(out);
@@ -65,9 +64,39 @@ TEST(AccessLog, AKeyPastedIntoAPathIsCutToItsDisplayPart) {
   std::size_t n = std::fread(buf, 1, sizeof buf - 1, in);
   std::fclose(in);
   unlink(path);
-  std::string text(buf, n);
+  return std::string(buf, n);
+}
+
+TEST(AccessLog, AKeyPastedIntoAPathIsCutToItsDisplayPart) {
+  const std::string key = "kw_live_AbCd3fGh1jKlMnOpQrStUvWxYz0123aBcDeF";
+  std::string text = LoggedText([&](AccessLog& log) {
+    HttpResponse res;
+    res.route = "(unmatched)";
+    log.Log(Request("/v1/keys/" + key), res, 0, 0);
+  });
   EXPECT_EQ(text.find(key), std::string::npos) << text;
   EXPECT_NE(text.find("kw_live_AbCd..."), std::string::npos) << text;
+}
+
+TEST(AccessLog, ALineHasMillisecondTimesMicrosecondLatenciesAndEscapedText) {
+  std::string text = LoggedText([](AccessLog& log) {
+    HttpResponse res;
+    res.route = "(unmatched)";
+    res.status = 404;
+    // 2025-12-01T00:00:00.005Z; 7.8125 ms; a quote and bytes that are not UTF-8.
+    log.Log(Request("/a\"b\xff"), res, 0.0078125, 1764547200005);
+    res.status = 200;
+    res.route = "/healthz";
+    log.Log(Request("/healthz"), res, 0.5, 1764547261999);
+    log.Log(Request("/healthz"), res, 12.000001, 1764547262000);
+  });
+  EXPECT_EQ(text,
+            "{\"time\":\"2025-12-01T00:00:00.005Z\",\"method\":\"GET\",\"path\":\"/a\\\"b\\ufffd\","
+            "\"route\":\"(unmatched)\",\"status\":404,\"latency_ms\":7.812,\"remote\":\"127.0.0.1\"}\n"
+            "{\"time\":\"2025-12-01T00:01:01.999Z\",\"method\":\"GET\",\"path\":\"/healthz\","
+            "\"route\":\"/healthz\",\"status\":200,\"latency_ms\":500.000,\"remote\":\"127.0.0.1\"}\n"
+            "{\"time\":\"2025-12-01T00:01:02.000Z\",\"method\":\"GET\",\"path\":\"/healthz\","
+            "\"route\":\"/healthz\",\"status\":200,\"latency_ms\":12000.001,\"remote\":\"127.0.0.1\"}\n");
 }
 
 }  // namespace
