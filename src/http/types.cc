@@ -105,7 +105,16 @@ void HttpResponse::SetHeader(std::string_view name, std::string_view value) {
   if (header_lines_.empty()) header_lines_.reserve(256);
   header_lines_.append(name);
   header_lines_ += ": ";
-  for (char c : value) header_lines_ += (c == '\r' || c == '\n' || c == '\0') ? ' ' : c;
+  // CR, LF and NUL would end or break the header block: each becomes a
+  // space. Values rarely hold one, so the runs between them are copied whole.
+  for (;;) {
+    std::size_t at = 0;
+    while (at < value.size() && value[at] != '\r' && value[at] != '\n' && value[at] != '\0') ++at;
+    header_lines_.append(value.data(), at);
+    if (at == value.size()) break;
+    header_lines_ += ' ';
+    value.remove_prefix(at + 1);
+  }
   header_lines_ += "\r\n";
 }
 

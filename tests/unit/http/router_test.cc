@@ -168,6 +168,11 @@ TEST(HttpResponse, HeaderValuesCannotEndTheHeaderBlock) {
   EXPECT_EQ(r.header_lines(), "X-Keyward-External-Id: acme  Set-Cookie: x=1 z\r\nLocation: /v1/users/usr_1\r\n");
   EXPECT_EQ(r.Header("location").value_or(""), "/v1/users/usr_1");
   EXPECT_FALSE(r.Header("Set-Cookie").has_value());
+  // At either end, and several in a row.
+  HttpResponse edges;
+  edges.SetHeader("X-A", std::string_view("\0a\r\n\r\nb\n", 8));
+  edges.SetHeader("X-B", "");
+  EXPECT_EQ(edges.header_lines(), "X-A:  a    b \r\nX-B: \r\n");
 }
 
 TEST(Router, PathsWithManySegmentsAreNotFound) {
