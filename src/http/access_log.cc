@@ -57,9 +57,10 @@ std::size_t ThreadShard(std::size_t shards) {
 
 }  // namespace
 
-AccessLog::AccessLog(std::FILE* out, std::size_t max_buffered_bytes, Metrics& metrics)
+AccessLog::AccessLog(std::FILE* out, std::size_t max_buffered_bytes, Metrics& metrics,
+                     std::chrono::milliseconds period)
     : out_(out), max_shard_bytes_(std::max<std::size_t>(1, max_buffered_bytes / kShards)),
-      metrics_(metrics) {
+      period_(period), metrics_(metrics) {
   if (out_) {
     writer_ = std::thread([this] {
       core::NameThread("kw-access-log");
@@ -74,7 +75,7 @@ void AccessLog::Log(const HttpRequest& req, const HttpResponse& res, double seco
                     long long now_ms) {
   if (!out_) return;
   Shard& shard = shards_[ThreadShard(kShards)];
-  std::lock_guard lock(shard.mu);
+  std::unique_lock lock(shard.mu);
   std::string& out = shard.buffer;
   const std::size_t start = out.size();
   long long second = now_ms >= 0 ? now_ms / 1000 : (now_ms - 999) / 1000;
@@ -115,6 +116,17 @@ void AccessLog::Log(const HttpRequest& req, const HttpResponse& res, double seco
     out.resize(start);
     metrics_.access_log_dropped_lines_total++;
   }
+  // A buffer that has just grown past kWakeBytes is written now rather than
+  // at the next tick: the buffers stay small enough to stay in the cache.
+  const bool wake = start < kWakeBytes && out.size() >= kWakeBytes;
+  lock.unlock();
+  if (wake) {
+    {
+      std::lock_guard writer_lock(mu_);
+      wake_ = true;
+    }
+    cv_.notify_one();
+  }
 }
 
 void AccessLog::Stop() {
@@ -133,8 +145,9 @@ void AccessLog::Loop() {
     bool stop;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
+      cv_.wait_for(lock, period_, [&] { return stopping_ || wake_; });
       stop = stopping_;
+      wake_ = false;
     }
     for (Shard& s : shards_) {
       chunk.clear();

@@ -1,7 +1,8 @@
 // access_log.h: one JSON line per request, formatted on the request's thread
 // into one of a few buffers (picked per thread, so I/O threads do not
-// contend) and written by a background thread every 100 ms and at Stop(),
-// so logging never blocks a request on I/O. The buffers are bounded: if the
+// contend) and written by a background thread every 100 ms, as soon as a
+// buffer passes 64 KiB (so that buffers stay small enough for the CPU's
+// cache), and at Stop(), so logging never blocks a request on I/O. The buffers are bounded: if the
 // writer falls behind (a full disk, a blocked pipe) further lines are
 // dropped and counted, never allowed to grow memory. Lines of different
 // threads may reach the file up to one flush period out of time order; each
@@ -10,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -26,7 +28,9 @@ class AccessLog {
   // Writes to `out` (not owned; e.g. stdout). Null disables logging. At most
   // `max_buffered_bytes` wait for the writer; lines beyond are dropped and
   // counted in metrics.access_log_dropped_lines_total.
-  AccessLog(std::FILE* out, std::size_t max_buffered_bytes, Metrics& metrics);
+  // `period`: the longest a line waits for the writer (tests lengthen it).
+  AccessLog(std::FILE* out, std::size_t max_buffered_bytes, Metrics& metrics,
+            std::chrono::milliseconds period = std::chrono::milliseconds(100));
   ~AccessLog();  // Stop()
 
   bool enabled() const { return out_ != nullptr; }
@@ -36,6 +40,7 @@ class AccessLog {
 
  private:
   static constexpr std::size_t kShards = 4;
+  static constexpr std::size_t kWakeBytes = 64 * 1024;
   struct alignas(64) Shard {
     std::mutex mu;
     std::string buffer;         // guarded by mu
@@ -45,11 +50,13 @@ class AccessLog {
   void Loop();
   std::FILE* out_;
   const std::size_t max_shard_bytes_;
+  const std::chrono::milliseconds period_;
   Metrics& metrics_;
   std::array<Shard, kShards> shards_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;  // guarded by mu_
+  bool wake_ = false;      // a shard passed kWakeBytes; guarded by mu_
   std::thread writer_;
 };
 

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
 #include <thread>
 
 namespace keyward::http {
@@ -97,6 +99,40 @@ TEST(AccessLog, ALineHasMillisecondTimesMicrosecondLatenciesAndEscapedText) {
             "\"route\":\"/healthz\",\"status\":200,\"latency_ms\":500.000,\"remote\":\"127.0.0.1\"}\n"
             "{\"time\":\"2025-12-01T00:01:02.000Z\",\"method\":\"GET\",\"path\":\"/healthz\","
             "\"route\":\"/healthz\",\"status\":200,\"latency_ms\":12000.001,\"remote\":\"127.0.0.1\"}\n");
+}
+
+TEST(AccessLog, ABufferPast64KiBIsWrittenBeforeThePeriodEnds) {
+  char path[] = "/tmp/keyward-access-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::FILE* out = fdopen(fd, "w");
+  Metrics metrics;
+  {
+    // A period no test waits for: only the size can make the writer write.
+    AccessLog log(out, 1 << 20, metrics, std::chrono::hours(1));
+    HttpResponse res;
+    res.route = "/healthz";
+    const std::string line_path = "/healthz/" + std::string(200, 'p');
+    int lines = 0;
+    for (std::size_t logged = 0; logged < 80 * 1024; logged += line_path.size()) {
+      log.Log(Request(line_path), res, 0.001, 0);
+      ++lines;
+    }
+    std::uintmax_t size = 0;
+    for (int i = 0; i < 1000 && size == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      size = std::filesystem::file_size(path);
+    }
+    EXPECT_GE(size, 64u * 1024) << "nothing written before Stop()";
+    log.Stop();
+    std::fclose(out);
+    std::FILE* in = std::fopen(path, "r");
+    int newlines = 0;
+    for (int c; (c = std::fgetc(in)) != EOF;) newlines += c == '\n';
+    std::fclose(in);
+    EXPECT_EQ(newlines, lines);
+  }
+  unlink(path);
 }
 
 }  // namespace
