@@ -190,8 +190,9 @@ void FormatHead(std::string& out, const HttpResponse& res, unsigned version, boo
 // A connection's socket, deadline, watchdog timer and reply slot. Everything
 // but the reply slot is touched only by the connection's I/O thread.
 struct Connection {
-  explicit Connection(Socket s)
-      : socket(std::move(s)), timer(socket.get_executor()), reply_timer(socket.get_executor()) {}
+  Connection(Socket s, int shortest_timeout_ms)
+      : socket(std::move(s)), timer(socket.get_executor()), reply_timer(socket.get_executor()),
+        wake_every(shortest_timeout_ms) {}
   Socket socket;
   // Over TLS: the stream on top of `socket`, and the context it was made
   // with (kept alive here across a certificate reload).
@@ -200,6 +201,13 @@ struct Connection {
   Timer timer;
   Timer reply_timer;  // a session waiting for a late Reply sleeps on it
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // When the watchdog's timer fires: the deadline, or sooner (below).
+  std::chrono::steady_clock::time_point armed = std::chrono::steady_clock::time_point::max();
+  // The watchdog never sleeps longer than the shortest timeout the session
+  // sets, so a deadline moved later and then earlier again (every keep-alive
+  // request: idle timeout, then read timeout) lands after `armed` and needs
+  // no wake-up; only an idle connection is visited, once per this period.
+  const std::chrono::milliseconds wake_every;
   bool done = false;
 
   // The reply slot: Body()'s answer, from whichever thread gives it.
@@ -207,11 +215,11 @@ struct Connection {
   std::optional<HttpResponse> reply;  // guarded by reply_mu
   bool reply_waiting = false;         // the session sleeps on reply_timer; guarded by reply_mu
 
-  // Moves the deadline; a deadline earlier than the one the watchdog sleeps
-  // on wakes it, so that it re-arms for the earlier one.
+  // Moves the deadline; a deadline before the watchdog's next wake-up wakes
+  // it, so that it re-arms for the earlier one.
   void ExpiresAfter(int ms) {
     auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    if (next < deadline) timer.cancel();
+    if (next < armed) timer.cancel();
     deadline = next;
   }
 };
@@ -220,7 +228,9 @@ namespace {
 
 Task<void> Watchdog(std::shared_ptr<Connection> c) {
   while (!c->done) {
-    c->timer.expires_at(c->deadline);
+    auto now = std::chrono::steady_clock::now();
+    c->armed = c->deadline - now > c->wake_every ? now + c->wake_every : c->deadline;
+    c->timer.expires_at(c->armed);
     co_await c->timer.async_wait(kAsTuple);
     if (!c->done && std::chrono::steady_clock::now() >= c->deadline) {
       beast::error_code ignored;
@@ -315,7 +325,8 @@ struct Server::Impl {
   Task<void> Session(Socket socket, bool tls) {
     beast::error_code ignored;
     std::string remote = socket.remote_endpoint(ignored).address().to_string();
-    auto conn = std::make_shared<Connection>(std::move(socket));
+    auto conn = std::make_shared<Connection>(std::move(socket),
+                                             std::min(options.read_timeout_ms, options.idle_timeout_ms));
     conn->ExpiresAfter(options.read_timeout_ms);
     net::co_spawn(conn->socket.get_executor(), Watchdog(conn), net::detached);
     bool ready = true;

@@ -183,5 +183,22 @@ TEST_F(ServerTest, IdleConnectionsAreClosedAfterTheIdleTimeout) {
   EXPECT_EQ(testing::HttpGet(addr(), "/healthz").status, 200);
 }
 
+// The watchdog sleeps at most the shorter of the two timeouts at a time; an
+// idle timeout far below the read timeout still ends a keep-alive connection
+// that has served requests, and one request's own read deadline still holds.
+TEST_F(ServerTest, AnIdleTimeoutShorterThanTheReadTimeoutEndsAKeepAliveConnection) {
+  server_.reset();
+  Start({}, {"KEYWARD_IDLE_TIMEOUT_MS=300", "KEYWARD_READ_TIMEOUT_MS=60000"});
+  HttpConnection c(addr());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(c.Send("GET", "/healthz").status, 200);
+  EXPECT_TRUE(c.PeerClosed());
+  server_.reset();
+  Start({}, {"KEYWARD_IDLE_TIMEOUT_MS=60000", "KEYWARD_READ_TIMEOUT_MS=300"});
+  HttpConnection slow(addr());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(slow.Send("GET", "/healthz").status, 200);
+  slow.RoundTrip("GET /healthz HTTP/1.1\r\nHost");
+  EXPECT_TRUE(slow.PeerClosed());
+}
+
 }  // namespace
 }  // namespace keyward
