@@ -2,12 +2,12 @@
 // into one of a few buffers (picked per thread, so I/O threads do not
 // contend) and written by a background thread every 100 ms, as soon as a
 // buffer passes 64 KiB (so that buffers stay small enough for the CPU's
-// cache), and at Stop(), so logging never blocks a request on I/O. The buffers are bounded: if the
-// writer falls behind (a full disk, a blocked pipe) further lines are
-// dropped and counted, never allowed to grow memory. Lines of different
-// threads may reach the file up to one flush period out of time order; each
-// carries its own time. Never receives secrets: callers pass the key's
-// display form, not the key, and no headers. Thread-safe.
+// cache), and at Stop(), so logging never blocks a request on I/O. The
+// buffers are bounded: if the writer falls behind (a full disk, a blocked
+// pipe) further lines are dropped and counted, never allowed to grow memory.
+// Lines of different threads may reach the file up to one flush period out
+// of time order; each carries its own time. Never receives secrets: callers
+// pass the key's display form, not the key, and no headers. Thread-safe.
 #pragma once
 
 #include <array>

@@ -325,8 +325,9 @@ struct Server::Impl {
   Task<void> Session(Socket socket, bool tls) {
     beast::error_code ignored;
     std::string remote = socket.remote_endpoint(ignored).address().to_string();
-    auto conn = std::make_shared<Connection>(std::move(socket),
-                                             std::min(options.read_timeout_ms, options.idle_timeout_ms));
+    // At least 1 ms: a zero timeout must not make the watchdog spin.
+    auto conn = std::make_shared<Connection>(
+        std::move(socket), std::max(1, std::min(options.read_timeout_ms, options.idle_timeout_ms)));
     conn->ExpiresAfter(options.read_timeout_ms);
     net::co_spawn(conn->socket.get_executor(), Watchdog(conn), net::detached);
     bool ready = true;
