@@ -201,12 +201,11 @@ struct Connection {
   Timer timer;
   Timer reply_timer;  // a session waiting for a late Reply sleeps on it
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-  // When the watchdog's timer fires: the deadline, or sooner (below).
-  std::chrono::steady_clock::time_point armed = std::chrono::steady_clock::time_point::max();
   // The watchdog never sleeps longer than the shortest timeout the session
   // sets, so a deadline moved later and then earlier again (every keep-alive
-  // request: idle timeout, then read timeout) lands after `armed` and needs
-  // no wake-up; only an idle connection is visited, once per this period.
+  // request: idle timeout, then read timeout) lands after the timer's expiry
+  // and needs no wake-up; only an idle connection is visited, once per this
+  // period.
   const std::chrono::milliseconds wake_every;
   bool done = false;
 
@@ -219,7 +218,7 @@ struct Connection {
   // it, so that it re-arms for the earlier one.
   void ExpiresAfter(int ms) {
     auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    if (next < armed) timer.cancel();
+    if (next < timer.expiry()) timer.cancel();
     deadline = next;
   }
 };
@@ -229,8 +228,7 @@ namespace {
 Task<void> Watchdog(std::shared_ptr<Connection> c) {
   while (!c->done) {
     auto now = std::chrono::steady_clock::now();
-    c->armed = c->deadline - now > c->wake_every ? now + c->wake_every : c->deadline;
-    c->timer.expires_at(c->armed);
+    c->timer.expires_at(c->deadline - now > c->wake_every ? now + c->wake_every : c->deadline);
     co_await c->timer.async_wait(kAsTuple);
     if (!c->done && std::chrono::steady_clock::now() >= c->deadline) {
       beast::error_code ignored;
