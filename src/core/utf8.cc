@@ -44,36 +44,28 @@ void AppendJsonString(std::string* out, std::string_view s) {
   auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; };
   std::size_t i = 0;
   while (i < s.size() && plain(static_cast<unsigned char>(s[i]))) ++i;
+  // The prefix is ASCII, so the rest decides whether the whole is UTF-8.
+  const bool valid = IsValidUtf8(s.substr(i));
   out->reserve(out->size() + s.size() + 2);
   *out += '"';
-  out->append(s.data(), i);
-  if (i < s.size()) {
-    // The prefix is ASCII, so the rest decides whether the whole is UTF-8.
-    const bool valid = IsValidUtf8(s.substr(i));
-    while (i < s.size()) {
-      // A run of bytes kept as they are, appended at once.
-      std::size_t run = i;
-      while (run < s.size()) {
-        const auto c = static_cast<unsigned char>(s[run]);
-        if (!plain(c) && !(c >= 0x80 && valid)) break;
-        ++run;
-      }
-      out->append(s.data() + i, run - i);
-      if (run == s.size()) break;
-      const auto c = static_cast<unsigned char>(s[run]);
-      if (c == '"' || c == '\\') {
-        *out += '\\';
-        *out += static_cast<char>(c);
-      } else if (c < 0x20 || c == 0x7f) {
-        *out += "\\u00";
-        *out += kHex[c >> 4];
-        *out += kHex[c & 15];
-      } else {
-        *out += "\\ufffd";
-      }
-      i = run + 1;
+  std::size_t kept = 0;  // s[kept, i) is kept as it is, appended in one go
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (plain(c) || (c >= 0x80 && valid)) continue;
+    out->append(s.data() + kept, i - kept);
+    kept = i + 1;
+    if (c == '"' || c == '\\') {
+      *out += '\\';
+      *out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      *out += "\\u00";
+      *out += kHex[c >> 4];
+      *out += kHex[c & 15];
+    } else {
+      *out += "\\ufffd";
     }
   }
+  out->append(s.data() + kept, s.size() - kept);
   *out += '"';
 }
 
