@@ -7,7 +7,7 @@
 #
 #   bench/load/signed.sh [ROUNDS] [SECONDS] [CONNECTIONS]     (default 3 3 64)
 #
-# keyward --threads 1, access log off, 100 keys of 100 users, wrk -t1.
+# keyward --threads 1 (KEYWARD_THREADS=N for N), access log off, 100 keys of 100 users, wrk -t1.
 # Touches only 127.0.0.1; stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +23,7 @@ export KEYWARD_ADMIN_TOKEN=load-test-admin-token
 # A window long enough for requests signed before the run; room for every nonce.
 KEYWARD_ACCESS_LOG=off KEYWARD_SIGNATURE_WINDOW=1h KEYWARD_NONCE_CAPACITY=20000000 \
   KEYWARD_NONCE_CAPACITY_PER_KEY=20000000 \
-  "$kw" --db "$work/load.db" serve --listen 127.0.0.1:0 --threads 1 > "$work/out" 2> "$work/err" &
+  "$kw" --db "$work/load.db" serve --listen 127.0.0.1:0 --threads "${KEYWARD_THREADS:-1}" > "$work/out" 2> "$work/err" &
 pid=$!
 for _ in $(seq 200); do grep -q '^listening on' "$work/out" && break; sleep 0.05; done
 addr="$(awk '/^listening on/ {print $3}' "$work/out")"

@@ -158,6 +158,9 @@ std::vector<Setting> BuildSettings() {
   }, [](const std::string& v) { return v.empty() ? InvalidArgumentError("invalid db: must not be empty") : OkStatus(); }));
   add(IntField<int>("threads", "I/O threads (0 = number of cores)", 0, 256,
                     [](ServeConfig& c) -> int& { return c.server.threads; }));
+  add_all(DurationField<int>("io_balance", "how often the server decides how many I/O threads take "
+                             "connections (0: all of them, always)", 0, 60'000,
+                             [](ServeConfig& c) -> int& { return c.server.io_balance_ms; }));
   add(IntField<int>("job_threads", "threads running compute jobs", 1, 256,
                     [](ServeConfig& c) -> int& { return c.service.job_threads; }));
   add(IntField<int>("request_threads", "threads answering requests that use the database", 1, 256,

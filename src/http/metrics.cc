@@ -137,6 +137,10 @@ std::string Metrics::Render(const VerifierStats& v) const {
       "# HELP keyward_ledger_max_batch_size Largest group commit so far\n"
       "# TYPE keyward_ledger_max_batch_size gauge\nkeyward_ledger_max_batch_size {}\n",
       ledger_max_batch_.load());
+  out += fmt::format(
+      "# HELP keyward_io_threads_in_use I/O threads that take connections now\n"
+      "# TYPE keyward_io_threads_in_use gauge\nkeyward_io_threads_in_use {}\n",
+      io_threads_in_use.load());
   return out;
 }
 

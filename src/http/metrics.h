@@ -23,6 +23,7 @@ namespace keyward::http {
   COUNTER(jobs_created_total, "Compute jobs created")                     \
   COUNTER(jobs_idempotent_replays_total, "Job submissions answered by an existing job_id") \
   COUNTER(connections_total, "TCP connections accepted")                  \
+  COUNTER(connections_moved_total, "Keep-alive connections moved to another I/O thread between two requests") \
   COUNTER(tls_handshake_failures_total, "TLS handshakes that failed (bad client, old protocol, no client certificate)") \
   COUNTER(access_log_dropped_lines_total, "Access log lines dropped because the writer fell behind")
 
@@ -31,6 +32,8 @@ class Metrics {
 #define KW_DECLARE_COUNTER(name, help) std::atomic<std::uint64_t> name{0};
   KEYWARD_SERVER_COUNTERS(KW_DECLARE_COUNTER)
 #undef KW_DECLARE_COUNTER
+  // I/O threads that take connections now (io_balance.h).
+  std::atomic<int> io_threads_in_use{0};
 
   // Declares the routes (method, pattern) that ObserveRoute() counts by
   // position; both views must outlive the Metrics (a Router's routes).
@@ -44,6 +47,8 @@ class Metrics {
                       double seconds);
   void ObserveOutcome(VerifyOutcome outcome);
   void ObserveLedgerBatch(std::size_t entries);
+  // Requests observed so far (every route, rejected ones too).
+  std::uint64_t requests_observed() const { return latency_count_.load(std::memory_order_relaxed); }
 
   // Prometheus text exposition format. `verifier` adds cache statistics.
   std::string Render(const VerifierStats& verifier) const;

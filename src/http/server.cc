@@ -7,9 +7,12 @@
 //
 // The request path does no work per request that a connection can do once:
 // - Threads: one io_context per I/O thread, each run by its own thread, and
-//   a connection lives on one of them from accept to close; so there are no
+//   a connection is served by one of them at a time; so there are no
 //   strands, no locks in the scheduler (concurrency hint 1) and no handler
-//   ever hops threads.
+//   ever hops threads. How many threads take connections follows the load
+//   (io_balance.h): connection number s belongs to thread s % in_use, and a
+//   plain-HTTP keep-alive connection whose thread changed moves between two
+//   requests (its socket released on one thread, adopted on the other).
 // - Reading: a basic_parser subclass writes the request line and headers
 //   straight into the connection's reused HttpRequest (names lower-cased in
 //   place; strings keep their capacity from one request to the next) and
@@ -31,6 +34,7 @@
 
 #include <strings.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -50,6 +54,7 @@
 #include "core/process.h"
 #include "http/access_log.h"
 #include "http/error_mapping.h"
+#include "http/io_balance.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "keyward/clock.h"
@@ -273,7 +278,12 @@ struct Server::Impl {
   // One io_context per I/O thread; the first also runs the acceptor.
   std::vector<std::unique_ptr<net::io_context>> contexts;
   std::vector<net::executor_work_guard<Executor>> guards;
-  std::size_t next_context = 0;  // round robin; accept coroutine only
+  std::uint64_t next_slot = 0;  // numbers accepted connections; accept coroutine only
+  // How many I/O threads take connections (io_balance.h); the balancer on
+  // the first thread sets it.
+  std::atomic<int> in_use{1};
+  std::shared_ptr<IoLoadProbe> probe;  // null: no balancing, every thread in use
+  std::unique_ptr<Timer> balance_timer;
   // A listening socket; the first is `listen`, a second `plain_listen`.
   struct Listener {
     std::unique_ptr<Acceptor> acceptor;
@@ -305,6 +315,12 @@ struct Server::Impl {
       contexts.push_back(std::make_unique<net::io_context>(1));
       guards.push_back(net::make_work_guard(contexts.back()->get_executor()));
     }
+    const int n = static_cast<int>(contexts.size());
+    if (options.io_balance_ms > 0 && n > 1) {
+      probe = options.io_load_probe ? options.io_load_probe : MakeProcLoadProbe(n);
+    }
+    SetInUse(probe ? 1 : n);
+    balance_timer = std::make_unique<Timer>(contexts[0]->get_executor());
     auto add_listener = [&](bool tls) {
       listeners.push_back({std::make_unique<Acceptor>(contexts[0]->get_executor()),
                            std::make_unique<Timer>(contexts[0]->get_executor()), tls});
@@ -320,13 +336,101 @@ struct Server::Impl {
     for (Listener& l : listeners) l.gate->cancel();
   }
 
-  Task<void> Session(Socket socket, bool tls) {
+  void SetInUse(int n) {
+    in_use.store(n, std::memory_order_relaxed);
+    metrics.io_threads_in_use.store(n, std::memory_order_relaxed);
+  }
+
+  // The I/O thread that connection number `slot` belongs to now.
+  int HomeOf(std::uint64_t slot) const {
+    return static_cast<int>(slot % static_cast<std::uint64_t>(in_use.load(std::memory_order_relaxed)));
+  }
+
+  // Every io_balance_ms, on the first I/O thread: reads the load and sets
+  // how many threads are in use. Without a reading four periods running
+  // (no /proc), every thread takes connections from then on.
+  Task<void> Balance() {
+    IoBalancer balancer(static_cast<int>(contexts.size()));
+    int misses = 0;
+    std::uint64_t requests = metrics.requests_observed();
+    while (!stopping) {
+      balance_timer->expires_after(std::chrono::milliseconds(options.io_balance_ms));
+      co_await balance_timer->async_wait(kAsTuple);
+      if (stopping) co_return;
+      std::optional<IoLoad> load = probe->Sample();
+      const std::uint64_t now = metrics.requests_observed();
+      const std::uint64_t answered = now - requests;
+      requests = now;
+      if (!load) {
+        if (++misses > 4) {
+          SetInUse(static_cast<int>(contexts.size()));
+          std::fprintf(stderr, "keyward: cannot read the I/O threads' load; all %zu take connections\n",
+                       contexts.size());
+          co_return;
+        }
+        continue;
+      }
+      misses = 0;
+      load->requests_per_second = static_cast<double>(answered) / std::max(1e-3, load->seconds);
+      SetInUse(balancer.Update(*load));
+    }
+  }
+
+  static void ReportSessionEnd(std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::fprintf(stderr, "keyward: connection ended by error: %s\n", ex.what());
+      }
+    }
+  }
+
+  void ConnectionClosed() {
+    if (open_connections.fetch_sub(1) >= max_connections) {
+      net::post(contexts[0]->get_executor(), [this] { WakeAcceptors(); });
+    }
+  }
+
+  // Hands the connection's socket to I/O thread `to`, where a new session
+  // takes it up as a keep-alive connection waiting for its next request.
+  // False if the socket could not be released (the caller closes it).
+  bool MoveTo(Connection& conn, int to, std::uint64_t slot, std::string& remote) {
+    beast::error_code ec;
+    tcp::endpoint local = conn.socket.local_endpoint(ec);
+    if (ec) return false;
+    Socket::native_handle_type fd = conn.socket.release(ec);
+    if (ec) return false;
+    metrics.connections_moved_total++;
+    net::co_spawn(contexts[static_cast<std::size_t>(to)]->get_executor(),
+                  Adopt(fd, local.protocol(), slot, to, std::move(remote)), ReportSessionEnd);
+    return true;
+  }
+
+  Task<void> Adopt(Socket::native_handle_type fd, tcp protocol, std::uint64_t slot, int home,
+                   std::string remote) {
+    Socket socket(contexts[static_cast<std::size_t>(home)]->get_executor());
+    beast::error_code ec;
+    socket.assign(protocol, fd, ec);
+    if (ec) {
+      ::close(fd);
+      ConnectionClosed();
+      co_return;
+    }
+    co_await Session(std::move(socket), /*tls=*/false, slot, home, std::move(remote), /*moved=*/true);
+  }
+
+  // Serves one connection on I/O thread `home` until it closes or moves to
+  // another thread. `moved`: it comes from another thread, between two
+  // requests, with its `remote` address.
+  Task<void> Session(Socket socket, bool tls, std::uint64_t slot, int home, std::string remote,
+                     bool moved) {
     beast::error_code ignored;
-    std::string remote = socket.remote_endpoint(ignored).address().to_string();
+    if (!moved) remote = socket.remote_endpoint(ignored).address().to_string();
     // At least 1 ms: a zero timeout must not make the watchdog spin.
     auto conn = std::make_shared<Connection>(
         std::move(socket), std::max(1, std::min(options.read_timeout_ms, options.idle_timeout_ms)));
-    conn->ExpiresAfter(options.read_timeout_ms);
+    conn->ExpiresAfter(moved ? options.idle_timeout_ms : options.read_timeout_ms);
     net::co_spawn(conn->socket.get_executor(), Watchdog(conn), net::detached);
     bool ready = true;
     if (std::shared_ptr<TlsContext> ctx = tls ? CurrentTls() : nullptr) {
@@ -339,14 +443,14 @@ struct Server::Impl {
         ready = false;
       }
     }
-    if (ready) co_await Serve(conn, std::move(remote));
+    int move_to = -1;
+    if (ready) move_to = co_await Serve(conn, remote, slot, home, moved);
     conn->done = true;
     conn->timer.cancel();
+    if (move_to >= 0 && MoveTo(*conn, move_to, slot, remote)) co_return;
     conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
     conn->socket.close(ignored);
-    if (open_connections.fetch_sub(1) >= max_connections) {
-      net::post(contexts[0]->get_executor(), [this] { WakeAcceptors(); });
-    }
+    ConnectionClosed();
   }
 
   void Observe(const HttpRequest& req, const HttpResponse& res, const Route* route, bool head,
@@ -405,15 +509,23 @@ struct Server::Impl {
     co_return ec;
   }
 
-  Task<void> Serve(std::shared_ptr<Connection> conn_ptr, std::string remote) {
+  // Serves requests until the connection ends (-1) or, between two
+  // requests, belongs to another thread (its index).
+  Task<int> Serve(std::shared_ptr<Connection> conn_ptr, const std::string& remote, std::uint64_t slot,
+                  int home, bool moved) {
     Connection& conn = *conn_ptr;
     beast::flat_buffer buffer;
     std::string head_text;  // the response's status line and headers
     Exchange ex;
-    ex.request.remote = std::move(remote);
+    ex.request.remote = remote;
     ex.request.tls = conn.tls.has_value();
-    metrics.connections_total++;
-    for (bool first = true;; first = false) {
+    if (!moved) metrics.connections_total++;
+    for (bool first = !moved;; first = false) {
+      // A TLS stream stays on the thread where its handshake ran; bytes
+      // already read (a pipelined request) keep the connection where it is.
+      if (!first && buffer.size() == 0 && !conn.tls && !stopping) {
+        if (int want = HomeOf(slot); want != home) co_return want;
+      }
       ex.request.body.clear();
       if (ex.request.body.capacity() > 64 * 1024) ex.request.body.shrink_to_fit();
       ex.params.clear();
@@ -516,6 +628,7 @@ struct Server::Impl {
       in_flight--;
       if (!ok || !keep_alive) break;
     }
+    co_return -1;
   }
 
   // Writes `res`; false if the write failed.
@@ -550,10 +663,11 @@ struct Server::Impl {
         l.gate->expires_after(std::chrono::milliseconds(100));
         co_await l.gate->async_wait(kAsTuple);
       }
-      // Connections are dealt to the I/O threads in turn.
-      net::io_context& home = *contexts[next_context];
-      next_context = (next_context + 1) % contexts.size();
-      auto [ec, socket] = co_await l.acceptor->async_accept(home.get_executor(), kAsTuple);
+      // Connections are dealt in turn to the I/O threads in use.
+      const std::uint64_t slot = next_slot++;
+      const int home = HomeOf(slot);
+      net::io_context& context = *contexts[static_cast<std::size_t>(home)];
+      auto [ec, socket] = co_await l.acceptor->async_accept(context.get_executor(), kAsTuple);
       if (ec) {
         if (!l.acceptor->is_open() || stopping) co_return;
         // Out of descriptors or memory: back off instead of spinning.
@@ -563,15 +677,8 @@ struct Server::Impl {
       }
       socket.set_option(tcp::no_delay(true), ec);
       open_connections++;
-      net::co_spawn(home.get_executor(), Session(std::move(socket), l.tls), [](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            std::fprintf(stderr, "keyward: connection ended by error: %s\n", ex.what());
-          }
-        }
-      });
+      net::co_spawn(context.get_executor(), Session(std::move(socket), l.tls, slot, home, {}, false),
+                    ReportSessionEnd);
     }
   }
 };
@@ -643,6 +750,7 @@ void Server::Run() {
   Impl& s = *impl_;
   net::io_context& first = *s.contexts[0];
   for (Impl::Listener& l : s.listeners) net::co_spawn(first.get_executor(), s.Accept(l), net::detached);
+  if (s.probe) net::co_spawn(first.get_executor(), s.Balance(), net::detached);
   net::signal_set signals(first, SIGINT, SIGTERM);
   signals.async_wait([this](const beast::error_code& ec, int) {
     if (!ec) Stop();
@@ -668,11 +776,13 @@ void Server::Run() {
   await_hangup();
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < s.contexts.size(); ++i) {
-    threads.emplace_back([ctx = s.contexts[i].get()] {
+    threads.emplace_back([ctx = s.contexts[i].get(), probe = s.probe, i] {
       core::NameThread("kw-io");
+      if (probe) probe->ThreadStarted(static_cast<int>(i));
       ctx->run();
     });
   }
+  if (s.probe) s.probe->ThreadStarted(0);
   first.run();
   for (auto& t : threads) t.join();
   if (s.stopper.joinable()) s.stopper.join();
@@ -701,6 +811,7 @@ void Server::Stop() {
       l.acceptor->close(ec);
       l.gate->cancel();
     }
+    s.balance_timer->cancel();
   });
   // Let in-flight requests finish, then stop the loops (idle keep-alive
   // connections are simply closed).

@@ -22,11 +22,17 @@ namespace keyward::http {
 class Router;
 class Metrics;
 class AccessLog;
+class IoLoadProbe;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;              // 0 picks a free port
   int threads = 0;              // I/O threads; 0 = number of cores
+  // How often the server decides how many of the I/O threads take
+  // connections (io_balance.h); 0: all of them, always.
+  int io_balance_ms = 250;
+  // Where that decision's load comes from; null: /proc. For tests.
+  std::shared_ptr<IoLoadProbe> io_load_probe;
   std::size_t max_header_bytes = 8 * 1024;     // larger header block -> 431
   std::size_t max_body_bytes = 1024 * 1024;    // larger body -> 413
   // A request, from its first byte to its last, and a response write, must
