@@ -18,7 +18,7 @@ Status ChangeFollower::Start() {
   feed_.MaybeChanged().status().IgnoreError();  // set the baseline
   last_prune_ = clock_.Now();
   thread_ = std::thread([this] {
-    core::NameThread("kw-changes");
+    core::BackgroundThread("kw-changes");
     Loop();
   });
   return OkStatus();

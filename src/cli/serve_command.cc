@@ -49,6 +49,7 @@ int RunServe(Cli& cli, const ServeArgs& a, const CLI::App& sub, bool global_db_f
     if (Status st = core::DisableCoreDumps(); !st.ok()) std::cerr << "keyward: " << st.message() << "\n";
   }
   cli.db_path = config.service.store.location;
+  core::SetBackgroundNice(config.background_nice);
   StatusOr<std::unique_ptr<service::Service>> started =
       service::Service::Start(config.service, cli.seal_key_source(), cli.clock());
   if (!started.ok()) return cli.Fail(started.status());

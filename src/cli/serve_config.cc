@@ -161,6 +161,11 @@ std::vector<Setting> BuildSettings() {
   add_all(DurationField<int>("io_balance", "how often the server decides how many I/O threads take "
                              "connections (0: all of them, always)", 0, 60'000,
                              [](ServeConfig& c) -> int& { return c.server.io_balance_ms; }));
+  add(IntField<int>("background_nice",
+                    "how much lower the background threads (commits, compute jobs, checkpoints, the "
+                    "log writer) run than those answering requests (niceness added; they also run as "
+                    "SCHED_BATCH); 0: the same", 0, 19,
+                    [](ServeConfig& c) -> int& { return c.background_nice; }));
   add(IntField<int>("job_threads", "threads running compute jobs", 1, 256,
                     [](ServeConfig& c) -> int& { return c.service.job_threads; }));
   add(IntField<int>("request_threads", "threads answering requests that use the database", 1, 256,

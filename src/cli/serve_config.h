@@ -27,6 +27,10 @@ struct ServeConfig {
   // Core dumps would hold the admin token, the seal key and keys in flight:
   // off unless the operator says otherwise.
   bool allow_core_dumps = false;
+  // Added niceness of the background threads, which also run as
+  // SCHED_BATCH (core::BackgroundThread); 0 leaves them as the threads
+  // that answer requests.
+  int background_nice = 10;
 
   ServeConfig() { service.store.location = "keyward.db"; }
 };

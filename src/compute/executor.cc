@@ -5,10 +5,14 @@
 
 namespace keyward::compute {
 
-Executor::Executor(int threads, const char* name) {
+Executor::Executor(int threads, const char* name, bool background) {
   for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this, name] {
-      core::NameThread(name);
+    threads_.emplace_back([this, name, background] {
+      if (background) {
+        core::BackgroundThread(name);
+      } else {
+        core::NameThread(name);
+      }
       Loop();
     });
   }

@@ -16,8 +16,10 @@ namespace keyward::compute {
 class Executor {
  public:
   // `threads` >= 0; 0: run each closure on the posting thread.
-  // `name` (a literal) names the threads.
-  explicit Executor(int threads, const char* name = "kw-pool");
+  // `name` (a literal) names the threads. `background`: they are
+  // background threads (core::BackgroundThread); a pool that answers
+  // requests is not.
+  explicit Executor(int threads, const char* name = "kw-pool", bool background = true);
   ~Executor();  // Stop()
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;

@@ -46,7 +46,7 @@ class GroupCommitter {
       : commit_(std::move(commit)), stopped_(std::move(stopped)), deliver_(std::move(deliver)) {
     if (threaded) {
       thread_ = std::thread([this, name] {
-        NameThread(name);
+        BackgroundThread(name);
         Loop();
       });
     }

@@ -63,7 +63,7 @@ AccessLog::AccessLog(std::FILE* out, std::size_t max_buffered_bytes, Metrics& me
       period_(period), metrics_(metrics) {
   if (out_) {
     writer_ = std::thread([this] {
-      core::NameThread("kw-access-log");
+      core::BackgroundThread("kw-access-log");
       Loop();
     });
   }

@@ -83,7 +83,9 @@ Service::Service(store::BackendPtr backend, core::Sealer sealer, const ServiceOp
                  return c;
                }(),
                &request_pool_),  // constructed next; used only once requests arrive
-      request_pool_(options.request_threads, "kw-requests"),
+      // It answers requests (admin, reads, job acknowledgements after
+      // their commit): not a background pool.
+      request_pool_(options.request_threads, "kw-requests", /*background=*/false),
       sealer_(std::move(sealer)),
       queue_(backend_->queue(), clock, sealer_, tasks_, accounts_,
              [&options] {
@@ -113,13 +115,13 @@ StatusOr<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options,
   s->background_ = std::make_unique<Background>();
   if (options.last_used_flush_ms > 0) {
     s->background_->last_used = std::thread([raw = s.get()] {
-      core::NameThread("kw-last-used");
+      core::BackgroundThread("kw-last-used");
       raw->FlushLoop();
     });
   }
   if (RefreshesAhead(options.verifier)) {
     s->background_->refresher = std::thread([raw = s.get()] {
-      core::NameThread("kw-refresh");
+      core::BackgroundThread("kw-refresh");
       raw->RefreshLoop();
     });
   }

@@ -2,9 +2,14 @@
 // shutdown, zero-downtime rotation, access log hygiene, metrics, health.
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "core/time_format.h"
@@ -181,6 +186,9 @@ TEST_F(ServerTest, MetricsCountRoutesOutcomesCacheAndLedger) {
                         "keyward_ledger_entries_total 1", "keyward_ledger_batches_total 1"}) {
     EXPECT_NE(m.body.find(s), std::string::npos) << s << "\n" << m.body;
   }
+  for (const char* s : {"\nkeyward_io_threads_in_use ", "\nkeyward_connections_moved_total "}) {
+    EXPECT_NE(m.body.find(s), std::string::npos) << s;
+  }
 }
 
 TEST_F(ServerTest, HealthAndReadiness) {
@@ -252,6 +260,66 @@ TEST(ServeConfig, FlagsBeatEnvironmentBeatFile) {
   testing::RunResult bad = testing::Run({testing::KeywardBinary(), "--db", dir.File("k.db"), "serve", "--config", cfg});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("unknown setting 'bogus_setting'"), std::string::npos) << bad.err;
+}
+
+// A thread of the server as /proc/<pid>/task/<tid>/stat shows it.
+struct ThreadInfo {
+  pid_t tid = 0;
+  std::string name;
+  int nice = 0;
+  int policy = 0;  // SCHED_OTHER, SCHED_BATCH, ...
+};
+
+std::vector<ThreadInfo> ThreadsOf(pid_t pid) {
+  std::vector<ThreadInfo> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream in(entry.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t open = text.find('('), close = text.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    ThreadInfo t;
+    t.tid = std::stoi(text.substr(0, open));
+    t.name = text.substr(open + 1, close - open - 1);
+    std::istringstream rest(text.substr(close + 2));
+    std::vector<std::string> fields{std::istream_iterator<std::string>(rest), {}};
+    if (fields.size() < 39) continue;
+    t.nice = std::stoi(fields[16]);    // field 19
+    t.policy = std::stoi(fields[38]);  // field 41
+    out.push_back(t);
+  }
+  return out;
+}
+
+TEST_F(ServerTest, BackgroundThreadsYieldToThoseThatAnswerRequests) {
+  // Default: every thread but the I/O threads and the request pool runs 10
+  // nicer, as SCHED_BATCH.
+  Authz("kw_live_warmup");
+  std::vector<ThreadInfo> threads = ThreadsOf(server_->pid());
+  int base = -100;  // the niceness the process started with (the main thread's)
+  for (const ThreadInfo& t : threads) {
+    if (t.tid == server_->pid()) base = t.nice;
+  }
+  ASSERT_NE(base, -100);
+  int background = 0, io = 0;
+  for (const ThreadInfo& t : threads) {
+    if (t.tid == server_->pid() || t.name == "kw-io" || t.name == "kw-requests") {
+      ++io;
+      EXPECT_EQ(t.nice, base) << t.name;
+      EXPECT_EQ(t.policy, SCHED_OTHER) << t.name;
+    } else if (t.name.rfind("kw-", 0) == 0) {
+      ++background;
+      EXPECT_EQ(t.nice, std::min(19, base + 10)) << t.name;
+      EXPECT_EQ(t.policy, SCHED_BATCH) << t.name;
+    }
+  }
+  EXPECT_GE(io, 5);          // the main thread and the request pool's four
+  EXPECT_GE(background, 3);  // at least the job pool's two and a commit thread
+  // background_nice = 0: every thread as the I/O threads.
+  Start({}, {"KEYWARD_BACKGROUND_NICE=0"});
+  for (const ThreadInfo& t : ThreadsOf(server_->pid())) {
+    EXPECT_EQ(t.nice, base) << t.name;
+    EXPECT_EQ(t.policy, SCHED_OTHER) << t.name;
+  }
 }
 
 }  // namespace

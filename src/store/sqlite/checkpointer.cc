@@ -93,7 +93,7 @@ int SyncFiles(Db& conn) {
 }  // namespace
 
 void Checkpointer::Loop() {
-  core::NameThread("kw-checkpoint");
+  core::BackgroundThread("kw-checkpoint");
   Db conn;
   Status opened = conn.Open(path_, busy_timeout_ms_);
   // A connection that has not read the file yet does not know it is in WAL
