@@ -88,7 +88,8 @@ namespace {
 // back on some kernels).
 std::uint64_t Grown(std::uint64_t a, std::uint64_t b) { return b > a ? b - a : 0; }
 
-// Reads a small /proc file whole; empty on failure.
+// The first 512 bytes of a /proc file (all that the files read here need);
+// empty on failure.
 std::string ReadSmallFile(const char* path) {
   std::string text;
   if (std::FILE* f = std::fopen(path, "re")) {

@@ -315,6 +315,7 @@ TEST_F(ServerTest, BackgroundThreadsYieldToThoseThatAnswerRequests) {
   EXPECT_GE(io, 5);          // the main thread and the request pool's four
   EXPECT_GE(background, 3);  // at least the job pool's two and a commit thread
   // background_nice = 0: every thread as the I/O threads.
+  ASSERT_EQ(server_->Stop(), 0);
   Start({}, {"KEYWARD_BACKGROUND_NICE=0"});
   for (const ThreadInfo& t : ThreadsOf(server_->pid())) {
     EXPECT_EQ(t.nice, base) << t.name;
